@@ -1,0 +1,1 @@
+"""Pure vectorised pricing functions: one model per module (price and Greeks)."""
