@@ -26,25 +26,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from hedgegym import _validation as check
+from hedgegym.pricing.greeks import FloatArray, Greeks
 
 __all__ = ["Greeks", "delta", "gamma", "greeks", "implied_volatility", "price", "theta", "vega"]
 
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
-FloatArray = NDArray[np.float64]
-
-
-class Greeks(NamedTuple):
-    """Price and first-order risk of an option; every field has the broadcast shape of the inputs."""
-
-    price: FloatArray
-    delta: FloatArray
-    gamma: FloatArray
-    vega: FloatArray
-    theta: FloatArray
 
 
 class _Terms(NamedTuple):
