@@ -1,0 +1,277 @@
+r"""Transaction-cost models: what it costs to trade, per path, for a batch of trades in k instruments.
+
+Every model maps ``(trades, prices)`` to one non-negative cost per path, in currency (the hedger subtracts it):
+
+  * ``trades``: shape (N, k), the signed quantity traded in each instrument on each path (units: shares for the
+    stock, contracts for options; positive buys, negative sells). Column 0 is conventionally the stock.
+  * ``prices``: shape (N, k), the unit price of each instrument, currency per share / per contract (≥ 0).
+  * A 1-D input of shape (N,) is read as k = 1 (one instrument, N paths). The result has shape (N,).
+
+Per-instrument parameters (``rate``, ``fee``, ``coefficient``, ``half_spread``, ``lot_size``) are a scalar (the same
+for every instrument) or a sequence of length k (stock and options usually differ). Formulas, per path::
+
+    ProportionalCost   Σ_i rate_i · |q_i| · P_i                   rate: fraction of traded notional (0.01 = 1 %)
+    FixedCost          Σ_i fee_i · 1[|q_i| > threshold_i]          fee: currency per trade (ticket charge)
+    QuadraticImpact    Σ_i coefficient_i · P_i · q_i²              coefficient: fractional price concession per
+                                                                  unit traded (the concession c·|q| grows with size)
+    SpreadCost         Σ_i half_spread_i · |q_i|                   half_spread: currency per unit (half the bid–ask)
+    CompositeCost      sum of its components (also ``a + b`` for any two cost models)
+
+``round_to_lot`` rounds target positions to whole lots (round half away from zero).
+Everything is vectorised over paths; nothing loops over N.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from hedgegym import _validation as check
+from hedgegym.pricing.greeks import FloatArray
+
+__all__ = [
+    "CompositeCost",
+    "CostModel",
+    "FixedCost",
+    "ProportionalCost",
+    "QuadraticImpact",
+    "SpreadCost",
+    "round_to_lot",
+]
+
+PerInstrument = float | tuple[float, ...]
+
+
+def _as_matrix(name: str, array: FloatArray) -> FloatArray:
+    """(N,) → (N, 1); (N, k) unchanged; anything else refused."""
+    if array.ndim == 1:
+        return array[:, np.newaxis]
+    if array.ndim == 2:
+        return array
+    raise ValueError(f"{name} must have shape (N,) or (N, k), got shape {array.shape}")
+
+
+def _trades_and_prices(trades: ArrayLike, prices: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Validated (N, k) float arrays; ValueError naming ``trades`` or ``prices``."""
+    trades = _as_matrix("trades", check.finite("trades", trades))
+    prices = _as_matrix("prices", check.non_negative("prices", prices))
+    if trades.shape != prices.shape:
+        raise ValueError(
+            f"trades and prices must have the same shape (N, k), got trades {trades.shape} and prices {prices.shape}"
+        )
+    return trades, prices
+
+
+def _parameter(name: str, value: object) -> PerInstrument:
+    """Normalise a per-instrument parameter (≥ 0): a float, or a non-empty tuple of floats."""
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be a number >= 0 or a sequence of them, got {value!r}")
+    array = check.non_negative(name, value)  # type: ignore[arg-type]
+    if array.ndim == 0:
+        return float(array)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a number or a non-empty 1-D sequence (one per instrument), got {value!r}")
+    return tuple(float(x) for x in array)
+
+
+def _per_instrument(name: str, value: PerInstrument, k: int) -> FloatArray:
+    """The parameter as a (k,) array (a scalar is repeated); ValueError naming it on a length mismatch."""
+    if isinstance(value, float):
+        return np.full(k, value)
+    if len(value) != k:
+        raise ValueError(f"{name} has {len(value)} entries but the trades have k = {k} instrument(s)")
+    return np.asarray(value, dtype=np.float64)
+
+
+class CostModel(ABC):
+    """Interface of every transaction-cost model; ``a + b`` builds a ``CompositeCost``."""
+
+    @abstractmethod
+    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+        """Total cost per path, currency, ≥ 0.
+
+        Args:
+            trades: signed quantities traded, shape (N, k) or (N,) (shares for the stock, contracts for options).
+            prices: unit price of each instrument (currency per share / per contract), same shape as ``trades``.
+
+        Raises:
+            ValueError naming ``trades`` (not finite, bad shape), ``prices`` (negative, not finite, bad shape) or the
+            model's parameter (length differs from k).
+
+        Shape: (N,).
+        """
+
+    def __add__(self, other: object) -> CompositeCost:
+        if not isinstance(other, CostModel):
+            return NotImplemented
+        return CompositeCost(self, other)
+
+    def __radd__(self, other: object) -> CostModel:
+        if isinstance(other, int | float) and not isinstance(other, bool) and other == 0:
+            return self  # lets ``sum(models)`` work
+        return NotImplemented
+
+
+@dataclass(frozen=True)
+class ProportionalCost(CostModel):
+    """Cost proportional to traded notional: Σ_i rate_i · |q_i| · P_i.
+
+    ``rate`` is a fraction of notional (0.001 = 10 bp), ≥ 0: a scalar for every instrument or one per instrument,
+    e.g. ``ProportionalCost((0.0005, 0.01))`` for 5 bp on the stock and 1 % on an option.
+    """
+
+    rate: PerInstrument
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rate", _parameter("rate", self.rate))
+
+    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+        """Σ_i rate_i · |q_i| · P_i per path, currency. Shape: (N,)."""
+        trades, prices = _trades_and_prices(trades, prices)
+        rate = _per_instrument("rate", self.rate, trades.shape[1])
+        return (np.abs(trades) * prices) @ rate
+
+
+@dataclass(frozen=True)
+class FixedCost(CostModel):
+    """A flat fee per instrument traded: Σ_i fee_i · 1[|q_i| > threshold_i].
+
+    ``fee`` is currency per trade (per instrument, per rebalancing date), ≥ 0. ``threshold`` (≥ 0, same units as the
+    trades, scalar or per instrument) is the size at or below which a trade counts as no trade; 0 by default, so any
+    non-zero trade pays. Independent of trade size and of prices.
+    """
+
+    fee: PerInstrument
+    threshold: PerInstrument = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fee", _parameter("fee", self.fee))
+        object.__setattr__(self, "threshold", _parameter("threshold", self.threshold))
+
+    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+        """Σ_i fee_i · 1[|q_i| > threshold_i] per path, currency. Shape: (N,)."""
+        trades, _prices = _trades_and_prices(trades, prices)
+        k = trades.shape[1]
+        fee = _per_instrument("fee", self.fee, k)
+        threshold = _per_instrument("threshold", self.threshold, k)
+        return (np.abs(trades) > threshold).astype(np.float64) @ fee
+
+
+@dataclass(frozen=True)
+class QuadraticImpact(CostModel):
+    """Temporary market impact: Σ_i coefficient_i · P_i · q_i².
+
+    Trading q units moves the execution price against the trader by the fraction coefficient·|q| of P, so the cost
+    (concession × size) is quadratic in size. ``coefficient`` is the fractional concession per unit traded
+    (units: 1 / share for the stock, 1 / contract for options), ≥ 0; e.g. 1e-6 means 1 % worse price on 10,000 shares.
+    """
+
+    coefficient: PerInstrument
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "coefficient", _parameter("coefficient", self.coefficient))
+
+    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+        """Σ_i coefficient_i · P_i · q_i² per path, currency. Shape: (N,)."""
+        trades, prices = _trades_and_prices(trades, prices)
+        coefficient = _per_instrument("coefficient", self.coefficient, trades.shape[1])
+        return (prices * trades * trades) @ coefficient
+
+
+@dataclass(frozen=True)
+class SpreadCost(CostModel):
+    """Crossing half the bid–ask spread: Σ_i half_spread_i · |q_i| (independent of the mid price).
+
+    ``half_spread`` is absolute, currency per unit traded (per share for the stock, per contract for options), ≥ 0;
+    the usual quote for listed options, e.g. ``SpreadCost((0.005, 5.0))`` = half a cent a share, $5 a contract
+    (a $0.05 half-spread on an option premium × multiplier 100).
+    """
+
+    half_spread: PerInstrument
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "half_spread", _parameter("half_spread", self.half_spread))
+
+    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+        """Σ_i half_spread_i · |q_i| per path, currency. Shape: (N,)."""
+        trades, _prices = _trades_and_prices(trades, prices)
+        half_spread = _per_instrument("half_spread", self.half_spread, trades.shape[1])
+        return np.abs(trades) @ half_spread
+
+
+class CompositeCost(CostModel):
+    """Sum of several cost models, e.g. ``ProportionalCost(0.001) + FixedCost(1.0)``.
+
+    Nested composites are flattened. With no components the cost is zero (a frictionless market) but the inputs
+    are still validated.
+    """
+
+    __slots__ = ("models",)
+    models: tuple[CostModel, ...]
+
+    def __init__(self, *models: CostModel) -> None:
+        flat: list[CostModel] = []
+        for index, model in enumerate(models):
+            if isinstance(model, CompositeCost):
+                flat.extend(model.models)
+            elif isinstance(model, CostModel):
+                flat.append(model)
+            else:
+                raise ValueError(f"models[{index}] must be a CostModel, got {type(model).__name__}")
+        object.__setattr__(self, "models", tuple(flat))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(repr(model) for model in self.models)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CompositeCost) and self.models == other.models
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.models))
+
+    def breakdown(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+        """The cost of each component per path (for cost attribution), currency. Shape: (N, number of models)."""
+        trades, prices = _trades_and_prices(trades, prices)
+        columns = [model.cost(trades, prices) for model in self.models]
+        return np.stack(columns, axis=1) if columns else np.zeros((trades.shape[0], 0))
+
+    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+        """Σ over components of their cost per path, currency. Shape: (N,)."""
+        return self.breakdown(trades, prices).sum(axis=1)
+
+
+def round_to_lot(quantity: ArrayLike, lot_size: float | Sequence[float]) -> FloatArray:
+    """Round target positions to the nearest whole number of lots per instrument, half away from zero.
+
+    ``round(q / L) · L`` with ties (exactly half a lot) rounded away from zero, so +2.5 lots → 3 and −2.5 → −3:
+    long and short targets are treated symmetrically. Ties are judged on ``q / L`` in floating point, so a lot size
+    that is not exactly representable (e.g. 0.1) can move a nominal tie either way; integer lot sizes are exact.
+
+    Args:
+        quantity: target positions, shape (N, k) or (N,) (k = 1), finite.
+        lot_size: lot size per instrument (> 0), a scalar or a sequence of length k (e.g. ``(100, 1)``: round lots of
+            100 shares, whole option contracts).
+
+    Shape: same as ``quantity``.
+    """
+    quantity = check.finite("quantity", quantity)
+    one_dimensional = quantity.ndim == 1
+    matrix = _as_matrix("quantity", quantity)
+    if isinstance(lot_size, bool | np.bool_):
+        raise ValueError(f"lot_size must be a number > 0 or a sequence of them, got {lot_size!r}")
+    lots = check.positive("lot_size", lot_size)
+    if lots.ndim > 1 or (lots.ndim == 1 and lots.size != matrix.shape[1]):
+        raise ValueError(
+            f"lot_size must be a scalar or have one entry per instrument (k = {matrix.shape[1]}), "
+            f"got shape {lots.shape}"
+        )
+    ratio = matrix / lots
+    rounded = np.sign(ratio) * np.floor(np.abs(ratio) + 0.5) * lots + 0.0  # + 0.0 turns −0.0 into 0.0
+    return rounded[:, 0] if one_dimensional else rounded

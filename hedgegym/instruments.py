@@ -1,0 +1,290 @@
+r"""What is being hedged: European options, positions in them, and a book of positions.
+
+Units and sign (the project's, see DESIGN.md):
+  * ``strike`` and spot in currency per unit of underlying; ``maturity`` and ``time`` in years since inception;
+  * one *contract* is ``multiplier`` units of underlying (100 for listed equity options); a ``Position``'s
+    ``quantity`` counts contracts, positive long and negative short;
+  * every value and Greek of a ``Book`` is the *holder's*: a short call has negative value and negative delta.
+
+Formulas, with ω = +1 for a call and −1 for a put, m the multiplier and q_j the quantity of position j::
+
+    payoff of one contract        m · max(ω (S − K), 0)
+    time to maturity              τ(t) = max(T − t, 0)
+    book payoff                   Σ_j q_j · m_j · max(ω_j (S − K_j), 0)
+    book Greeks                   Σ_j q_j · m_j · G(S, K_j, τ_j(t), ω_j)     (G = per-unit Greeks of a pricer)
+
+Pricing is delegated to a ``Pricer``: any callable ``(spot, strike, time_to_maturity, call) -> Greeks`` returning
+the Greeks of ONE unit of underlying. ``black_scholes_pricer`` builds the Black–Scholes one; models with per-path
+state (Heston's variance v_t, a per-path implied vol) bind that state before the call, e.g.
+``functools.partial(heston.greeks, variance=v_t, ...)`` or ``black_scholes_pricer(volatility=sigma_per_path)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from hedgegym import _validation as check
+from hedgegym.pricing import black_scholes
+from hedgegym.pricing.greeks import FloatArray, Greeks
+
+__all__ = [
+    "BlackScholesPricer",
+    "Book",
+    "EuropeanOption",
+    "Position",
+    "Pricer",
+    "black_scholes_pricer",
+]
+
+
+def _scalar(name: str, rule: Callable[[str, ArrayLike], FloatArray], value: object) -> float:
+    """A single real number obeying ``rule`` (bools refused: ``True`` is not a strike)."""
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    array = rule(name, value)  # type: ignore[arg-type]
+    if array.ndim != 0:
+        raise ValueError(f"{name} must be a single number, got an array of shape {array.shape}")
+    return float(array)
+
+
+def _scale(greeks: Greeks, factor: float) -> Greeks:
+    return Greeks(*(factor * np.asarray(field, dtype=np.float64) for field in greeks))
+
+
+def _add(left: Greeks, right: Greeks) -> Greeks:
+    return Greeks(*(a + b for a, b in zip(left, right, strict=True)))
+
+
+@runtime_checkable
+class Pricer(Protocol):
+    """Greeks of ONE unit of underlying of a European option, vectorised.
+
+    Args:
+        spot: spot price, currency per unit of underlying. Shape (N,) (one value per path) or broadcastable.
+        strike: strike, currency per unit of underlying (a scalar in practice).
+        time_to_maturity: τ in years, ≥ 0 (a scalar or broadcastable to ``spot``); at τ = 0 the pricer returns the
+            intrinsic value and its limit Greeks.
+        call: True for a call, False for a put.
+
+    Returns:
+        ``Greeks`` (price, delta, gamma, vega, theta) in the units documented on ``Greeks``, per unit of underlying.
+
+    Shape: every field has the broadcast shape of the arguments, (N,) for spot (N,).
+    """
+
+    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool) -> Greeks: ...
+
+
+@dataclass(frozen=True, eq=False)
+class BlackScholesPricer:
+    """Black–Scholes–Merton ``Pricer`` with fixed volatility, rate and dividend (built by ``black_scholes_pricer``).
+
+    ``volatility`` may be a scalar or an array broadcasting against ``spot`` (e.g. one σ per path).
+    """
+
+    volatility: float | FloatArray
+    rate: float | FloatArray = 0.0
+    dividend: float | FloatArray = 0.0
+
+    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool) -> Greeks:
+        """Per-unit Greeks from ``hedgegym.pricing.black_scholes.greeks``. Shape: broadcast of the inputs."""
+        return black_scholes.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend, call)
+
+
+def black_scholes_pricer(
+    volatility: ArrayLike, rate: ArrayLike = 0.0, dividend: ArrayLike = 0.0
+) -> BlackScholesPricer:
+    """A ``Pricer`` wrapping ``black_scholes.greeks`` with the given model parameters.
+
+    Args:
+        volatility: σ per √year, ≥ 0; a scalar or an array broadcasting against spot (e.g. shape (N,)).
+        rate: continuously compounded risk-free rate per year (any finite value).
+        dividend: continuously compounded dividend yield per year (any finite value).
+
+    Raises:
+        ValueError naming ``volatility``, ``rate`` or ``dividend`` when out of range or not finite.
+    """
+
+    def normalise(array: FloatArray) -> float | FloatArray:
+        return float(array) if array.ndim == 0 else array
+
+    return BlackScholesPricer(
+        volatility=normalise(check.non_negative("volatility", volatility)),
+        rate=normalise(check.finite("rate", rate)),
+        dividend=normalise(check.finite("dividend", dividend)),
+    )
+
+
+@dataclass(frozen=True)
+class EuropeanOption:
+    """A European call or put on one underlying, quoted per contract of ``multiplier`` units.
+
+    Attributes:
+        strike: K in currency per unit of underlying, > 0.
+        maturity: T in years since inception, > 0.
+        call: True for a call, False for a put (a real ``bool``; strings like ``'c'`` are refused).
+        multiplier: units of underlying per contract, > 0 (100 for listed equity options).
+    """
+
+    strike: float
+    maturity: float
+    call: bool = True
+    multiplier: float = 100.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strike", _scalar("strike", check.positive, self.strike))
+        object.__setattr__(self, "maturity", _scalar("maturity", check.positive, self.maturity))
+        object.__setattr__(self, "multiplier", _scalar("multiplier", check.positive, self.multiplier))
+        if not isinstance(self.call, bool | np.bool_):
+            raise ValueError(f"call must be a bool (True for a call, False for a put), got {self.call!r}")
+        object.__setattr__(self, "call", bool(self.call))
+
+    @property
+    def omega(self) -> float:
+        """ω = +1.0 for a call, −1.0 for a put."""
+        return 1.0 if self.call else -1.0
+
+    def payoff(self, spot: ArrayLike) -> FloatArray:
+        """Payoff of ONE contract at expiry, in currency: ``multiplier · max(ω (S − K), 0)``.
+
+        Args:
+            spot: spot at expiry, currency per unit, ≥ 0.
+
+        Shape: same as ``spot``, e.g. (N,) → (N,).
+        """
+        spot = check.non_negative("spot", spot)
+        return self.multiplier * np.maximum(self.omega * (spot - self.strike), 0.0)
+
+    def time_to_maturity(self, time: ArrayLike) -> FloatArray:
+        """τ = max(T − t, 0) in years, with ``time`` t in years since inception (≥ 0).
+
+        Shape: same as ``time``.
+        """
+        time = check.non_negative("time", time)
+        return np.maximum(self.maturity - time, 0.0)
+
+    def greeks(self, spot: ArrayLike, time: ArrayLike, pricer: Pricer) -> Greeks:
+        """Price and Greeks of ONE contract (= ``multiplier`` × the pricer's per-unit Greeks) at calendar ``time``.
+
+        Args:
+            spot: spot, currency per unit, shape (N,).
+            time: years since inception, a scalar or broadcastable to ``spot``; past maturity τ is clipped to 0.
+            pricer: a ``Pricer`` (per-unit Greeks).
+
+        Shape: every field (N,) for spot (N,) (the broadcast shape of ``spot`` and ``time``).
+        """
+        per_unit = pricer(spot, self.strike, self.time_to_maturity(time), self.call)
+        return _scale(per_unit, self.multiplier)
+
+
+@dataclass(frozen=True)
+class Position:
+    """``quantity`` contracts of ``option``: positive long, negative short (fractional amounts allowed)."""
+
+    option: EuropeanOption
+    quantity: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.option, EuropeanOption):
+            raise ValueError(f"option must be a EuropeanOption, got {type(self.option).__name__}")
+        object.__setattr__(self, "quantity", _scalar("quantity", check.finite, self.quantity))
+
+
+@dataclass(frozen=True)
+class Book:
+    """A non-empty collection of option positions: the liability the hedger holds and hedges.
+
+    Values and Greeks are the holder's, in currency (a short call: negative value, negative delta).
+    A list of positions is accepted and stored as a tuple.
+    """
+
+    positions: tuple[Position, ...]
+
+    def __post_init__(self) -> None:
+        positions = self.positions
+        if not isinstance(positions, Sequence) or isinstance(positions, str):
+            raise ValueError(f"positions must be a sequence of Position, got {type(positions).__name__}")
+        positions = tuple(positions)
+        if not positions:
+            raise ValueError("positions must hold at least one Position, got an empty sequence")
+        for index, position in enumerate(positions):
+            if not isinstance(position, Position):
+                raise ValueError(f"positions[{index}] must be a Position, got {type(position).__name__}")
+        object.__setattr__(self, "positions", positions)
+
+    @classmethod
+    def single(cls, option: EuropeanOption, quantity: float) -> Book:
+        """A book of one position: ``quantity`` contracts of ``option`` (negative = short)."""
+        return cls((Position(option, quantity),))
+
+    @classmethod
+    def short_call(cls, strike: float, maturity: float, contracts: float = 1, multiplier: float = 100.0) -> Book:
+        """Short ``contracts`` (> 0) calls: the classic liability of an option writer."""
+        contracts = _scalar("contracts", check.positive, contracts)
+        return cls.single(EuropeanOption(strike, maturity, call=True, multiplier=multiplier), -contracts)
+
+    @classmethod
+    def short_straddle(
+        cls, strike: float, maturity: float, contracts: float = 1, multiplier: float = 100.0
+    ) -> Book:
+        """Short ``contracts`` (> 0) calls and ``contracts`` puts at the same strike and maturity."""
+        contracts = _scalar("contracts", check.positive, contracts)
+        return cls(
+            (
+                Position(EuropeanOption(strike, maturity, call=True, multiplier=multiplier), -contracts),
+                Position(EuropeanOption(strike, maturity, call=False, multiplier=multiplier), -contracts),
+            )
+        )
+
+    @property
+    def options(self) -> tuple[EuropeanOption, ...]:
+        """The option of each position, in order."""
+        return tuple(position.option for position in self.positions)
+
+    @property
+    def maturity(self) -> float:
+        """The latest maturity in the book, in years since inception (the episode horizon)."""
+        return max(position.option.maturity for position in self.positions)
+
+    def payoff(self, spot: ArrayLike) -> FloatArray:
+        """The holder's terminal payoff in currency: Σ_j q_j · payoff_j(S).
+
+        Every position is settled at the SAME ``spot``: exact for a single-maturity book (pass the spot at
+        maturity). For a book whose positions expire at different dates, settling each at the spot of its own
+        maturity is the engine's job (use each ``Position.option.payoff`` at that date).
+
+        Shape: same as ``spot``, e.g. (N,) → (N,).
+        """
+        spot = check.non_negative("spot", spot)
+        total = np.zeros_like(spot)
+        for position in self.positions:
+            total = total + position.quantity * position.option.payoff(spot)
+        return total
+
+    def greeks(self, spot: ArrayLike, time: ArrayLike, pricer: Pricer) -> Greeks:
+        """Aggregated value and Greeks of the book in currency: Σ_j q_j · m_j · G(S, K_j, τ_j(t), ω_j).
+
+        Args:
+            spot: spot, currency per unit, shape (N,) (one value per path).
+            time: years since inception, a scalar (or broadcastable to ``spot``); positions past their maturity
+                are valued at τ = 0 (intrinsic value).
+            pricer: a ``Pricer`` giving per-unit Greeks (bind per-path model state before passing it).
+
+        Returns:
+            ``Greeks`` whose fields are the holder's book value (currency), delta (units of underlying, i.e. the
+            number of shares that offset it is −delta), gamma (per unit of spot), vega (currency per 1.00 of the
+            model's volatility parameter) and theta (currency per year).
+
+        Shape: every field (N,) for spot (N,).
+        """
+        spot = check.positive("spot", spot)
+        shape = np.broadcast_shapes(spot.shape, np.shape(time))
+        total = Greeks(*(np.zeros(shape) for _ in Greeks._fields))
+        for position in self.positions:
+            total = _add(total, _scale(position.option.greeks(spot, time, pricer), position.quantity))
+        return total
