@@ -1,0 +1,21 @@
+"""Market simulators: every model returns ``MarketPaths`` (spot and variance arrays over N paths) from one
+``simulate(n_paths, n_steps, dt, rng, measure)`` call. One model per module."""
+
+from hedgegym.market.base import MEASURES, MarketModel, MarketPaths
+from hedgegym.market.gbm import GeometricBrownianMotion
+from hedgegym.market.heston import Heston
+from hedgegym.market.jump import MertonJumpDiffusion
+from hedgegym.market.sabr import SABR
+from hedgegym.market.uncertain_volatility import RegimeSwitchingVolatility, VolatilityRule
+
+__all__ = [
+    "MEASURES",
+    "SABR",
+    "GeometricBrownianMotion",
+    "Heston",
+    "MarketModel",
+    "MarketPaths",
+    "MertonJumpDiffusion",
+    "RegimeSwitchingVolatility",
+    "VolatilityRule",
+]

@@ -1,0 +1,180 @@
+r"""The market-model interface: ``MarketModel.simulate(...) -> MarketPaths``.
+
+Every model is a frozen dataclass of keyword fields. Four fields are common to all of them:
+
+  * ``spot``: the initial spot price S₀ (currency, > 0);
+  * ``mu``: the real-world expected growth rate of the spot price per year, E[S_t] = S₀ e^{μt} under
+    ``measure="real"``;
+  * ``rate``: the risk-free rate r, continuously compounded per year;
+  * ``dividend``: the continuous dividend yield q per year.
+
+``simulate(n_paths, n_steps, dt, rng, measure)`` validates its arguments, picks the drift of the price
+(μ for ``measure="real"``, r − q for ``measure="pricing"``, under which e^{−rT} E[payoff] is the arbitrage
+price) and hands over to the model's ``_simulate``. Each model makes E[S_{t+dt} | S_t] = S_t e^{drift·dt}
+exactly, or up to a stated discretisation error.
+
+Randomness comes only from the ``np.random.Generator`` passed in: the same seed gives identical paths.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hedgegym import _validation as check
+
+__all__ = ["MEASURES", "MarketModel", "MarketPaths"]
+
+FloatArray = NDArray[np.float64]
+
+MEASURES = ("real", "pricing")
+"""``"real"``: the price grows at ``mu``; ``"pricing"``: it grows at ``rate - dividend`` (risk-neutral)."""
+
+
+@dataclass(frozen=True, eq=False)
+class MarketPaths:
+    r"""Simulated market paths on a uniform time grid t_i = i·dt, i = 0, …, n_steps.
+
+    Attributes:
+        time: the grid in years, ``time[0] = 0``, ``time[i] = i * dt``.
+        spot: the spot price at every node; ``spot[:, 0]`` is the initial spot.
+        variance: the model's instantaneous variance (per year) at every node: GBM σ², Heston v_t,
+            Merton the diffusion σ², SABR(β = 1) α_t², regime switching σ² of the current regime.
+        dt: the step in years.
+        extras: model-specific arrays, e.g. ``"jump_count"`` (Merton: jumps during each step) or
+            ``"regime"`` (regime switching: the regime index at each node).
+
+    Shape:
+        ``time``: (n_steps + 1,); ``spot``, ``variance``: (n_paths, n_steps + 1), float64;
+        ``extras[name]``: (n_paths, n_steps) for per-step quantities, (n_paths, n_steps + 1) for per-node ones.
+    """
+
+    time: FloatArray
+    spot: FloatArray
+    variance: FloatArray
+    dt: float
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.spot.ndim != 2 or self.spot.shape != self.variance.shape:
+            raise ValueError(
+                f"spot and variance must both have shape (n_paths, n_steps + 1), got {self.spot.shape} "
+                f"and {self.variance.shape}"
+            )
+        if self.time.shape != (self.spot.shape[1],):
+            raise ValueError(f"time must have shape ({self.spot.shape[1]},), got {self.time.shape}")
+
+    @property
+    def volatility(self) -> FloatArray:
+        """√variance, per √year. Shape: (n_paths, n_steps + 1)."""
+        return np.sqrt(self.variance)
+
+    @property
+    def n_paths(self) -> int:
+        return int(self.spot.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.spot.shape[1]) - 1
+
+    @property
+    def maturity(self) -> float:
+        """The last grid time, n_steps · dt, in years."""
+        return float(self.time[-1])
+
+
+def scalar(name: str, value: object, rule: Callable[..., FloatArray], *bounds: float) -> float:
+    """Check ``value`` with a ``hedgegym._validation`` rule and return it as a Python float (not an array)."""
+    array = rule(name, value, *bounds)
+    if array.ndim != 0:
+        raise ValueError(f"{name} must be a single real number, got an array of shape {array.shape}")
+    return float(array)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketModel(abc.ABC):
+    """Base of every market model: common fields, their validation and the template ``simulate``.
+
+    Subclasses are frozen keyword-only dataclasses. They validate their own fields in ``_validate`` (called
+    by ``__post_init__`` after the common fields are checked) and implement ``_simulate``.
+    """
+
+    spot: float = 100.0
+    mu: float = 0.0
+    rate: float = 0.0
+    dividend: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._set("spot", check.positive)
+        self._set("mu", check.finite)
+        self._set("rate", check.finite)
+        self._set("dividend", check.finite)
+        self._validate()
+
+    def _set(self, name: str, rule: Callable[..., FloatArray], *bounds: float) -> None:
+        """Validate field ``name`` and store it back as a float (the dataclass is frozen)."""
+        object.__setattr__(self, name, scalar(name, getattr(self, name), rule, *bounds))
+
+    def _validate(self) -> None:  # noqa: B027 - optional hook, empty by default
+        """Validate the model's own fields (override in subclasses)."""
+
+    def drift(self, measure: str = "real") -> float:
+        """The growth rate of the price per year: ``mu`` under ``"real"``, ``rate - dividend`` under ``"pricing"``."""
+        if measure not in MEASURES:
+            raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+        return self.mu if measure == "real" else self.rate - self.dividend
+
+    def simulate(
+        self, n_paths: int, n_steps: int, dt: float, rng: np.random.Generator, measure: str = "real"
+    ) -> MarketPaths:
+        """Simulate ``n_paths`` paths of ``n_steps`` steps of ``dt`` years each.
+
+        Args:
+            n_paths: number of independent paths (integer >= 1).
+            n_steps: number of time steps (integer >= 1).
+            dt: step length in years (> 0).
+            rng: the only source of randomness; the same seed gives identical paths.
+            measure: ``"real"`` (price drift ``mu``) or ``"pricing"`` (price drift ``rate - dividend``).
+
+        Returns:
+            ``MarketPaths`` with ``time`` of shape (n_steps + 1,) and ``spot``, ``variance`` of shape
+            (n_paths, n_steps + 1).
+        """
+        n_paths = check.positive_int("n_paths", n_paths)
+        n_steps = check.positive_int("n_steps", n_steps)
+        dt = scalar("dt", dt, check.positive)
+        rng = check.generator("rng", rng)
+        drift = self.drift(measure)
+        spot, variance, extras = self._simulate(n_paths, n_steps, dt, rng, drift)
+        time = np.arange(n_steps + 1, dtype=np.float64) * dt
+        return MarketPaths(time=time, spot=spot, variance=variance, dt=dt, extras=extras)
+
+    @abc.abstractmethod
+    def _simulate(
+        self, n_paths: int, n_steps: int, dt: float, rng: np.random.Generator, drift: float
+    ) -> tuple[FloatArray, FloatArray, dict[str, Any]]:
+        """Return ``(spot, variance, extras)`` with validated arguments and the price drift already chosen.
+
+        Shape: ``spot`` and ``variance`` (n_paths, n_steps + 1), float64.
+        """
+
+
+def paths_major(array: FloatArray) -> FloatArray:
+    """Turn a step-major (n_steps + 1, n_paths) work array into a C-contiguous (n_paths, n_steps + 1) one."""
+    return np.ascontiguousarray(array.T)
+
+
+def exponentiate_log_spot(spot: float, log_increments: FloatArray) -> FloatArray:
+    """S_i = S₀ exp(Σ_{j<i} increments_j), with S_0 = S₀ exactly.
+
+    Shape: ``log_increments`` (n_paths, n_steps) → (n_paths, n_steps + 1).
+    """
+    n_paths, n_steps = log_increments.shape
+    log_spot = np.zeros((n_paths, n_steps + 1))
+    np.cumsum(log_increments, axis=1, out=log_spot[:, 1:])
+    return spot * np.exp(log_spot)
