@@ -73,12 +73,12 @@ def _abscissae(tail_end: float, min_scale: float, max_phase: float, points: int)
     """
     knee = min(tail_end, 2.0)
     body_end = min(tail_end, knee + 8.5 / np.sqrt(min_scale))  # e^{-8.5²/2} ≈ 2e-16
-    body_points = max(points, int(np.ceil(0.9 * max_phase * (body_end - knee))) + points // 2)
+    body_points = max(points, int(np.ceil(0.5 * max_phase * (body_end - knee))) + points // 2)
     u_a, w_a = _gauss_legendre(points // 2, 0.0, knee)
     u_b, w_b = _gauss_legendre(body_points, knee, body_end)
     parts_u, parts_w = [u_a, u_b], [w_a, w_b]
     if tail_end > body_end * (1.0 + 1e-9):
-        tail_points = max(points, int(np.ceil(0.9 * max_phase * (tail_end - body_end))) + points // 2)
+        tail_points = max(points, int(np.ceil(0.5 * max_phase * (tail_end - body_end))) + points // 2)
         u_c, w_c = _gauss_legendre(tail_points, body_end, tail_end)
         parts_u.append(u_c)
         parts_w.append(w_c)

@@ -147,3 +147,20 @@ def test_bad_node_inputs_raise_value_error_naming_them():
         heston.price(100.0, 100.0, -1.0, 0.04, **PARAMETERS)
     with pytest.raises(ValueError, match="strike"):
         heston.price(100.0, 0.0, 1.0, 0.04, **PARAMETERS)
+
+
+def test_short_dated_far_from_the_money_nodes_match_quantlib():
+    """Nodes as they occur along simulated paths: 1 day to 3 months, up to 11 standard deviations away."""
+    model = (2.0, 0.04, 0.8, -0.8)
+    worst = 0.0
+    for days in (1, 5, 21, 63):
+        tau = days / 365.0
+        for variance in (0.005, 0.04, 0.2):
+            std = np.sqrt(variance * tau)
+            for distance in (-11, -8, -5, -3, -1, 0, 1, 3, 5, 8, 11):
+                strike = float(100.0 * np.exp(distance * std))
+                for call in (True, False):
+                    expected = quantlib_heston_price(100.0, strike, days, variance, *model, 0.0, 0.0, call)
+                    ours = float(heston.price(100.0, strike, tau, variance, *model, call=call))
+                    worst = max(worst, abs(ours - expected))
+    assert worst <= 1e-10 * 100.0
