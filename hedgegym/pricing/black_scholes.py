@@ -38,6 +38,8 @@ _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 class _Terms(NamedTuple):
+    """Validated inputs (not broadcast: numpy broadcasts inside each formula) and the shared d₁, d₂."""
+
     spot: FloatArray
     strike: FloatArray
     tau: FloatArray
@@ -60,18 +62,21 @@ def _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call) -> 
     rate = check.finite("rate", rate)
     dividend = check.finite("dividend", dividend)
     omega = np.where(np.asarray(call, dtype=bool), 1.0, -1.0)
-    spot, strike, tau, volatility, rate, dividend, omega = np.broadcast_arrays(
-        spot, strike, tau, volatility, rate, dividend, omega
-    )
+    shape = np.broadcast_shapes(spot.shape, strike.shape, tau.shape, volatility.shape, rate.shape,
+                                dividend.shape, omega.shape)
     std = volatility * np.sqrt(tau)
     log_forward_moneyness = np.log(spot / strike) + (rate - dividend) * tau
-    positive_std = std > 0.0
-    with np.errstate(over="ignore"):
-        d1 = np.where(
-            positive_std,
-            log_forward_moneyness / np.where(positive_std, std, 1.0) + 0.5 * std,
-            np.copysign(np.where(log_forward_moneyness == 0.0, 0.0, np.inf), log_forward_moneyness),
-        )
+    if np.all(std > 0.0):
+        d1 = log_forward_moneyness / std + 0.5 * std
+    else:  # the s → 0 limit: d₁ = ±∞ away from the forward, 0 at it
+        positive_std = std > 0.0
+        with np.errstate(over="ignore"):
+            d1 = np.where(
+                positive_std,
+                log_forward_moneyness / np.where(positive_std, std, 1.0) + 0.5 * std,
+                np.copysign(np.where(log_forward_moneyness == 0.0, 0.0, np.inf), log_forward_moneyness),
+            )
+    d1 = np.broadcast_to(d1, shape)
     d2 = d1 - std
     return _Terms(
         spot, strike, tau, volatility, rate, dividend, omega, std, d1, d2,
@@ -83,74 +88,75 @@ def _normal_pdf(x: FloatArray) -> FloatArray:
     return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
 
 
-def _price(t: _Terms) -> FloatArray:
-    value = t.omega * (
-        t.spot * t.discount_dividend * ndtr(t.omega * t.d1) - t.strike * t.discount_rate * ndtr(t.omega * t.d2)
-    )
+def _price(t: _Terms, cdf1: FloatArray, cdf2: FloatArray) -> FloatArray:
+    value = t.omega * (t.spot * t.discount_dividend * cdf1 - t.strike * t.discount_rate * cdf2)
     return np.maximum(value, 0.0)  # rounding can push a worthless option a few ulp below zero
 
 
-def _delta(t: _Terms) -> FloatArray:
-    return t.omega * t.discount_dividend * ndtr(t.omega * t.d1)
+def _delta(t: _Terms, cdf1: FloatArray) -> FloatArray:
+    return t.omega * t.discount_dividend * cdf1
 
 
-def _gamma(t: _Terms) -> FloatArray:
+def _gamma(t: _Terms, pdf1: FloatArray) -> FloatArray:
+    if np.all(t.std > 0.0):
+        return t.discount_dividend * pdf1 / (t.spot * t.std)
     positive_std = t.std > 0.0
-    return np.where(
-        positive_std,
-        t.discount_dividend * _normal_pdf(t.d1) / (t.spot * np.where(positive_std, t.std, 1.0)),
-        0.0,
-    )
+    return np.where(positive_std, t.discount_dividend * pdf1 / (t.spot * np.where(positive_std, t.std, 1.0)), 0.0)
 
 
-def _vega(t: _Terms) -> FloatArray:
-    return t.spot * t.discount_dividend * _normal_pdf(t.d1) * np.sqrt(t.tau)
+def _vega(t: _Terms, pdf1: FloatArray) -> FloatArray:
+    return t.spot * t.discount_dividend * pdf1 * np.sqrt(t.tau)
 
 
-def _theta(t: _Terms) -> FloatArray:
+def _theta(t: _Terms, cdf1: FloatArray, cdf2: FloatArray, pdf1: FloatArray) -> FloatArray:
     positive_tau = t.tau > 0.0
-    diffusion = np.where(
-        positive_tau,
-        -t.spot * t.discount_dividend * _normal_pdf(t.d1) * t.volatility
-        / (2.0 * np.sqrt(np.where(positive_tau, t.tau, 1.0))),
-        0.0,
-    )
-    carry = t.omega * (
-        t.dividend * t.spot * t.discount_dividend * ndtr(t.omega * t.d1)
-        - t.rate * t.strike * t.discount_rate * ndtr(t.omega * t.d2)
-    )
+    if np.all(positive_tau):
+        diffusion = -t.spot * t.discount_dividend * pdf1 * t.volatility / (2.0 * np.sqrt(t.tau))
+    else:
+        diffusion = np.where(
+            positive_tau,
+            -t.spot * t.discount_dividend * pdf1 * t.volatility / (2.0 * np.sqrt(np.where(positive_tau, t.tau, 1.0))),
+            0.0,
+        )
+    carry = t.omega * (t.dividend * t.spot * t.discount_dividend * cdf1 - t.rate * t.strike * t.discount_rate * cdf2)
     return diffusion + carry
 
 
 def price(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """Black–Scholes–Merton value of a European option, in the currency of ``spot`` per unit of underlying."""
-    return _price(_terms(spot, strike, time_to_maturity, volatility, rate, dividend, call))
+    t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
+    return _price(t, ndtr(t.omega * t.d1), ndtr(t.omega * t.d2))
 
 
 def delta(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """∂V/∂S (dimensionless, per unit of underlying)."""
-    return _delta(_terms(spot, strike, time_to_maturity, volatility, rate, dividend, call))
+    t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
+    return _delta(t, ndtr(t.omega * t.d1))
 
 
 def gamma(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """∂²V/∂S² (per unit of spot)."""
-    return _gamma(_terms(spot, strike, time_to_maturity, volatility, rate, dividend, call))
+    t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
+    return _gamma(t, _normal_pdf(t.d1))
 
 
 def vega(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """∂V/∂σ per 1.00 of volatility."""
-    return _vega(_terms(spot, strike, time_to_maturity, volatility, rate, dividend, call))
+    t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
+    return _vega(t, _normal_pdf(t.d1))
 
 
 def theta(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """∂V/∂t per year of calendar time (negative for a long vanilla with no carry)."""
-    return _theta(_terms(spot, strike, time_to_maturity, volatility, rate, dividend, call))
+    t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
+    return _theta(t, ndtr(t.omega * t.d1), ndtr(t.omega * t.d2), _normal_pdf(t.d1))
 
 
 def greeks(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> Greeks:
-    """Price, Δ, Γ, vega and Θ in one pass (the shared d₁, d₂, N and n are computed once)."""
+    """Price, Δ, Γ, vega and Θ in one pass (d₁, d₂, N(ωd₁), N(ωd₂) and n(d₁) are computed once)."""
     t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
-    return Greeks(_price(t), _delta(t), _gamma(t), _vega(t), _theta(t))
+    cdf1, cdf2, pdf1 = ndtr(t.omega * t.d1), ndtr(t.omega * t.d2), _normal_pdf(t.d1)
+    return Greeks(_price(t, cdf1, cdf2), _delta(t, cdf1), _gamma(t, pdf1), _vega(t, pdf1), _theta(t, cdf1, cdf2, pdf1))
 
 
 def implied_volatility(
@@ -179,13 +185,15 @@ def implied_volatility(
     target = check.non_negative("option_price", option_price)
     check.positive("time_to_maturity", time_to_maturity)
     t = _terms(spot, strike, time_to_maturity, 0.0, rate, dividend, call)
-    target = np.broadcast_to(target, t.spot.shape)
-    forward = t.spot * t.discount_dividend / t.discount_rate
-    undiscounted = target / t.discount_rate
+    shape = t.d1.shape
+    target = np.broadcast_to(target, shape)
+    forward = np.broadcast_to(t.spot * t.discount_dividend / t.discount_rate, shape)
+    strike_, omega, discount_rate = (np.broadcast_to(a, shape) for a in (t.strike, t.omega, t.discount_rate))
+    undiscounted = target / discount_rate
     # time value of the out-of-the-money twin: subtract the forward intrinsic value (put–call parity)
-    time_value = undiscounted - np.maximum(t.omega * (forward - t.strike), 0.0)
-    upper = np.where(t.omega > 0, forward, t.strike)
-    tiny = 1e-14 * np.maximum(forward, t.strike)
+    time_value = undiscounted - np.maximum(omega * (forward - strike_), 0.0)
+    upper = np.where(omega > 0, forward, strike_)
+    tiny = 1e-14 * np.maximum(forward, strike_)
     if np.any(time_value < -tiny) or np.any(undiscounted >= upper):
         bad = (time_value < -tiny) | (undiscounted >= upper)
         raise ValueError(
@@ -193,7 +201,7 @@ def implied_volatility(
             f"S·e^(-qτ) for a call and K·e^(-rτ) for a put; {int(np.count_nonzero(bad))} price(s) outside, "
             f"e.g. {float(target[bad].ravel()[0])!r}"
         )
-    x = np.log(forward / t.strike)
+    x = np.log(forward / strike_)
     is_zero = time_value <= tiny
     log_target = np.log(np.where(is_zero, 1.0, time_value))
     omega_otm = np.where(x > 0.0, -1.0, 1.0)  # call when F <= K, put otherwise
@@ -201,7 +209,7 @@ def implied_volatility(
     def otm_value_and_log_slope(s: FloatArray) -> tuple[FloatArray, FloatArray]:
         d1 = x / s + 0.5 * s
         d2 = d1 - s
-        value = omega_otm * (forward * ndtr(omega_otm * d1) - t.strike * ndtr(omega_otm * d2))
+        value = omega_otm * (forward * ndtr(omega_otm * d1) - strike_ * ndtr(omega_otm * d2))
         value = np.maximum(value, np.finfo(float).tiny)
         return np.log(value), forward * _normal_pdf(d1) / value
 
