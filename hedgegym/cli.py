@@ -1,0 +1,114 @@
+"""The ``hedgegym`` command line (typer). Thin: parse arguments, call the library, show tables.
+
+    hedgegym check --config configs/gbm_call.yaml     # the market and book of a config, priced two ways
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hedgegym import __version__
+from hedgegym.config import ConfigError, ExperimentConfig, load_config
+from hedgegym.pricing.model_greeks import model_greeks
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="hedgegym: a workbench for learning to hedge.")
+console = Console(width=120) if not Console().is_terminal else Console()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)] = False,
+) -> None:
+    if version:
+        console.print(f"hedgegym {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def check(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Experiment YAML; default: the built-in GBM short call.")
+    ] = None,
+    paths: Annotated[int | None, typer.Option("--paths", min=1, help="Override simulation.n_paths.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override simulation.seed.")] = None,
+) -> None:
+    """Simulate the config's market under the pricing measure and price its book two ways.
+
+    For every option: the model's closed-form (or Fourier) value next to the discounted Monte Carlo mean
+    payoff with its standard error and z-score, and the option's Greeks at the start; then the whole book's
+    value and Greeks. A |z| above 4 is flagged: the simulator and the pricer disagree.
+    """
+    try:
+        experiment = load_config(config) if config is not None else ExperimentConfig()
+    except ConfigError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from None
+    simulation = experiment.simulation.model_copy(
+        update={k: v for k, v in {"n_paths": paths, "seed": seed}.items() if v is not None}
+    )
+    model = experiment.market.build()
+    book = experiment.build_book()
+    dt = book.maturity / simulation.n_steps
+    steps_to_maturity = [option.maturity / dt for option in book.options]
+    off_grid = [m for m, k in zip(book.options, steps_to_maturity, strict=True) if abs(k - round(k)) > 1e-6]
+    if off_grid:
+        console.print(f"[red]book: maturity {off_grid[0].maturity} is not on the simulation grid "
+                      f"(dt = {dt:.6g} years); choose simulation.n_steps so every maturity is a whole number of "
+                      "steps[/red]")
+        raise typer.Exit(code=2)
+
+    console.print(f"[bold]{experiment.name}[/bold]: {model}")
+    start = time.perf_counter()
+    with console.status(f"simulating {simulation.n_paths:,} paths × {simulation.n_steps} steps"):
+        market_paths = model.simulate(
+            simulation.n_paths, simulation.n_steps, dt, np.random.default_rng(simulation.seed), measure="pricing"
+        )
+    console.print(f"simulated in {time.perf_counter() - start:.2f} s")
+
+    table = Table(title="options, per unit of underlying (t = 0)")
+    for column in ("option", "model value", "Monte Carlo", "std error", "z", "delta", "gamma", "vega", "theta"):
+        table.add_column(column, justify="right", no_wrap=True)
+    spot0, variance0 = market_paths.spot[0, 0], market_paths.variance[0, 0]
+    flagged = False
+    for option, steps in zip(book.options, steps_to_maturity, strict=True):
+        payoff = option.payoff(market_paths.spot[:, round(steps)]) / option.multiplier
+        discounted = np.exp(-model.rate * option.maturity) * payoff
+        estimate = float(np.mean(discounted))
+        error = float(np.std(discounted, ddof=1) / np.sqrt(discounted.size)) if discounted.size > 1 else float("nan")
+        label = f"{'call' if option.call else 'put'} K={option.strike:g} T={option.maturity:.4g}"
+        try:
+            g = model_greeks(model, spot0, option.strike, option.maturity, option.call, variance0)
+        except ValueError:
+            table.add_row(label, "no closed form", f"{estimate:.4f}", f"{error:.4f}", "", "", "", "", "")
+            continue
+        z = (estimate - float(g.price)) / error if error > 0 else 0.0
+        flagged |= abs(z) > 4
+        table.add_row(label, f"{float(g.price):.4f}", f"{estimate:.4f}", f"{error:.4f}",
+                      f"[red]{z:+.2f}[/red]" if abs(z) > 4 else f"{z:+.2f}",
+                      *(f"{float(x):.5g}" for x in (g.delta, g.gamma, g.vega, g.theta)))
+    console.print(table)
+
+    try:
+        total = book.greeks(np.array([spot0]), 0.0, lambda s, k, t, c: model_greeks(model, s, k, t, c, variance0))
+    except ValueError:
+        total = None
+    if total is not None:
+        summary = Table(title="book (quantity × multiplier), currency")
+        for column in ("value", "delta (shares)", "gamma", "vega", "theta / year"):
+            summary.add_column(column, justify="right")
+        summary.add_row(*(f"{float(x[0]):,.2f}" for x in total))
+        console.print(summary)
+    if flagged:
+        console.print("[red]|z| > 4: the Monte Carlo price and the model price disagree[/red]")
+        raise typer.Exit(code=1)
+
+
+if __name__ == "__main__":
+    app()

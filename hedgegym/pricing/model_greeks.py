@@ -1,0 +1,86 @@
+"""The closed-form (or Fourier) value and Greeks of a European option under a market model's own dynamics.
+
+``model_greeks(model, spot, strike, time_to_maturity, call, variance)`` dispatches on the type of
+``model`` to the pricing module of the same model, passing the model's parameters and, for stochastic
+volatility models, the current per-path state ``variance`` (Heston v, SABR α²; default: the model's
+initial value). Units of ``vega`` follow the model's pricing module: per 1.00 of σ (GBM, Merton diffusion),
+per 1.00 of variance v (Heston), per 1.00 of α (SABR).
+
+The regime-switching model has no closed form (its price is a mixture over the volatility path): it raises
+``ValueError``; price it by Monte Carlo, or use ``black_scholes`` at a chosen volatility as a hedger would.
+
+Shape: outputs have the broadcast shape of ``spot, strike, time_to_maturity, call, variance``.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from hedgegym.market import SABR, GeometricBrownianMotion, Heston, MarketModel, MertonJumpDiffusion
+from hedgegym.pricing import black_scholes, heston, merton, sabr
+from hedgegym.pricing.greeks import Greeks
+
+__all__ = ["model_greeks"]
+
+
+@singledispatch
+def model_greeks(
+    model: MarketModel, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: ArrayLike = True,
+    variance: ArrayLike | None = None,
+) -> Greeks:
+    """Value and Greeks of a European option under ``model`` (see the module docstring)."""
+    raise ValueError(
+        f"model: no closed-form pricer for {type(model).__name__}; price it by Monte Carlo or value options with "
+        "black_scholes at a chosen volatility"
+    )
+
+
+@model_greeks.register
+def _(model: GeometricBrownianMotion, spot, strike, time_to_maturity, call=True, variance=None) -> Greeks:
+    return black_scholes.greeks(spot, strike, time_to_maturity, model.volatility, model.rate, model.dividend, call)
+
+
+@model_greeks.register
+def _(model: Heston, spot, strike, time_to_maturity, call=True, variance=None) -> Greeks:
+    v = model.initial_variance if variance is None else variance
+    if model.vol_of_vol >= 1e-8:
+        return heston.greeks(
+            spot, strike, time_to_maturity, v, model.mean_reversion, model.long_run_variance, model.vol_of_vol,
+            model.correlation, model.rate, model.dividend, call,
+        )
+    # no vol-of-vol: Black–Scholes with the deterministic average variance E[∫v dt]/τ
+    tau = np.asarray(time_to_maturity, dtype=np.float64)
+    safe_tau = np.where(tau > 0.0, tau, 1.0)
+    v = np.asarray(v, dtype=np.float64)
+    average = heston._expected_total_variance(v, safe_tau, model.mean_reversion, model.long_run_variance) / safe_tau
+    volatility = np.sqrt(np.maximum(average, 0.0))
+    g = black_scholes.greeks(spot, strike, tau, volatility, model.rate, model.dividend, call)
+    # σ_eff² = w(τ)/τ moves with v and with τ: chain rule through Black–Scholes' vega
+    safe_volatility = np.where(volatility > 0.0, volatility, 1.0)
+    weight = heston._expected_total_variance(1.0, safe_tau, model.mean_reversion, 0.0) / safe_tau  # ∂average/∂v
+    forward_variance = model.long_run_variance + (v - model.long_run_variance) * np.exp(-model.mean_reversion * tau)
+    d_volatility_d_tau = (forward_variance - average) / (2.0 * safe_volatility * safe_tau)
+    live = (tau > 0.0) & (volatility > 0.0)
+    vega = np.where(live, g.vega * weight / (2.0 * safe_volatility), 0.0)
+    theta = g.theta - np.where(live, g.vega * d_volatility_d_tau, 0.0)
+    return g._replace(vega=vega, theta=theta)
+
+
+@model_greeks.register
+def _(model: MertonJumpDiffusion, spot, strike, time_to_maturity, call=True, variance=None) -> Greeks:
+    return merton.greeks(
+        spot, strike, time_to_maturity, model.volatility, model.jump_intensity, model.jump_mean, model.jump_std,
+        model.rate, model.dividend, call,
+    )
+
+
+@model_greeks.register
+def _(model: SABR, spot, strike, time_to_maturity, call=True, variance=None) -> Greeks:
+    alpha = model.alpha if variance is None else np.sqrt(variance)
+    return sabr.greeks(
+        spot, strike, time_to_maturity, alpha, model.beta, model.vol_of_vol, model.correlation, model.rate,
+        model.dividend, call,
+    )
