@@ -72,7 +72,11 @@ def check(
         )
     console.print(f"simulated in {time.perf_counter() - start:.2f} s")
 
-    table = Table(title="options, per unit of underlying (t = 0)")
+    table = Table(
+        title="options, per unit of underlying (t = 0)",
+        caption="vega per 1.00 of the model's volatility input: σ (GBM, Merton), variance v (Heston), α (SABR); "
+        "theta per year",
+    )
     for column in ("option", "model value", "Monte Carlo", "std error", "z", "delta", "gamma", "vega", "theta"):
         table.add_column(column, justify="right", no_wrap=True)
     spot0, variance0 = market_paths.spot[0, 0], market_paths.variance[0, 0]
