@@ -52,10 +52,13 @@ def closed_form_loop(spot: np.ndarray, tau: np.ndarray, volatility: float) -> No
 def per_step(function, paths, n_steps: int, arguments) -> float:
     """Seconds to value every node before maturity, one vectorised call per time step.
 
-    ``arguments(i)`` gives the keyword arguments of step i (model parameters, per-path state)."""
+    ``arguments(i, variance)`` gives the keyword arguments of step i (model parameters, per-path state).
+    The paths are first stored time-major (one contiguous row per step, as a stepping engine holds its state);
+    slicing a column of the (paths, steps) arrays instead makes every call ~1.8× slower (strided reads)."""
+    spot, variance = np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T)
     start = time.perf_counter()
     for i in range(n_steps):
-        function(paths.spot[:, i], STRIKE, MATURITY - paths.time[i], **arguments(i))
+        function(spot[i], STRIKE, MATURITY - paths.time[i], **arguments(i, variance))
     return time.perf_counter() - start
 
 
@@ -83,7 +86,7 @@ def main() -> None:
     gbm = GeometricBrownianMotion(spot=100.0, volatility=0.2, mu=0.05, rate=RATE, dividend=DIVIDEND)
     paths = gbm.simulate(n_paths, n_steps, dt, rng)
     seconds = per_step(black_scholes.greeks, paths, n_steps,
-                       lambda i: {"volatility": 0.2, "rate": RATE, "dividend": DIVIDEND})
+                       lambda i, variance: {"volatility": 0.2, "rate": RATE, "dividend": DIVIDEND})
     spot_sample, tau_sample, _ = sample_nodes(paths, n_steps, 20_000, rng)
     start = time.perf_counter()
     closed_form_loop(spot_sample, tau_sample, 0.2)
@@ -96,7 +99,7 @@ def main() -> None:
     model = Heston(spot=100.0, initial_variance=0.04, mu=0.05, rate=RATE, dividend=DIVIDEND, **HESTON)
     paths = model.simulate(n_paths, n_steps, dt, rng)
     seconds = per_step(heston.greeks, paths, n_steps,
-                       lambda i: {"variance": paths.variance[:, i], **HESTON, "rate": RATE, "dividend": DIVIDEND})
+                       lambda i, variance: {"variance": variance[i], **HESTON, "rate": RATE, "dividend": DIVIDEND})
     heston_rate = nodes / seconds
     rows.append(("Heston price+Δ+Γ+vega+Θ, vectorised (one call per step)", nodes, seconds, heston_rate, 1.0))
     spot_sample, tau_sample, variance_sample = sample_nodes(paths, n_steps, 300, rng)
@@ -149,7 +152,8 @@ def render(rows, n_paths: int, n_steps: int, threads: int, command: str) -> str:
         f"{os.cpu_count()} CPUs visible, torch intra-op threads = {threads}, numpy {np.__version__}, "
         f"torch {torch.__version__}.",
         f"Scale: {n_paths:,} paths × {n_steps} steps = {n_paths * n_steps:,} nodes; a node is one option valued with "
-        "price, Δ, Γ, vega and Θ (the QuantLib row: price only). Loops are timed on a random sample of nodes.",
+        "price, Δ, Γ, vega and Θ (the QuantLib row: price only). Paths are held time-major, one contiguous row "
+        "per step. Loops are timed on a random sample of nodes.",
         "",
         "| what | nodes timed | seconds | nodes/s | vectorised is faster by |",
         "|---|---:|---:|---:|---:|",
