@@ -1,17 +1,21 @@
 """Experiment configuration: pydantic models loaded from YAML, with errors that name the offending field.
 
-A configuration describes a market model, an option book and a simulation size::
+A configuration describes a market model, an option book, a simulation size and, for the environment, the
+hedge instruments, the transaction costs and the env's features/reward/actions::
 
     name: gbm_call
     market: {model: gbm, spot: 100, volatility: 0.2, mu: 0.08, rate: 0.02}
     book:
       - {strike: 100, maturity: 0.25, call: true, quantity: -10}
     simulation: {n_paths: 100000, n_steps: 63, seed: 0}
+    hedging: {hedge_options: [{strike: 105, maturity: 0.5}], liquidate_at_maturity: false}
+    costs: {proportional: {stock: 0.01, options: 0.02}}
+    env: {reward: mean_variance, risk_aversion: 1.0, action: absolute}
 
 ``market.model`` picks the simulator (``gbm``, ``heston``, ``merton``, ``sabr``, ``regime_switching``); every
 other key under ``market`` is a parameter of that model's dataclass in ``hedgegym.market`` (unknown keys are
-refused with the list of allowed ones; values are range-checked by the model itself). The hedging
-environment, costs and rewards join this file in later versions.
+refused with the list of allowed ones; values are range-checked by the model itself). ``simulation.n_steps``
+is also the number of rebalancing dates of an episode.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hedgegym.costs import CompositeCost, CostModel, FixedCost, ProportionalCost, QuadraticImpact, SpreadCost
 from hedgegym.instruments import Book, EuropeanOption, Position
 from hedgegym.market import (
     SABR,
@@ -34,7 +39,10 @@ from hedgegym.market import (
     RegimeSwitchingVolatility,
 )
 
-__all__ = ["ConfigError", "ExperimentConfig", "MarketConfig", "PositionConfig", "SimulationConfig", "load_config"]
+__all__ = [
+    "ConfigError", "CostsConfig", "EnvConfig", "ExperimentConfig", "HedgingConfig", "MarketConfig", "PositionConfig",
+    "SimulationConfig", "load_config",
+]
 
 MARKET_MODELS: dict[str, type[MarketModel]] = {
     "gbm": GeometricBrownianMotion,
@@ -105,6 +113,94 @@ class PositionConfig(BaseModel):
         return Position(EuropeanOption(self.strike, self.maturity, self.call, self.multiplier), self.quantity)
 
 
+class HedgeOptionConfig(BaseModel):
+    """A listed option available as a hedge instrument (traded per contract)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strike: float = Field(gt=0)
+    maturity: float = Field(gt=0, description="years; must be >= the book's maturity")
+    call: bool = Field(default=True, strict=True)
+    multiplier: float = Field(default=100.0, gt=0)
+
+    def build(self) -> EuropeanOption:
+        return EuropeanOption(self.strike, self.maturity, self.call, self.multiplier)
+
+
+class PerInstrumentRate(BaseModel):
+    """One cost parameter for the stock and for every listed hedge option."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stock: float = Field(default=0.0, ge=0)
+    options: float = Field(default=0.0, ge=0)
+
+    def per_instrument(self, n_options: int) -> tuple[float, ...]:
+        return (self.stock, *([self.options] * n_options))
+
+
+class CostsConfig(BaseModel):
+    """Transaction costs (all default to 0): see ``hedgegym.costs`` for the formulas and units."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    proportional: PerInstrumentRate = Field(default_factory=PerInstrumentRate, description="fraction of notional")
+    fixed: PerInstrumentRate = Field(default_factory=PerInstrumentRate, description="currency per trade")
+    quadratic_impact: PerInstrumentRate = Field(default_factory=PerInstrumentRate, description="per unit traded")
+    half_spread: PerInstrumentRate = Field(default_factory=PerInstrumentRate, description="currency per unit")
+
+    def build(self, n_options: int) -> CostModel | None:
+        parts: list[CostModel] = []
+        for field, cls in (("proportional", ProportionalCost), ("fixed", FixedCost),
+                           ("quadratic_impact", QuadraticImpact), ("half_spread", SpreadCost)):
+            rates = getattr(self, field).per_instrument(n_options)
+            if any(rates):
+                parts.append(cls(rates))
+        return CompositeCost(*parts) if parts else None
+
+
+class HedgingConfig(BaseModel):
+    """What the hedger may trade besides the stock, and whether hedges are sold at maturity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hedge_options: list[HedgeOptionConfig] = Field(default_factory=list)
+    liquidate_at_maturity: bool = False
+
+
+REWARDS = ("pnl", "mean_variance", "cvar", "entropic")
+ACTIONS = ("absolute", "delta_relative")
+
+
+class EnvConfig(BaseModel):
+    """The Gymnasium face: observed features, reward, action mapping (see ``hedgegym.env``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    features: list[str] | None = Field(default=None, description="None: the default feature set")
+    reward: Literal["pnl", "mean_variance", "cvar", "entropic"] = "mean_variance"
+    risk_aversion: float = Field(default=1.0, gt=0, description="κ of mean–variance, λ of the entropic reward")
+    cvar_level: float = Field(default=0.95, gt=0, lt=1)
+    cvar_threshold: float = Field(default=0.0, description="w of the Rockafellar–Uryasev CVaR reward (scaled)")
+    action: Literal["absolute", "delta_relative"] = "absolute"
+    position_limit: float = Field(default=1.5, gt=0, description="|action| = 1 ↔ this many × the book notional")
+    episodes_per_draw: int = Field(default=64, ge=1, le=100_000, description="paths simulated per generator call")
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        from hedgegym.env.features import is_known_feature, known_features
+
+        unknown = [name for name in value if not is_known_feature(name)]
+        if unknown:
+            raise ValueError(f"unknown feature {unknown[0]!r}; allowed: {', '.join(known_features())}")
+        if not value:
+            raise ValueError("features must name at least one feature (or be omitted for the default set)")
+        return value
+
+
 class SimulationConfig(BaseModel):
     """How many paths and steps to simulate to the book's last maturity, and the seed of their generator."""
 
@@ -128,9 +224,25 @@ class ExperimentConfig(BaseModel):
     market: MarketConfig = Field(default_factory=MarketConfig)
     book: list[PositionConfig] = Field(default_factory=_default_book, min_length=1)
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    hedging: HedgingConfig = Field(default_factory=HedgingConfig)
+    costs: CostsConfig = Field(default_factory=CostsConfig)
+    env: EnvConfig = Field(default_factory=EnvConfig)
 
     def build_book(self) -> Book:
         return Book(tuple(position.build() for position in self.book))
+
+    def build_hedge_options(self) -> tuple[EuropeanOption, ...]:
+        return tuple(option.build() for option in self.hedging.hedge_options)
+
+    def build_costs(self) -> CostModel | None:
+        return self.costs.build(len(self.hedging.hedge_options))
+
+    def save(self, path: str | Path) -> None:
+        """Write the resolved configuration as YAML (refuses to overwrite an existing file)."""
+        path = Path(path)
+        if path.exists():
+            raise FileExistsError(f"{path} exists: hedgegym never overwrites a saved configuration")
+        path.write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
 
 
 def _format(error: ValidationError) -> str:

@@ -1,0 +1,223 @@
+r"""The hedging engine: one batched accounting step for N paths at once.
+
+Every face of hedgegym (the Gymnasium env, the SB3 VecEnv, evaluation, deep hedging) advances hedges through
+this class; none of them repeats its arithmetic.
+
+Setting. A hedger holds a liability ``book`` (e.g. short 10 calls) and trades k hedge instruments: the stock
+(column 0) and optionally listed European options (columns 1…k−1, per contract). Time runs on the grid
+t_i = i·dt, i = 0…n_steps, with dt = T/n_steps and T the book's maturity.
+
+Accounting (currency, the hedger's whole book; DESIGN.md's sign convention)::
+
+    W_i   = V_book(t_i) + Σ_j h_j · P_j(t_i) + cash_i            (wealth, marked to the valuation model)
+    W_0   = 0:  cash_0 = −V_book(t_0)                             (premium received for a short book)
+    at t_i: trade  q = h_target − h;  cash −= q·P(t_i) + cost(q, P(t_i));  h = h_target
+    over [t_i, t_{i+1}]: cash ← cash·e^{r dt} + h_stock·S_i·(e^{q dt} − 1)   (interest, dividends)
+    δW_i  = W_{i+1} − W_i   = book P&L + hedge P&L − cost          (costs are inside δW)
+
+At maturity the book is worth its payoff (the valuation at τ = 0 is the intrinsic value), so Σ δW_i = W_T is
+the hedged P&L (the hedging error). With ``liquidate_at_maturity`` the hedges are sold at T, paying costs.
+
+Valuation. Book and hedge options are marked with ``valuation(spot, strike, τ, call, variance) -> Greeks``,
+by default the market model's own pricer (``model_greeks``: the exact price under GBM, Heston, Merton, SABR).
+The regime-switching model has no closed form: it is marked with Black–Scholes at the current regime's
+volatility (a proxy, stated here because it changes P&L attribution, not the terminal P&L).
+
+State arrays are (N,) or (N, k); the market path is held time-major, (n_steps + 1, N), so that one step reads
+contiguous rows. No Python loop runs over paths; one runs over the (few) options of the book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from hedgegym import _validation as check
+from hedgegym.costs import CostModel
+from hedgegym.instruments import Book, EuropeanOption
+from hedgegym.market import MarketModel, RegimeSwitchingVolatility
+from hedgegym.pricing import black_scholes
+from hedgegym.pricing.greeks import FloatArray, Greeks
+from hedgegym.pricing.model_greeks import model_greeks
+
+__all__ = ["HedgingEngine", "StepOutcome", "Valuation", "default_valuation"]
+
+Valuation = Callable[[FloatArray, float, FloatArray, bool, FloatArray], Greeks]
+"""(spot (N,), strike, time_to_maturity, call, variance (N,)) -> per-unit Greeks, each (N,)."""
+
+
+def default_valuation(model: MarketModel) -> Valuation:
+    """The model's own pricer; Black–Scholes at √variance for the regime-switching model (no closed form)."""
+    if isinstance(model, RegimeSwitchingVolatility):
+        def proxy(spot, strike, tau, call, variance):
+            return black_scholes.greeks(spot, strike, tau, np.sqrt(variance), model.rate, model.dividend, call)
+        return proxy
+
+    def exact(spot, strike, tau, call, variance):
+        return model_greeks(model, spot, strike, tau, call, variance)
+    return exact
+
+
+class StepOutcome(NamedTuple):
+    """What one step did, per path (currency unless stated). Each field (N,) except ``trades`` (N, k)."""
+
+    pnl: FloatArray  # δW = W_{i+1} − W_i
+    book_pnl: FloatArray  # V_book(t_{i+1}) − V_book(t_i)
+    hedge_pnl: FloatArray  # hedges' mark-to-market change + interest + dividends
+    cost: FloatArray  # transaction costs paid in this step (≥ 0), liquidation included on the last step
+    trades: FloatArray  # quantities traded at t_i (units: shares, contracts)
+    terminal: bool  # True when t_{i+1} = T
+
+
+class HedgingEngine:
+    """Batched hedging state over N paths; see the module docstring for the accounting.
+
+    Args:
+        model: the market model (rate, dividend and, through ``valuation``, the pricing of the options).
+        book: the liability; all its options must share one maturity T (the episode length).
+        n_steps: rebalancing dates per episode (dt = T / n_steps).
+        hedge_options: listed options usable as hedges (per contract), maturity ≥ T.
+        costs: a ``CostModel`` on (trades (N, k), unit prices (N, k)); ``None`` for no costs.
+        liquidate_at_maturity: sell every hedge at T, paying costs.
+        valuation: marks options; default ``default_valuation(model)``.
+
+    Use: ``reset(spot, variance)`` with time-major paths (n_steps + 1, N), then ``step(targets)`` n_steps
+    times. Attributes after each call: ``spot``, ``variance`` (N,), ``time``, ``step_index``, ``positions``
+    (N, k), ``cash``, ``wealth`` (N,), ``book_greeks`` (Greeks of (N,), currency), ``instrument_greeks``
+    (Greeks of (N, k), per unit held: stock = (S, 1, 0, 0, 0), options per contract).
+    """
+
+    def __init__(
+        self,
+        model: MarketModel,
+        book: Book,
+        n_steps: int,
+        hedge_options: tuple[EuropeanOption, ...] = (),
+        costs: CostModel | None = None,
+        liquidate_at_maturity: bool = False,
+        valuation: Valuation | None = None,
+    ) -> None:
+        self.model = model
+        self.book = book
+        self.n_steps = check.positive_int("n_steps", n_steps)
+        maturities = {option.maturity for option in book.options}
+        if len(maturities) != 1:
+            raise ValueError(f"book: all options must share one maturity (the episode), got {sorted(maturities)}")
+        self.maturity = book.maturity
+        self.hedge_options = tuple(hedge_options)
+        for index, option in enumerate(self.hedge_options):
+            if not isinstance(option, EuropeanOption):
+                raise ValueError(f"hedge_options[{index}] must be a EuropeanOption, got {type(option).__name__}")
+            if option.maturity < self.maturity - 1e-12:
+                raise ValueError(
+                    f"hedge_options[{index}].maturity must be >= the book's maturity {self.maturity}, got "
+                    f"{option.maturity}"
+                )
+        if costs is not None and not isinstance(costs, CostModel):
+            raise ValueError(f"costs must be a CostModel or None, got {type(costs).__name__}")
+        self.costs = costs
+        self.liquidate_at_maturity = bool(liquidate_at_maturity)
+        self.valuation = valuation if valuation is not None else default_valuation(model)
+        self.dt = self.maturity / self.n_steps
+        self.times = np.arange(self.n_steps + 1) * self.dt
+        self.n_instruments = 1 + len(self.hedge_options)
+        self._growth = np.exp(model.rate * self.dt)
+        self._dividend_yield = np.expm1(model.dividend * self.dt)
+        self.step_index = -1
+
+    # ------------------------------------------------------------------ state
+    def reset(self, spot: ArrayLike, variance: ArrayLike) -> None:
+        """Start N episodes on the given paths, shapes (n_steps + 1, N) (time-major)."""
+        spot = np.asarray(spot, dtype=np.float64)
+        variance = np.asarray(variance, dtype=np.float64)
+        if spot.ndim != 2 or spot.shape[0] != self.n_steps + 1 or variance.shape != spot.shape:
+            raise ValueError(
+                f"spot and variance must have shape (n_steps + 1, N) = ({self.n_steps + 1}, N), got {spot.shape} "
+                f"and {variance.shape}"
+            )
+        self._spot_path, self._variance_path = spot, variance
+        self.n_paths = spot.shape[1]
+        self.step_index = 0
+        self.positions = np.zeros((self.n_paths, self.n_instruments))
+        self._value_node()
+        self.cash = -self.book_greeks.price.copy()
+        self.wealth = np.zeros(self.n_paths)
+
+    @property
+    def time(self) -> float:
+        return float(self.times[self.step_index])
+
+    @property
+    def time_to_maturity(self) -> float:
+        return float(self.maturity - self.times[self.step_index])
+
+    @property
+    def done(self) -> bool:
+        return self.step_index >= self.n_steps
+
+    def _value_node(self) -> None:
+        """Greeks of the book and of every hedge instrument at the current node."""
+        i = self.step_index
+        self.spot = self._spot_path[i]
+        self.variance = self._variance_path[i]
+        t = self.times[i]
+        spot, variance = self.spot, self.variance
+
+        def pricer(s, strike, tau, call):
+            return self.valuation(s, strike, tau, call, variance)
+
+        self.book_greeks = self.book.greeks(spot, t, pricer)
+        columns = [Greeks(spot, np.ones_like(spot), *(np.zeros_like(spot) for _ in range(3)))]
+        for option in self.hedge_options:
+            columns.append(option.greeks(spot, t, pricer))
+        self.instrument_greeks = Greeks(*(np.stack(field, axis=1) for field in zip(*columns, strict=True)))
+
+    # ------------------------------------------------------------------ the step
+    def step(self, targets: ArrayLike) -> StepOutcome:
+        """Rebalance to ``targets`` (N, k) at t_i, then move to t_{i+1}; see the module docstring."""
+        if self.step_index < 0:
+            raise RuntimeError("call reset() before step()")
+        if self.done:
+            raise RuntimeError("the episode has ended at maturity: call reset()")
+        targets = np.asarray(targets, dtype=np.float64)
+        if targets.ndim == 1 and self.n_instruments == 1:
+            targets = targets[:, None]
+        if targets.shape != (self.n_paths, self.n_instruments):
+            raise ValueError(
+                f"targets must have shape (N, k) = ({self.n_paths}, {self.n_instruments}), got {targets.shape}"
+            )
+        if not np.all(np.isfinite(targets)):
+            raise ValueError("targets must be finite (no NaN or inf positions)")
+
+        prices = self.instrument_greeks.price
+        trades = targets - self.positions
+        cost = self._cost(trades, prices)
+        self.cash = self.cash - np.einsum("nk,nk->n", trades, prices) - cost
+        self.positions = targets
+        self.cash = self.cash * self._growth + targets[:, 0] * self.spot * self._dividend_yield
+
+        book_before = self.book_greeks.price
+        self.step_index += 1
+        self._value_node()
+        terminal = self.done
+        if terminal and self.liquidate_at_maturity:
+            final_prices = self.instrument_greeks.price
+            liquidation = self._cost(-self.positions, final_prices)
+            self.cash = self.cash + np.einsum("nk,nk->n", self.positions, final_prices) - liquidation
+            self.positions = np.zeros_like(self.positions)
+            cost = cost + liquidation
+        wealth = (
+            self.book_greeks.price + np.einsum("nk,nk->n", self.positions, self.instrument_greeks.price) + self.cash
+        )
+        pnl = wealth - self.wealth
+        self.wealth = wealth
+        book_pnl = self.book_greeks.price - book_before
+        return StepOutcome(pnl, book_pnl, pnl - book_pnl + cost, cost, trades, terminal)
+
+    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
+        if self.costs is None:
+            return np.zeros(trades.shape[0])
+        return self.costs.cost(trades, prices)

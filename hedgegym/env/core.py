@@ -1,0 +1,142 @@
+r"""The batched environment logic shared by ``HedgingEnv`` (N = 1) and ``BatchedHedgingVecEnv`` (N = n_envs).
+
+One ``HedgingCore`` owns the engine, the per-env random streams, the feature list, the reward and the action
+mapping; both faces only translate its arrays into their APIs, so their trajectories are the same numbers.
+
+Episodes and randomness. Env i has its own ``np.random.Generator``. Paths are drawn ``episodes_per_draw`` (K)
+at a time: one ``model.simulate(K, …, rng_i)`` call per env fills a block of K episodes, consumed in order
+(K keeps the per-env Python call off the hot path: one call every K episodes). Env i's episode sequence
+depends only on its own generator and K, so N single envs seeded s, s+1, … and one VecEnv seeded s replay
+the same episodes. Real-world measure (drift ``mu``): hedging P&L depends on it.
+
+Actions. a ∈ [−1, 1]^k (values outside are clipped; NaN raises ``ValueError``), mapped to target positions:
+
+* ``absolute``:        h_j = a_j · L · n_j
+* ``delta_relative``:  h_0 = −Δ_book + a_0 · L · n_0 (a = 0 is the model delta hedge), options as absolute
+
+with L = ``position_limit``, n_0 = the book's notional in shares and n_j = its number of contracts for hedge
+option j.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+
+from hedgegym.config import ExperimentConfig
+from hedgegym.engine import HedgingEngine, StepOutcome
+from hedgegym.env.features import CLIP, Scales, check_features, default_features, evaluate_features
+from hedgegym.env.rewards import Reward
+from hedgegym.pricing.greeks import FloatArray
+
+__all__ = ["HedgingCore"]
+
+
+class HedgingCore:
+    """N synchronised hedging episodes (they all end at maturity, on the same step)."""
+
+    def __init__(self, config: ExperimentConfig, n_envs: int) -> None:
+        self.config = config
+        self.model = config.market.build()
+        self.book = config.build_book()
+        self.engine = HedgingEngine(
+            self.model, self.book, config.simulation.n_steps, hedge_options=config.build_hedge_options(),
+            costs=config.build_costs(), liquidate_at_maturity=config.hedging.liquidate_at_maturity,
+        )
+        self.n_envs = n_envs
+        self.n_steps = config.simulation.n_steps
+        self.scales = Scales.from_setup(self.model, self.book)
+        env = config.env
+        n_options = len(self.engine.hedge_options)
+        self.feature_names = list(env.features) if env.features else default_features(n_options)
+        check_features(self.feature_names, n_options)
+        self.reward = Reward(env.reward, env.risk_aversion, env.cvar_level, env.cvar_threshold)
+        k = self.engine.n_instruments
+        self.position_scale = np.array([self.scales.notional] + [self.scales.contracts] * (k - 1)) * env.position_limit
+        self.delta_relative = env.action == "delta_relative"
+        self.observation_space = spaces.Box(-CLIP, CLIP, shape=(len(self.feature_names),), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(k,), dtype=np.float32)
+        self.episodes_per_draw = env.episodes_per_draw
+        self.generators: list[np.random.Generator | None] = [None] * n_envs
+        self._cursor = self.episodes_per_draw  # empty block
+        self._spot_block = np.empty((self.episodes_per_draw, self.n_steps + 1, n_envs))
+        self._variance_block = np.empty_like(self._spot_block)
+        self.last_outcome: StepOutcome | None = None
+
+    # ------------------------------------------------------------------ randomness
+    def seed(self, seeds: list[int | None] | None = None, generators: list[np.random.Generator] | None = None) -> None:
+        """Re-seed env i from ``seeds[i]`` (or adopt ``generators[i]``); the next reset draws a fresh block."""
+        if generators is not None:
+            self.generators = list(generators)
+        else:
+            seeds = seeds if seeds is not None else [None] * self.n_envs
+            self.generators = [seeding.np_random(seed)[0] for seed in seeds]
+        self._cursor = self.episodes_per_draw
+
+    def _draw_block(self) -> None:
+        for i, generator in enumerate(self.generators):
+            if generator is None:
+                generator = self.generators[i] = seeding.np_random(None)[0]
+            paths = self.model.simulate(self.episodes_per_draw, self.n_steps, self.engine.dt, generator)
+            self._spot_block[:, :, i] = paths.spot
+            self._variance_block[:, :, i] = paths.variance
+        self._cursor = 0
+
+    # ------------------------------------------------------------------ episodes
+    def reset(self) -> FloatArray:
+        """Start the next episode of every env; observations (N, d) float32."""
+        if self._cursor >= self.episodes_per_draw:
+            self._draw_block()
+        self.engine.reset(self._spot_block[self._cursor], self._variance_block[self._cursor])
+        self._cursor += 1
+        self.last_outcome = None
+        self.total_cost = np.zeros(self.n_envs)
+        return self.observe()
+
+    def observe(self) -> FloatArray:
+        return evaluate_features(self.feature_names, self.engine, self.scales)
+
+    def targets(self, actions: np.ndarray) -> FloatArray:
+        """Target positions (N, k) for actions (N, k) in [−1, 1] (see the module docstring)."""
+        actions = np.asarray(actions, dtype=np.float64).reshape(self.n_envs, -1)
+        if actions.shape[1] != self.engine.n_instruments:
+            raise ValueError(
+                f"actions must have {self.engine.n_instruments} component(s) per env (stock"
+                f"{' + hedge options' if self.engine.n_instruments > 1 else ''}), got {actions.shape[1]}"
+            )
+        if not np.all(np.isfinite(actions)):
+            raise ValueError("actions must be finite numbers in [-1, 1]; got NaN or inf")
+        targets = np.clip(actions, -1.0, 1.0) * self.position_scale
+        if self.delta_relative:
+            targets[:, 0] += -self.engine.book_greeks.delta
+        return targets
+
+    def step(self, actions: np.ndarray) -> tuple[FloatArray, FloatArray, bool, StepOutcome]:
+        """Advance every env one step: observations (N, d), rewards (N,), terminated (same for all), outcome."""
+        outcome = self.engine.step(self.targets(actions))
+        self.last_outcome = outcome
+        self.total_cost = self.total_cost + outcome.cost
+        rewards = self.reward(outcome.pnl / self.scales.value, self.engine.wealth / self.scales.value,
+                              outcome.terminal)
+        return self.observe(), rewards, outcome.terminal, outcome
+
+    def info(self, index: int) -> dict[str, Any]:
+        """The last step's P&L decomposition of env ``index`` (currency), for ``info`` dicts."""
+        outcome, engine = self.last_outcome, self.engine
+        if outcome is None:
+            return {"wealth": float(engine.wealth[index]), "time_to_maturity": engine.time_to_maturity}
+        info = {
+            "pnl": float(outcome.pnl[index]),
+            "book_pnl": float(outcome.book_pnl[index]),
+            "hedge_pnl": float(outcome.hedge_pnl[index]),
+            "cost": float(outcome.cost[index]),
+            "wealth": float(engine.wealth[index]),
+            "time_to_maturity": engine.time_to_maturity,
+        }
+        if outcome.terminal:
+            info["terminal_pnl"] = float(engine.wealth[index])
+            info["total_cost"] = float(self.total_cost[index])
+        return info

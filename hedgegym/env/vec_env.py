@@ -1,0 +1,116 @@
+"""``BatchedHedgingVecEnv``: n_envs hedging episodes stepped by one engine call, as an SB3 ``VecEnv``.
+
+Same features, rewards, actions and episodes as ``HedgingEnv`` (both are faces of ``HedgingCore``): env i of
+a VecEnv seeded s replays ``HedgingEnv`` reset with seed s + i, step for step. All episodes last n_steps and
+end together at maturity: then every env reports ``done`` (a termination: ``TimeLimit.truncated`` is False,
+so SB3 does not bootstrap), its ``info["terminal_observation"]``, ``terminal_pnl`` and ``total_cost``, and the
+VecEnv starts the next episodes (SB3's auto-reset convention). Wrap with
+``VecMonitor(env, info_keywords=("terminal_pnl", "total_cost"))`` to log them.
+
+Per-step infos are dicts with the step's P&L decomposition only when ``step_infos=True`` (a Python loop over
+envs; off by default for speed — the decomposition of the last step is always in ``last_outcome`` as arrays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
+
+from hedgegym.config import ExperimentConfig
+from hedgegym.engine import StepOutcome
+from hedgegym.env.core import HedgingCore
+from hedgegym.env.hedging_env import resolve_config
+
+__all__ = ["BatchedHedgingVecEnv"]
+
+
+class BatchedHedgingVecEnv(VecEnv):
+    """``n_envs`` synchronised ``HedgingEnv`` episodes in one batched engine (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: ExperimentConfig | dict | str | Path | None = None,
+        n_envs: int = 64,
+        seed: int | None = None,
+        step_infos: bool = False,
+    ) -> None:
+        if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
+            raise ValueError(f"n_envs must be an integer >= 1, got {n_envs!r}")
+        self.config = resolve_config(config)
+        self.core = HedgingCore(self.config, n_envs)
+        self.render_mode = None
+        super().__init__(n_envs, self.core.observation_space, self.core.action_space)
+        self.step_infos = step_infos
+        self._actions: np.ndarray | None = None
+        if seed is not None:
+            self.seed(seed)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.core.feature_names
+
+    @property
+    def last_outcome(self) -> StepOutcome | None:
+        """The last step's per-env P&L decomposition (arrays of shape (n_envs,))."""
+        return self.core.last_outcome
+
+    # ------------------------------------------------------------------ VecEnv API
+    def reset(self):
+        if any(seed is not None for seed in self._seeds) or any(g is None for g in self.core.generators):
+            self.core.seed(seeds=list(self._seeds))
+        self._reset_seeds()
+        self._reset_options()
+        observations = self.core.reset()
+        self.reset_infos = [self.core.info(i) for i in range(self.num_envs)] if self.step_infos else [
+            {} for _ in range(self.num_envs)
+        ]
+        return observations
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self) -> VecEnvStepReturn:
+        if self._actions is None:
+            raise RuntimeError("step_async must be called before step_wait")
+        observations, rewards, terminated, _outcome = self.core.step(self._actions)
+        self._actions = None
+        dones = np.full(self.num_envs, terminated)
+        if terminated:
+            infos = [self.core.info(i) for i in range(self.num_envs)]
+            for info, final in zip(infos, observations, strict=True):
+                info["terminal_observation"] = final
+                info["TimeLimit.truncated"] = False
+            observations = self.core.reset()
+        elif self.step_infos:
+            infos = [self.core.info(i) for i in range(self.num_envs)]
+        else:
+            infos = [{} for _ in range(self.num_envs)]
+        return observations, rewards.astype(np.float32), dones, infos
+
+    def close(self) -> None:
+        return None
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        value = getattr(self, attr_name) if hasattr(self, attr_name) else getattr(self.core, attr_name)
+        return [value for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        raise AttributeError(
+            f"cannot set {attr_name!r} per env: the {self.num_envs} envs share one batched engine; "
+            "build a new BatchedHedgingVecEnv from a modified config instead"
+        )
+
+    def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:
+        method = getattr(self.core, method_name)
+        return [method(*method_args, **method_kwargs) for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        return [None for _ in range(self.num_envs)]
