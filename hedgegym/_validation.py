@@ -6,8 +6,23 @@ Each check returns its argument as a float64 array (broadcasting is left to the 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+
+def _is_real_scalar(value: object) -> bool:
+    """A Python/numpy real number (not a bool): checked with ``math`` instead of numpy reductions (fast path)."""
+    return isinstance(value, float | int | np.floating | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _scalar(name: str, value: float, ok: bool, allowed: str) -> np.float64:
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite (no NaN or inf), got {float(value)!r}")
+    if not ok:
+        raise ValueError(f"{name} must be {allowed}, got {float(value)!r}")
+    return np.float64(value)
 
 
 def _as_float_array(name: str, value: ArrayLike) -> NDArray[np.float64]:
@@ -29,11 +44,15 @@ def _describe(array: NDArray[np.float64]) -> str:
 
 def finite(name: str, value: ArrayLike) -> NDArray[np.float64]:
     """Any finite real number."""
+    if _is_real_scalar(value):
+        return _scalar(name, value, True, "finite")
     return _as_float_array(name, value)
 
 
 def positive(name: str, value: ArrayLike) -> NDArray[np.float64]:
     """A finite number > 0."""
+    if _is_real_scalar(value):
+        return _scalar(name, value, value > 0, "> 0")
     array = _as_float_array(name, value)
     if not np.all(array > 0.0):
         raise ValueError(f"{name} must be > 0, got {_offender(array, array <= 0.0)}")
@@ -42,6 +61,8 @@ def positive(name: str, value: ArrayLike) -> NDArray[np.float64]:
 
 def non_negative(name: str, value: ArrayLike) -> NDArray[np.float64]:
     """A finite number >= 0."""
+    if _is_real_scalar(value):
+        return _scalar(name, value, value >= 0, ">= 0")
     array = _as_float_array(name, value)
     if not np.all(array >= 0.0):
         raise ValueError(f"{name} must be >= 0, got {_offender(array, array < 0.0)}")
@@ -50,6 +71,8 @@ def non_negative(name: str, value: ArrayLike) -> NDArray[np.float64]:
 
 def in_closed_range(name: str, value: ArrayLike, low: float, high: float) -> NDArray[np.float64]:
     """A finite number in [low, high]."""
+    if _is_real_scalar(value):
+        return _scalar(name, value, low <= value <= high, f"in [{low}, {high}]")
     array = _as_float_array(name, value)
     outside = (array < low) | (array > high)
     if np.any(outside):

@@ -284,7 +284,11 @@ class Book:
         """
         spot = check.positive("spot", spot)
         shape = np.broadcast_shapes(spot.shape, np.shape(time))
-        total = Greeks(*(np.zeros(shape) for _ in Greeks._fields))
+        total: Greeks | None = None
         for position in self.positions:
-            total = _add(total, _scale(position.option.greeks(spot, time, pricer), position.quantity))
-        return total
+            option = position.option
+            per_unit = pricer(spot, option.strike, option.time_to_maturity(time), option.call)
+            scaled = _scale(per_unit, position.quantity * option.multiplier)
+            total = scaled if total is None else _add(total, scaled)
+        assert total is not None  # a Book is never empty
+        return Greeks(*(field if np.shape(field) == shape else np.broadcast_to(field, shape).copy() for field in total))

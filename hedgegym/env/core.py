@@ -123,20 +123,25 @@ class HedgingCore:
                               outcome.terminal)
         return self.observe(), rewards, outcome.terminal, outcome
 
-    def info(self, index: int) -> dict[str, Any]:
-        """The last step's P&L decomposition of env ``index`` (currency), for ``info`` dicts."""
+    def infos(self) -> list[dict[str, Any]]:
+        """The last step's P&L decomposition of every env (currency): a list of N dicts for ``info``.
+
+        Keys: ``pnl``, ``book_pnl``, ``hedge_pnl``, ``cost``, ``wealth``, ``time_to_maturity``; at maturity also
+        ``terminal_pnl`` and ``total_cost``. Right after a reset only ``wealth`` and ``time_to_maturity``.
+        """
         outcome, engine = self.last_outcome, self.engine
-        if outcome is None:
-            return {"wealth": float(engine.wealth[index]), "time_to_maturity": engine.time_to_maturity}
-        info = {
-            "pnl": float(outcome.pnl[index]),
-            "book_pnl": float(outcome.book_pnl[index]),
-            "hedge_pnl": float(outcome.hedge_pnl[index]),
-            "cost": float(outcome.cost[index]),
-            "wealth": float(engine.wealth[index]),
-            "time_to_maturity": engine.time_to_maturity,
-        }
-        if outcome.terminal:
-            info["terminal_pnl"] = float(engine.wealth[index])
-            info["total_cost"] = float(self.total_cost[index])
-        return info
+        columns: dict[str, list] = {"wealth": engine.wealth.tolist()}
+        if outcome is not None:
+            for name in ("pnl", "book_pnl", "hedge_pnl", "cost"):
+                columns[name] = getattr(outcome, name).tolist()
+            if outcome.terminal:
+                columns["terminal_pnl"] = columns["wealth"]
+                columns["total_cost"] = self.total_cost.tolist()
+        names = list(columns)
+        tau = engine.time_to_maturity
+        return [dict(zip(names, values, strict=True), time_to_maturity=tau) for values in zip(*columns.values(),
+                                                                                                strict=True)]
+
+    def info(self, index: int) -> dict[str, Any]:
+        """``infos()[index]``, for the single env."""
+        return self.infos()[index]

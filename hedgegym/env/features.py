@@ -151,14 +151,15 @@ def check_features(names: list[str], n_hedge_options: int) -> None:
 
 def evaluate_features(names: list[str], engine: HedgingEngine, scales: Scales) -> FloatArray:
     """The observation matrix, (N, len(names)) float32, clipped to [−CLIP, CLIP]; NaN never passes."""
-    columns = []
-    for name in names:
+    observation = np.empty((engine.n_paths, len(names)))
+    for j, name in enumerate(names):
         if name in _BOOK_FEATURES:
-            columns.append(_BOOK_FEATURES[name](engine, scales))
-            continue
-        match = _OPTION_FEATURE.match(name)
-        columns.append(_option_feature(engine, scales, int(match.group(1)), match.group(2)))
-    observation = np.clip(np.stack(columns, axis=1), -CLIP, CLIP)
-    if not np.all(np.isfinite(observation)):
-        raise FloatingPointError(f"non-finite feature in {names}: {observation[~np.isfinite(observation)][:3]}")
+            observation[:, j] = _BOOK_FEATURES[name](engine, scales)
+        else:
+            match = _OPTION_FEATURE.match(name)
+            observation[:, j] = _option_feature(engine, scales, int(match.group(1)), match.group(2))
+    np.clip(observation, -CLIP, CLIP, out=observation)  # ±inf become ±CLIP; only NaN can survive
+    if np.isnan(observation).any():
+        bad = [names[j] for j in np.flatnonzero(np.isnan(observation).any(axis=0))]
+        raise FloatingPointError(f"NaN in feature(s) {bad}")
     return observation.astype(np.float32)

@@ -47,6 +47,7 @@ class BatchedHedgingVecEnv(VecEnv):
         super().__init__(n_envs, self.core.observation_space, self.core.action_space)
         self.step_infos = step_infos
         self._actions: np.ndarray | None = None
+        self._cached_infos: list[dict] | None = None
         if seed is not None:
             self.seed(seed)
 
@@ -66,9 +67,7 @@ class BatchedHedgingVecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         observations = self.core.reset()
-        self.reset_infos = [self.core.info(i) for i in range(self.num_envs)] if self.step_infos else [
-            {} for _ in range(self.num_envs)
-        ]
+        self.reset_infos = self.core.infos() if self.step_infos else [{} for _ in range(self.num_envs)]
         return observations
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -81,16 +80,23 @@ class BatchedHedgingVecEnv(VecEnv):
         self._actions = None
         dones = np.full(self.num_envs, terminated)
         if terminated:
-            infos = [self.core.info(i) for i in range(self.num_envs)]
+            infos = self.core.infos()
             for info, final in zip(infos, observations, strict=True):
                 info["terminal_observation"] = final
                 info["TimeLimit.truncated"] = False
             observations = self.core.reset()
         elif self.step_infos:
-            infos = [self.core.info(i) for i in range(self.num_envs)]
+            infos = self.core.infos()
         else:
-            infos = [{} for _ in range(self.num_envs)]
+            infos = self._empty_infos()
         return observations, rewards.astype(np.float32), dones, infos
+
+    def _empty_infos(self) -> list[dict]:
+        """N empty info dicts, built once and reused while nobody writes into them (SB3 and VecMonitor copy
+        before they add keys); rebuilt if a consumer did."""
+        if self._cached_infos is None or any(self._cached_infos):
+            self._cached_infos = [{} for _ in range(self.num_envs)]
+        return self._cached_infos
 
     def close(self) -> None:
         return None
