@@ -45,6 +45,8 @@ from hedgegym.pricing.model_greeks import model_greeks
 
 __all__ = ["HedgingEngine", "StepOutcome", "Valuation", "default_valuation"]
 
+_NODES_PER_VALUATION = 1_000_000  # nodes valued per pricer call at reset (bounds the temporary memory)
+
 Valuation = Callable[[FloatArray, float, FloatArray, bool, FloatArray], Greeks]
 """(spot (N,), strike, time_to_maturity, call, variance (N,)) -> per-unit Greeks, each (N,)."""
 
@@ -59,6 +61,13 @@ def default_valuation(model: MarketModel) -> Valuation:
     def exact(spot, strike, tau, call, variance):
         return model_greeks(model, spot, strike, tau, call, variance)
     return exact
+
+
+def _concatenate(parts: list[Greeks]) -> Greeks:
+    """Join Greeks computed on consecutive chunks of time rows."""
+    if len(parts) == 1:
+        return parts[0]
+    return Greeks(*(np.concatenate(field) for field in zip(*parts, strict=True)))
 
 
 class StepOutcome(NamedTuple):
@@ -85,7 +94,9 @@ class HedgingEngine:
         valuation: marks options; default ``default_valuation(model)``.
 
     Use: ``reset(spot, variance)`` with time-major paths (n_steps + 1, N), then ``step(targets)`` n_steps
-    times. Attributes after each call: ``spot``, ``variance`` (N,), ``time``, ``step_index``, ``positions``
+    times. ``reset`` values the book and the hedges at every node of the episode at once (``book_path``,
+    ``instrument_path``: the same Greeks with a leading time axis). Attributes after each call: ``spot``,
+    ``variance`` (N,), ``time``, ``step_index``, ``positions``
     (N, k), ``cash``, ``wealth`` (N,), ``book_greeks`` (Greeks of (N,), currency), ``instrument_greeks``
     (Greeks of (N, k), per unit held: stock = (S, 1, 0, 0, 0), options per contract).
     """
@@ -138,8 +149,9 @@ class HedgingEngine:
                 f"spot and variance must have shape (n_steps + 1, N) = ({self.n_steps + 1}, N), got {spot.shape} "
                 f"and {variance.shape}"
             )
-        self._spot_path, self._variance_path = spot, variance
+        self.spot_path, self.variance_path = spot, variance
         self.n_paths = spot.shape[1]
+        self.book_path, self.instrument_path = self._value_paths(spot, variance)
         self.step_index = 0
         self.positions = np.zeros((self.n_paths, self.n_instruments))
         self._value_node()
@@ -158,22 +170,32 @@ class HedgingEngine:
     def done(self) -> bool:
         return self.step_index >= self.n_steps
 
+    def _value_paths(self, spot: FloatArray, variance: FloatArray) -> tuple[Greeks, Greeks]:
+        """Greeks of the book ((n_steps + 1, N) per field) and of every hedge instrument ((n_steps + 1, N, k)) at
+        every node of the episode, valued at reset: they depend on the path, not on the hedger's actions, and
+        one call over many nodes costs far less than one call per step. Chunks of rows bound the memory."""
+        rows = max(1, _NODES_PER_VALUATION // max(spot.shape[1], 1))
+        book_parts, instrument_parts = [], []
+        for start in range(0, spot.shape[0], rows):
+            s, v = spot[start:start + rows], variance[start:start + rows]
+            t = self.times[start:start + rows, None]
+
+            def pricer(s_, strike, tau, call, v=v):
+                return self.valuation(s_, strike, tau, call, v)
+
+            book_parts.append(self.book.greeks(s, t, pricer))
+            columns = [Greeks(s, np.ones_like(s), *(np.zeros_like(s) for _ in range(3)))]
+            columns += [option.greeks(s, t, pricer) for option in self.hedge_options]
+            instrument_parts.append(Greeks(*(np.stack(field, axis=-1) for field in zip(*columns, strict=True))))
+        return _concatenate(book_parts), _concatenate(instrument_parts)
+
     def _value_node(self) -> None:
-        """Greeks of the book and of every hedge instrument at the current node."""
+        """Point the current-node attributes at row ``step_index`` of the precomputed valuations."""
         i = self.step_index
-        self.spot = self._spot_path[i]
-        self.variance = self._variance_path[i]
-        t = self.times[i]
-        spot, variance = self.spot, self.variance
-
-        def pricer(s, strike, tau, call):
-            return self.valuation(s, strike, tau, call, variance)
-
-        self.book_greeks = self.book.greeks(spot, t, pricer)
-        columns = [Greeks(spot, np.ones_like(spot), *(np.zeros_like(spot) for _ in range(3)))]
-        for option in self.hedge_options:
-            columns.append(option.greeks(spot, t, pricer))
-        self.instrument_greeks = Greeks(*(np.stack(field, axis=1) for field in zip(*columns, strict=True)))
+        self.spot = self.spot_path[i]
+        self.variance = self.variance_path[i]
+        self.book_greeks = Greeks(*(field[i] for field in self.book_path))
+        self.instrument_greeks = Greeks(*(field[i] for field in self.instrument_path))
 
     # ------------------------------------------------------------------ the step
     def step(self, targets: ArrayLike) -> StepOutcome:

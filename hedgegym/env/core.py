@@ -28,7 +28,14 @@ from gymnasium.utils import seeding
 
 from hedgegym.config import ExperimentConfig
 from hedgegym.engine import HedgingEngine, StepOutcome
-from hedgegym.env.features import CLIP, Scales, check_features, default_features, evaluate_features
+from hedgegym.env.features import (
+    CLIP,
+    Scales,
+    check_features,
+    default_features,
+    evaluate_features,
+    evaluate_node_features,
+)
 from hedgegym.env.rewards import Reward
 from hedgegym.pricing.greeks import FloatArray
 
@@ -92,12 +99,13 @@ class HedgingCore:
             self._draw_block()
         self.engine.reset(self._spot_block[self._cursor], self._variance_block[self._cursor])
         self._cursor += 1
+        self._node_features = evaluate_node_features(self.feature_names, self.engine, self.scales)
         self.last_outcome = None
         self.total_cost = np.zeros(self.n_envs)
         return self.observe()
 
     def observe(self) -> FloatArray:
-        return evaluate_features(self.feature_names, self.engine, self.scales)
+        return evaluate_features(self.feature_names, self.engine, self.scales, self._node_features)
 
     def targets(self, actions: np.ndarray) -> FloatArray:
         """Target positions (N, k) for actions (N, k) in [−1, 1] (see the module docstring)."""

@@ -42,7 +42,8 @@ from hedgegym.market import SABR, Heston, MarketModel, MertonJumpDiffusion, Regi
 from hedgegym.pricing.greeks import FloatArray
 
 __all__ = [
-    "CLIP", "Scales", "check_features", "default_features", "evaluate_features", "is_known_feature", "known_features",
+    "CLIP", "NodeView", "Scales", "check_features", "default_features", "evaluate_features", "evaluate_node_features",
+    "is_known_feature", "is_state_feature", "known_features",
 ]
 
 CLIP = 10.0
@@ -91,33 +92,66 @@ def reference_volatility(model: MarketModel) -> float:
 
 Feature = Callable[[HedgingEngine, Scales], FloatArray]
 
-_BOOK_FEATURES: dict[str, Feature] = {
+# Node features depend only on the market path (spot, variance, time) and the valuations the engine made at
+# reset, so they are computed for the whole episode at once (``NodeView`` with a leading time axis); state
+# features depend on the hedger's positions and wealth and are computed at every step.
+_NODE_FEATURES: dict[str, Feature] = {
     "log_moneyness": lambda e, s: np.log(e.spot / s.strike) / (s.volatility * np.sqrt(s.maturity)),
-    "time_to_maturity": lambda e, s: np.full(e.n_paths, e.time_to_maturity / s.maturity),
+    "time_to_maturity": lambda e, s: np.broadcast_to(e.time_to_maturity / s.maturity, e.spot.shape),
     "volatility": lambda e, s: np.sqrt(e.variance) / s.volatility,
-    "stock_position": lambda e, s: e.positions[:, 0] / s.notional,
     "book_delta": lambda e, s: e.book_greeks.delta / s.notional,
     "book_gamma": lambda e, s: e.book_greeks.gamma * e.spot * s.volatility * np.sqrt(s.maturity) / s.notional,
     "book_vega": lambda e, s: e.book_greeks.vega * s.vega_unit / s.value,
     "book_theta": lambda e, s: e.book_greeks.theta * s.maturity / s.value,
+}
+_STATE_FEATURES: dict[str, Feature] = {
+    "stock_position": lambda e, s: e.positions[:, 0] / s.notional,
     "pnl": lambda e, s: e.wealth / s.value,
 }
+_BOOK_FEATURES = {**_NODE_FEATURES, **_STATE_FEATURES}
 _OPTION_FEATURE = re.compile(r"^option([1-9][0-9]*)_(position|delta|gamma|vega|theta)$")
 
 
-def _option_feature(engine: HedgingEngine, scales: Scales, column: int, kind: str) -> FloatArray:
+@dataclass(frozen=True)
+class NodeView:
+    """The engine's path valuations seen like its current-node attributes, with a leading time axis.
+
+    ``spot``, ``variance``: (n_steps + 1, N); ``time_to_maturity``: (n_steps + 1, 1); ``book_greeks``: Greeks of
+    (n_steps + 1, N); ``instrument_greeks``: Greeks of (n_steps + 1, N, k).
+    """
+
+    spot: FloatArray
+    variance: FloatArray
+    time_to_maturity: FloatArray
+    book_greeks: object
+    instrument_greeks: object
+    hedge_options: tuple
+
+    @classmethod
+    def of(cls, engine: HedgingEngine) -> NodeView:
+        tau = (engine.maturity - engine.times)[:, None]
+        return cls(engine.spot_path, engine.variance_path, tau, engine.book_path, engine.instrument_path,
+                   engine.hedge_options)
+
+
+def _option_feature(engine, scales: Scales, column: int, kind: str) -> FloatArray:
     multiplier = engine.hedge_options[column - 1].multiplier
     unit_value = scales.value / scales.notional
     g = engine.instrument_greeks
     if kind == "position":
         return engine.positions[:, column] / scales.contracts
     if kind == "delta":
-        return g.delta[:, column] / multiplier
+        return g.delta[..., column] / multiplier
     if kind == "gamma":
-        return g.gamma[:, column] * engine.spot * scales.volatility * np.sqrt(scales.maturity) / multiplier
+        return g.gamma[..., column] * engine.spot * scales.volatility * np.sqrt(scales.maturity) / multiplier
     if kind == "vega":
-        return g.vega[:, column] * scales.vega_unit / (multiplier * unit_value)
-    return g.theta[:, column] * scales.maturity / (multiplier * unit_value)
+        return g.vega[..., column] * scales.vega_unit / (multiplier * unit_value)
+    return g.theta[..., column] * scales.maturity / (multiplier * unit_value)
+
+
+def is_state_feature(name: str) -> bool:
+    """True for features of the hedger's state (positions, P&L), False for features of the market node."""
+    return name in _STATE_FEATURES or name.endswith("_position")
 
 
 def known_features(n_hedge_options: int = 1) -> list[str]:
@@ -149,17 +183,51 @@ def check_features(names: list[str], n_hedge_options: int) -> None:
         )
 
 
-def evaluate_features(names: list[str], engine: HedgingEngine, scales: Scales) -> FloatArray:
-    """The observation matrix, (N, len(names)) float32, clipped to [−CLIP, CLIP]; NaN never passes."""
-    observation = np.empty((engine.n_paths, len(names)))
-    for j, name in enumerate(names):
-        if name in _BOOK_FEATURES:
-            observation[:, j] = _BOOK_FEATURES[name](engine, scales)
-        else:
-            match = _OPTION_FEATURE.match(name)
-            observation[:, j] = _option_feature(engine, scales, int(match.group(1)), match.group(2))
-    np.clip(observation, -CLIP, CLIP, out=observation)  # ±inf become ±CLIP; only NaN can survive
+def _column(name: str, view, scales: Scales) -> FloatArray:
+    if name in _BOOK_FEATURES:
+        return _BOOK_FEATURES[name](view, scales)
+    match = _OPTION_FEATURE.match(name)
+    return _option_feature(view, scales, int(match.group(1)), match.group(2))
+
+
+def _finite(observation: FloatArray, names: list[str]) -> FloatArray:
+    """Clip in place to [−CLIP, CLIP] (±inf become ±CLIP); NaN, the only value that survives, raises."""
+    np.clip(observation, -CLIP, CLIP, out=observation)
     if np.isnan(observation).any():
-        bad = [names[j] for j in np.flatnonzero(np.isnan(observation).any(axis=0))]
-        raise FloatingPointError(f"NaN in feature(s) {bad}")
-    return observation.astype(np.float32)
+        raise FloatingPointError(f"NaN in one of the features {names}")
+    return observation
+
+
+def evaluate_node_features(names: list[str], engine: HedgingEngine, scales: Scales) -> FloatArray:
+    """The market-node features of ``names`` at every node of the episode, clipped: shape
+    (n_steps + 1, len(names), N) (feature-major rows, so each column is written contiguously); the rows of state
+    features are left at 0 and filled at each step."""
+    view = NodeView.of(engine)
+    steps, n_paths = engine.spot_path.shape
+    features = np.zeros((steps, len(names), n_paths))
+    for j, name in enumerate(names):
+        if not is_state_feature(name):
+            features[:, j, :] = _column(name, view, scales)
+    return _finite(features, names)
+
+
+def evaluate_features(
+    names: list[str], engine: HedgingEngine, scales: Scales, node_features: FloatArray | None = None
+) -> FloatArray:
+    """The observation matrix at the current step, (N, len(names)) float32, clipped to [−CLIP, CLIP].
+
+    ``node_features``: the output of ``evaluate_node_features`` for this episode (else everything is computed
+    here from the engine's current node).
+    """
+    if node_features is None:
+        observation = np.empty((len(names), engine.n_paths))
+        for j, name in enumerate(names):
+            observation[j] = _column(name, engine, scales)
+        return _finite(observation, names).T.astype(np.float32, order="C")
+    observation = node_features[engine.step_index].copy()
+    state = [j for j, name in enumerate(names) if is_state_feature(name)]
+    for j in state:
+        observation[j] = _column(names[j], engine, scales)
+    if state:
+        _finite(observation[state[0]:state[-1] + 1], names)
+    return observation.T.astype(np.float32, order="C")

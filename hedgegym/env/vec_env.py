@@ -7,14 +7,16 @@ so SB3 does not bootstrap), its ``info["terminal_observation"]``, ``terminal_pnl
 VecEnv starts the next episodes (SB3's auto-reset convention). Wrap with
 ``VecMonitor(env, info_keywords=("terminal_pnl", "total_cost"))`` to log them.
 
-Per-step infos are dicts with the step's P&L decomposition only when ``step_infos=True`` (a Python loop over
-envs; off by default for speed — the decomposition of the last step is always in ``last_outcome`` as arrays).
+Per-step infos carry the step's P&L decomposition only when ``step_infos=True`` (a dict per env and step; off
+by default for speed: then the infos between episode ends are empty read-only mappings, and the decomposition
+of the last step is always in ``last_outcome`` as arrays).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import gymnasium as gym
@@ -91,12 +93,14 @@ class BatchedHedgingVecEnv(VecEnv):
             infos = self._empty_infos()
         return observations, rewards.astype(np.float32), dones, infos
 
-    def _empty_infos(self) -> list[dict]:
-        """N empty info dicts, built once and reused while nobody writes into them (SB3 and VecMonitor copy
-        before they add keys); rebuilt if a consumer did."""
-        if self._cached_infos is None or any(self._cached_infos):
-            self._cached_infos = [{} for _ in range(self.num_envs)]
-        return self._cached_infos
+    def _empty_infos(self) -> list:
+        """N empty, read-only info mappings, built once: between episode ends there is nothing to report per env,
+        and SB3's wrappers only write into the infos of finished episodes (VecMonitor copies them first). A
+        consumer that writes into one gets a TypeError instead of a silently shared dict."""
+        if self._cached_infos is None:
+            empty = MappingProxyType({})
+            self._cached_infos = [empty] * self.num_envs
+        return list(self._cached_infos)
 
     def close(self) -> None:
         return None
