@@ -90,7 +90,6 @@ def _per_instrument(name: str, value: PerInstrument, k: int) -> FloatArray:
 class CostModel(ABC):
     """Interface of every transaction-cost model; ``a + b`` builds a ``CompositeCost``."""
 
-    @abstractmethod
     def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
         """Total cost per path, currency, ≥ 0.
 
@@ -104,6 +103,16 @@ class CostModel(ABC):
 
         Shape: (N,).
         """
+        return self._cost(*_trades_and_prices(trades, prices))
+
+    def unchecked_cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
+        """``cost`` for inputs already known to be finite (N, k) float arrays with prices ≥ 0 (the engine's hot
+        path: it validates targets itself and its prices come from the pricers)."""
+        return self._cost(trades, prices)
+
+    @abstractmethod
+    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
+        """The model's formula on validated (N, k) arrays; shape (N,)."""
 
     def __add__(self, other: object) -> CompositeCost:
         if not isinstance(other, CostModel):
@@ -129,9 +138,8 @@ class ProportionalCost(CostModel):
     def __post_init__(self) -> None:
         object.__setattr__(self, "rate", _parameter("rate", self.rate))
 
-    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
         """Σ_i rate_i · |q_i| · P_i per path, currency. Shape: (N,)."""
-        trades, prices = _trades_and_prices(trades, prices)
         rate = _per_instrument("rate", self.rate, trades.shape[1])
         return (np.abs(trades) * prices) @ rate
 
@@ -152,9 +160,8 @@ class FixedCost(CostModel):
         object.__setattr__(self, "fee", _parameter("fee", self.fee))
         object.__setattr__(self, "threshold", _parameter("threshold", self.threshold))
 
-    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
         """Σ_i fee_i · 1[|q_i| > threshold_i] per path, currency. Shape: (N,)."""
-        trades, _prices = _trades_and_prices(trades, prices)
         k = trades.shape[1]
         fee = _per_instrument("fee", self.fee, k)
         threshold = _per_instrument("threshold", self.threshold, k)
@@ -175,9 +182,8 @@ class QuadraticImpact(CostModel):
     def __post_init__(self) -> None:
         object.__setattr__(self, "coefficient", _parameter("coefficient", self.coefficient))
 
-    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
         """Σ_i coefficient_i · P_i · q_i² per path, currency. Shape: (N,)."""
-        trades, prices = _trades_and_prices(trades, prices)
         coefficient = _per_instrument("coefficient", self.coefficient, trades.shape[1])
         return (prices * trades * trades) @ coefficient
 
@@ -196,9 +202,8 @@ class SpreadCost(CostModel):
     def __post_init__(self) -> None:
         object.__setattr__(self, "half_spread", _parameter("half_spread", self.half_spread))
 
-    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
         """Σ_i half_spread_i · |q_i| per path, currency. Shape: (N,)."""
-        trades, _prices = _trades_and_prices(trades, prices)
         half_spread = _per_instrument("half_spread", self.half_spread, trades.shape[1])
         return np.abs(trades) @ half_spread
 
@@ -239,12 +244,15 @@ class CompositeCost(CostModel):
     def breakdown(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
         """The cost of each component per path (for cost attribution), currency. Shape: (N, number of models)."""
         trades, prices = _trades_and_prices(trades, prices)
-        columns = [model.cost(trades, prices) for model in self.models]
+        columns = [model._cost(trades, prices) for model in self.models]
         return np.stack(columns, axis=1) if columns else np.zeros((trades.shape[0], 0))
 
-    def cost(self, trades: ArrayLike, prices: ArrayLike) -> FloatArray:
+    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
         """Σ over components of their cost per path, currency. Shape: (N,)."""
-        return self.breakdown(trades, prices).sum(axis=1)
+        total = np.zeros(trades.shape[0])
+        for model in self.models:
+            total = total + model._cost(trades, prices)
+        return total
 
 
 def round_to_lot(quantity: ArrayLike, lot_size: float | Sequence[float]) -> FloatArray:

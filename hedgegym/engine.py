@@ -242,4 +242,4 @@ class HedgingEngine:
     def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
         if self.costs is None:
             return np.zeros(trades.shape[0])
-        return self.costs.cost(trades, prices)
+        return self.costs.unchecked_cost(trades, prices)

@@ -30,6 +30,7 @@ ever infinite or NaN.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,6 +155,16 @@ def is_state_feature(name: str) -> bool:
     return name in _STATE_FEATURES or name.endswith("_position")
 
 
+@functools.lru_cache(maxsize=64)
+def _state_columns(names: tuple[str, ...]) -> list[int]:
+    return [j for j, name in enumerate(names) if is_state_feature(name)]
+
+
+def state_columns(names: list[str]) -> list[int]:
+    """Indices of the state features in ``names`` (cached: the same list is asked for at every step)."""
+    return _state_columns(tuple(names))
+
+
 def known_features(n_hedge_options: int = 1) -> list[str]:
     """Every feature name (option features listed for ``n_hedge_options`` options)."""
     names = list(_BOOK_FEATURES)
@@ -225,7 +236,7 @@ def evaluate_features(
             observation[j] = _column(name, engine, scales)
         return _finite(observation, names).T.astype(np.float32, order="C")
     observation = node_features[engine.step_index].copy()
-    state = [j for j, name in enumerate(names) if is_state_feature(name)]
+    state = state_columns(names)
     for j in state:
         observation[j] = _column(names[j], engine, scales)
     if state:
