@@ -8,7 +8,7 @@ PPO frames per second (``model.learn`` wall time, rollouts + gradient steps, CPU
   * SB3 default PPO (n_steps 2048, minibatch 64, 10 epochs) on DummyVecEnv(8);
   * SB3 default PPO on the batched env with 8 envs;
   * the project's recommended large-batch PPO on the batched env (1024 envs, one episode per rollout,
-    minibatch 4096, 4 epochs).
+    minibatch 4032 = 1/16 of a rollout, 4 epochs).
 Results go to ``benchmarks/env.md``.
 
     python scripts/bench_env.py            # ~3 minutes on 2 cores
@@ -40,7 +40,7 @@ CONFIG = ExperimentConfig.model_validate({
     "simulation": {"n_steps": 63},
     "costs": {"proportional": {"stock": 0.001}},
 })
-RECOMMENDED_PPO = {"n_steps": 63, "batch_size": 4096, "n_epochs": 4, "learning_rate": 3e-4}
+RECOMMENDED_PPO = {"n_steps": 63, "batch_size": 4032, "n_epochs": 4, "learning_rate": 3e-4}  # 1024·63 = 16 minibatches
 
 
 def single_env_rate(seconds: float) -> float:
@@ -99,7 +99,7 @@ def main() -> None:
     ppo_rows.append(("SB3 defaults, BatchedHedgingVecEnv(8)", done, fps))
     recommended_steps = int(1024 * 63 * max(1, round(6 * scale)))
     fps, done = ppo_fps(BatchedHedgingVecEnv(CONFIG, n_envs=1024), recommended_steps, **RECOMMENDED_PPO)
-    ppo_rows.append(("recommended: 1024 envs, n_steps 63, minibatch 4096, 4 epochs, BatchedHedgingVecEnv", done, fps))
+    ppo_rows.append(("recommended: 1024 envs, n_steps 63, minibatch 4032, 4 epochs, BatchedHedgingVecEnv", done, fps))
     default_fps = ppo_rows[0][2]
 
     command = "python scripts/bench_env.py" + (" --quick" if args.quick else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hedgegym.config import ConfigError, ExperimentConfig, load_config, parse_config
@@ -60,3 +61,28 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("market: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_saved_config_reloads_identically_and_is_never_overwritten(tmp_path):
+    experiment = load_config(Path(__file__).parent.parent / "configs" / "gbm_call_option_hedge.yaml")
+    target = tmp_path / "config.yaml"
+    experiment.save(target)
+    assert load_config(target) == experiment
+    with pytest.raises(FileExistsError, match="never overwrites"):
+        experiment.save(target)
+
+
+def test_costs_and_hedges_build_per_instrument_models():
+    experiment = parse_config({
+        "hedging": {"hedge_options": [{"strike": 105.0, "maturity": 1.0}]},
+        "costs": {"proportional": {"stock": 0.001, "options": 0.02}, "half_spread": {"options": 0.05}},
+    })
+    costs = experiment.build_costs()
+    trades, prices = np.array([[10.0, -2.0]]), np.array([[100.0, 300.0]])
+    # 0.001·10·100 + 0.02·2·300 + 0.05·2 = 1 + 12 + 0.1
+    assert costs.cost(trades, prices)[0] == pytest.approx(13.1)
+    assert parse_config({}).build_costs() is None
+    with pytest.raises(ConfigError, match=r"costs\.proportional\.stock"):
+        parse_config({"costs": {"proportional": {"stock": -0.01}}})
+    with pytest.raises(ConfigError, match=r"env\.reward"):
+        parse_config({"env": {"reward": "sharpe"}})
