@@ -7,9 +7,10 @@ so SB3 does not bootstrap), its ``info["terminal_observation"]``, ``terminal_pnl
 VecEnv starts the next episodes (SB3's auto-reset convention). Wrap with
 ``VecMonitor(env, info_keywords=("terminal_pnl", "total_cost"))`` to log them.
 
-Per-step infos carry the step's P&L decomposition only when ``step_infos=True`` (a dict per env and step; off
-by default for speed: then the infos between episode ends are empty read-only mappings, and the decomposition
-of the last step is always in ``last_outcome`` as arrays).
+Per-step infos carry the step's P&L decomposition (as ``HedgingEnv``'s) only when ``step_infos=True`` (a dict
+per env and step). Off by default, for speed: then the infos between episode ends are empty read-only mappings,
+those at episode ends hold only ``terminal_observation``, ``TimeLimit.truncated``, ``terminal_pnl`` and
+``total_cost``, and the decomposition of the last step is always in ``last_outcome`` as arrays.
 """
 
 from __future__ import annotations
@@ -82,10 +83,18 @@ class BatchedHedgingVecEnv(VecEnv):
         self._actions = None
         dones = np.full(self.num_envs, terminated)
         if terminated:
-            infos = self.core.infos()
-            for info, final in zip(infos, observations, strict=True):
-                info["terminal_observation"] = final
-                info["TimeLimit.truncated"] = False
+            if self.step_infos:
+                infos = self.core.infos()
+                for info, final in zip(infos, observations, strict=True):
+                    info["terminal_observation"] = final
+                    info["TimeLimit.truncated"] = False
+            else:
+                infos = [
+                    {"terminal_observation": final, "TimeLimit.truncated": False, "terminal_pnl": pnl,
+                     "total_cost": cost}
+                    for final, pnl, cost in zip(observations, self.core.engine.wealth.tolist(),
+                                                self.core.total_cost.tolist(), strict=True)
+                ]
             observations = self.core.reset()
         elif self.step_infos:
             infos = self.core.infos()

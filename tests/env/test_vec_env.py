@@ -23,23 +23,25 @@ CONFIG = {
 def test_batched_trajectories_equal_n_single_envs_on_the_same_seeds():
     n_envs, seed, n_steps = 4, 100, 6
     actions = np.random.default_rng(5).uniform(-1.2, 1.2, (3 * n_steps + 2, n_envs, 2)).astype(np.float32)
-    vec = BatchedHedgingVecEnv(CONFIG, n_envs=n_envs, seed=seed)
+    vec = BatchedHedgingVecEnv(CONFIG, n_envs=n_envs, seed=seed, step_infos=True)
     vec_obs = [vec.reset()]
-    vec_rewards, vec_dones, vec_terminal = [], [], []
+    vec_rewards, vec_dones, vec_terminal, vec_pnl = [], [], [], []
     for action in actions:  # 3+ episodes: crosses two block refills (episodes_per_draw = 3)
         observation, reward, done, infos = vec.step(action)
         vec_obs.append(observation)
         vec_rewards.append(reward)
         vec_dones.append(done)
         vec_terminal.append([info.get("terminal_observation") for info in infos])
+        vec_pnl.append([info["pnl"] for info in infos])
     for i in range(n_envs):
         env = HedgingEnv(CONFIG)
         observation, _ = env.reset(seed=seed + i)
         np.testing.assert_array_equal(vec_obs[0][i], observation)
         for t, action in enumerate(actions):
-            observation, reward, terminated, _truncated, _info = env.step(action[i])
+            observation, reward, terminated, _truncated, info = env.step(action[i])
             assert vec_dones[t][i] == terminated
             assert vec_rewards[t][i] == np.float32(reward)
+            assert vec_pnl[t][i] == info["pnl"]
             if terminated:
                 np.testing.assert_array_equal(vec_terminal[t][i], observation)
                 observation, _ = env.reset()
