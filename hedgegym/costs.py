@@ -18,7 +18,8 @@ for every instrument) or a sequence of length k (stock and options usually diffe
     CompositeCost      sum of its components (also ``a + b`` for any two cost models)
 
 ``round_to_lot`` rounds target positions to whole lots (round half away from zero).
-Everything is vectorised over paths; nothing loops over N.
+Everything is vectorised over paths; nothing loops over N. Sums over instruments run row by row in a fixed
+order (no BLAS), so a path's cost does not depend on how many paths are in the batch.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class ProportionalCost(CostModel):
     def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
         """Σ_i rate_i · |q_i| · P_i per path, currency. Shape: (N,)."""
         rate = _per_instrument("rate", self.rate, trades.shape[1])
-        return (np.abs(trades) * prices) @ rate
+        return (np.abs(trades) * prices * rate).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class FixedCost(CostModel):
         k = trades.shape[1]
         fee = _per_instrument("fee", self.fee, k)
         threshold = _per_instrument("threshold", self.threshold, k)
-        return (np.abs(trades) > threshold).astype(np.float64) @ fee
+        return ((np.abs(trades) > threshold) * fee).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ class QuadraticImpact(CostModel):
     def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
         """Σ_i coefficient_i · P_i · q_i² per path, currency. Shape: (N,)."""
         coefficient = _per_instrument("coefficient", self.coefficient, trades.shape[1])
-        return (prices * trades * trades) @ coefficient
+        return (prices * trades * trades * coefficient).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ class SpreadCost(CostModel):
     def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
         """Σ_i half_spread_i · |q_i| per path, currency. Shape: (N,)."""
         half_spread = _per_instrument("half_spread", self.half_spread, trades.shape[1])
-        return np.abs(trades) @ half_spread
+        return (np.abs(trades) * half_spread).sum(axis=1)
 
 
 class CompositeCost(CostModel):

@@ -63,6 +63,15 @@ def default_valuation(model: MarketModel) -> Valuation:
     return exact
 
 
+def _row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Σ_j a[n, j]·b[n, j] per row, summed in the same order whatever N (so N paths and N single paths agree
+    bit for bit; einsum may change its summation order with the array size)."""
+    total = a[:, 0] * b[:, 0]
+    for j in range(1, a.shape[1]):
+        total = total + a[:, j] * b[:, j]
+    return total
+
+
 def _concatenate(parts: list[Greeks]) -> Greeks:
     """Join Greeks computed on consecutive chunks of time rows."""
     if len(parts) == 1:
@@ -217,7 +226,7 @@ class HedgingEngine:
         prices = self.instrument_greeks.price
         trades = targets - self.positions
         cost = self._cost(trades, prices)
-        self.cash = self.cash - np.einsum("nk,nk->n", trades, prices) - cost
+        self.cash = self.cash - _row_dot(trades, prices) - cost
         self.positions = targets
         self.cash = self.cash * self._growth + targets[:, 0] * self.spot * self._dividend_yield
 
@@ -228,11 +237,11 @@ class HedgingEngine:
         if terminal and self.liquidate_at_maturity:
             final_prices = self.instrument_greeks.price
             liquidation = self._cost(-self.positions, final_prices)
-            self.cash = self.cash + np.einsum("nk,nk->n", self.positions, final_prices) - liquidation
+            self.cash = self.cash + _row_dot(self.positions, final_prices) - liquidation
             self.positions = np.zeros_like(self.positions)
             cost = cost + liquidation
         wealth = (
-            self.book_greeks.price + np.einsum("nk,nk->n", self.positions, self.instrument_greeks.price) + self.cash
+            self.book_greeks.price + _row_dot(self.positions, self.instrument_greeks.price) + self.cash
         )
         pnl = wealth - self.wealth
         self.wealth = wealth
