@@ -35,8 +35,8 @@ class HedgingEnv(gym.Env):
     ``hedgegym.env.core.HedgingCore`` with N = 1, shared with ``BatchedHedgingVecEnv``.
 
     **Observation**: ``Box(-10, 10, (d,), float32)``, the named features ``env.feature_names`` (defaults:
-    log_moneyness, time_to_maturity, volatility, stock_position, book_delta, book_gamma, book_vega,
-    book_theta, pnl, and position/delta/gamma/vega/theta of each hedge option), each scaled to O(1) and
+    log_moneyness, time_to_maturity, volatility, book_delta, book_gamma, book_vega, book_theta,
+    stock_position, pnl, then position/delta/gamma/vega/theta of each hedge option), each scaled to O(1) and
     clipped (table in ``hedgegym.env.features``).
 
     **Action**: ``Box(-1, 1, (k,), float32)``, k = 1 + number of hedge options: target positions (stock in
