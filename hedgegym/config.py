@@ -202,13 +202,14 @@ class EnvConfig(BaseModel):
 
 
 class SimulationConfig(BaseModel):
-    """How many paths and steps to simulate to the book's last maturity, and the seed of their generator."""
+    """How many paths and steps to simulate to the book's maturity (or a shorter ``horizon``), and the seed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     n_paths: int = Field(default=100_000, ge=1, le=10_000_000)
     n_steps: int = Field(default=63, ge=1, le=100_000)
     seed: int = Field(default=0, ge=0)
+    horizon: float | None = Field(default=None, gt=0, description="episode length in years; None: to maturity")
 
 
 def _default_book() -> list[PositionConfig]:
@@ -230,6 +231,20 @@ class ExperimentConfig(BaseModel):
 
     def build_book(self) -> Book:
         return Book(tuple(position.build() for position in self.book))
+
+    @property
+    def horizon(self) -> float:
+        """Episode length in years: ``simulation.horizon`` or the book's maturity."""
+        maturity = max(position.maturity for position in self.book)
+        return maturity if self.simulation.horizon is None else self.simulation.horizon
+
+    @model_validator(mode="after")
+    def _horizon_within_maturity(self) -> ExperimentConfig:
+        maturity = max(position.maturity for position in self.book)
+        if self.simulation.horizon is not None and self.simulation.horizon > maturity:
+            raise ValueError(f"simulation.horizon must be <= the book's maturity {maturity}, got "
+                             f"{self.simulation.horizon}")
+        return self
 
     def build_hedge_options(self) -> tuple[EuropeanOption, ...]:
         return tuple(option.build() for option in self.hedging.hedge_options)

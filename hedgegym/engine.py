@@ -5,7 +5,8 @@ this class; none of them repeats its arithmetic.
 
 Setting. A hedger holds a liability ``book`` (e.g. short 10 calls) and trades k hedge instruments: the stock
 (column 0) and optionally listed European options (columns 1…k−1, per contract). Time runs on the grid
-t_i = i·dt, i = 0…n_steps, with dt = T/n_steps and T the book's maturity.
+t_i = i·dt, i = 0…n_steps, with dt = H/n_steps and H the horizon: the book's maturity T unless a shorter
+``horizon`` is given (then the episode ends before expiry, with the book marked at its model value).
 
 Accounting (currency, the hedger's whole book; DESIGN.md's sign convention)::
 
@@ -15,8 +16,8 @@ Accounting (currency, the hedger's whole book; DESIGN.md's sign convention)::
     over [t_i, t_{i+1}]: cash ← cash·e^{r dt} + h_stock·S_i·(e^{q dt} − 1)   (interest, dividends)
     δW_i  = W_{i+1} − W_i   = book P&L + hedge P&L − cost          (costs are inside δW)
 
-At maturity the book is worth its payoff (the valuation at τ = 0 is the intrinsic value), so Σ δW_i = W_T is
-the hedged P&L (the hedging error). With ``liquidate_at_maturity`` the hedges are sold at T, paying costs.
+At maturity the book is worth its payoff (the valuation at τ = 0 is the intrinsic value), so Σ δW_i = W_H is
+the hedged P&L (the hedging error). With ``liquidate_at_maturity`` the hedges are sold at the end, paying costs.
 
 Valuation. Book and hedge options are marked with ``valuation(spot, strike, τ, call, variance) -> Greeks``,
 by default the market model's own pricer (``model_greeks``: the exact price under GBM, Heston, Merton, SABR).
@@ -101,6 +102,8 @@ class HedgingEngine:
         costs: a ``CostModel`` on (trades (N, k), unit prices (N, k)); ``None`` for no costs.
         liquidate_at_maturity: sell every hedge at T, paying costs.
         valuation: marks options; default ``default_valuation(model)``.
+        horizon: episode length in years (default: the book's maturity T). With a shorter horizon the episode
+            ends before expiry and the book is marked at its model value there (hedging over a period).
 
     Use: ``reset(spot, variance)`` with time-major paths (n_steps + 1, N), then ``step(targets)`` n_steps
     times. ``reset`` values the book and the hedges at every node of the episode at once (``book_path``,
@@ -119,6 +122,7 @@ class HedgingEngine:
         costs: CostModel | None = None,
         liquidate_at_maturity: bool = False,
         valuation: Valuation | None = None,
+        horizon: float | None = None,
     ) -> None:
         self.model = model
         self.book = book
@@ -141,7 +145,10 @@ class HedgingEngine:
         self.costs = costs
         self.liquidate_at_maturity = bool(liquidate_at_maturity)
         self.valuation = valuation if valuation is not None else default_valuation(model)
-        self.dt = self.maturity / self.n_steps
+        if horizon is not None and not 0.0 < horizon <= self.maturity + 1e-12:
+            raise ValueError(f"horizon must be in (0, book maturity {self.maturity}], got {horizon}")
+        self.horizon = float(self.maturity if horizon is None else min(horizon, self.maturity))
+        self.dt = self.horizon / self.n_steps
         self.times = np.arange(self.n_steps + 1) * self.dt
         self.n_instruments = 1 + len(self.hedge_options)
         self._growth = np.exp(model.rate * self.dt)

@@ -52,6 +52,7 @@ class HedgingCore:
         self.engine = HedgingEngine(
             self.model, self.book, config.simulation.n_steps, hedge_options=config.build_hedge_options(),
             costs=config.build_costs(), liquidate_at_maturity=config.hedging.liquidate_at_maturity,
+            horizon=config.simulation.horizon,
         )
         self.n_envs = n_envs
         self.n_steps = config.simulation.n_steps
@@ -102,6 +103,14 @@ class HedgingCore:
         self._node_features = evaluate_node_features(self.feature_names, self.engine, self.scales)
         self.last_outcome = None
         self.total_cost = np.zeros(self.n_envs)
+        return self.observe()
+
+    def start_on_engine(self) -> FloatArray:
+        """Begin an episode on paths the caller loaded with ``engine.reset`` (evaluation on fixed test paths);
+        returns the first observations (N, d)."""
+        self._node_features = evaluate_node_features(self.feature_names, self.engine, self.scales)
+        self.last_outcome = None
+        self.total_cost = np.zeros(self.engine.n_paths)
         return self.observe()
 
     def observe(self) -> FloatArray:

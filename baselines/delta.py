@@ -1,0 +1,82 @@
+r"""Black–Scholes / model delta hedging, rebalanced by time, by a delta band, or by a cost–benefit rule.
+
+The hedge holds h = −Δ_book shares, where Δ_book is the book's delta either from the market model's own
+pricer (``volatility=None``: the engine's Greeks) or from Black–Scholes at a fixed ``volatility`` (an implied
+or assumed vol, the practitioner's choice). Rebalancing rules (Δ_port = Δ_book + h, in shares):
+
+* every ``rebalance_every`` steps (1: every step) — time-based;
+* ``band``: only when |Δ_port| > band × notional, then back to delta-neutral — delta-threshold;
+* ``cost_benefit``: only when the one-step variance the mismatch carries, priced at ``risk_aversion`` γ, exceeds
+  ``safety`` × the cost of removing it: γ/2 (Δ_port S σ)² δt > safety · c |Δ_port| S, i.e.
+  |Δ_port| > 2 · safety · c / (γ S σ² δt), with c the proportional cost rate of the stock — a cost-scaled band.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hedgegym.baselines.base import Hedger
+from hedgegym.engine import HedgingEngine
+from hedgegym.instruments import black_scholes_pricer
+from hedgegym.pricing.greeks import FloatArray
+
+__all__ = ["DeltaHedger", "book_delta"]
+
+
+def book_delta(engine: HedgingEngine, volatility: float | FloatArray | None) -> FloatArray:
+    """Δ of the book (shares, holder's) from the model (``None``) or Black–Scholes at ``volatility``."""
+    if volatility is None:
+        return engine.book_greeks.delta
+    pricer = black_scholes_pricer(volatility, engine.model.rate, engine.model.dividend)
+    return engine.book.greeks(engine.spot, engine.time, pricer).delta
+
+
+class DeltaHedger(Hedger):
+    def __init__(
+        self,
+        volatility: float | None = None,
+        rebalance_every: int = 1,
+        band: float | None = None,
+        cost_benefit: bool = False,
+        cost_rate: float = 0.0,
+        risk_aversion: float = 1.0,
+        safety: float = 1.0,
+        name: str | None = None,
+    ) -> None:
+        if rebalance_every < 1:
+            raise ValueError(f"rebalance_every must be >= 1, got {rebalance_every}")
+        if band is not None and band < 0:
+            raise ValueError(f"band must be >= 0, got {band}")
+        self.volatility = volatility
+        self.rebalance_every = int(rebalance_every)
+        self.band = band
+        self.cost_benefit = cost_benefit
+        self.cost_rate = cost_rate
+        self.risk_aversion = risk_aversion
+        self.safety = safety
+        self.name = name or self._default_name()
+
+    def _default_name(self) -> str:
+        if self.band is not None:
+            return f"delta_band_{self.band:g}"
+        if self.cost_benefit:
+            return "delta_cost_benefit"
+        return "delta" if self.rebalance_every == 1 else f"delta_every_{self.rebalance_every}"
+
+    def targets(self, engine: HedgingEngine) -> FloatArray:
+        positions = engine.positions.copy()
+        target = -book_delta(engine, self.volatility)
+        if engine.step_index % self.rebalance_every != 0:
+            return positions
+        mismatch = positions[:, 0] - target
+        if self.band is not None:
+            notional = sum(abs(p.quantity) * p.option.multiplier for p in engine.book.positions)
+            trade = np.abs(mismatch) > self.band * notional
+        elif self.cost_benefit:
+            sigma = np.sqrt(engine.variance) if self.volatility is None else self.volatility
+            threshold = 2.0 * self.safety * self.cost_rate / (self.risk_aversion * engine.spot * sigma**2 * engine.dt)
+            trade = np.abs(mismatch) > threshold
+        else:
+            trade = np.ones(engine.n_paths, dtype=bool)
+        positions[:, 0] = np.where(trade, target, positions[:, 0])
+        return positions
