@@ -6,9 +6,10 @@ or assumed vol, the practitioner's choice). Rebalancing rules (Δ_port = Δ_book
 
 * every ``rebalance_every`` steps (1: every step) — time-based;
 * ``band``: only when |Δ_port| > band × notional, then back to delta-neutral — delta-threshold;
-* ``cost_benefit``: only when the one-step variance the mismatch carries, priced at ``risk_aversion`` γ, exceeds
-  ``safety`` × the cost of removing it: γ/2 (Δ_port S σ)² δt > safety · c |Δ_port| S, i.e.
-  |Δ_port| > 2 · safety · c / (γ S σ² δt), with c the proportional cost rate of the stock — a cost-scaled band.
+* ``cost_benefit``: only when the variance the mismatch would carry to expiry, priced at ``risk_aversion`` γ
+  (per unit of currency), exceeds ``safety`` × the cost of removing it: γ/2 (Δ_port S σ)² τ > safety · c
+  |Δ_port| S, i.e. |Δ_port| > 2 · safety · c / (γ S σ² τ), with c the stock's proportional cost rate and τ the
+  time to maturity — a band that is narrow early in the life and widens (stops trading) near expiry.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ class DeltaHedger(Hedger):
             trade = np.abs(mismatch) > self.band * notional
         elif self.cost_benefit:
             sigma = np.sqrt(engine.variance) if self.volatility is None else self.volatility
-            threshold = 2.0 * self.safety * self.cost_rate / (self.risk_aversion * engine.spot * sigma**2 * engine.dt)
-            trade = np.abs(mismatch) > threshold
+            benefit_rate = self.risk_aversion * engine.spot * sigma**2 * engine.time_to_maturity
+            # |mismatch| · benefit_rate > 2 · safety · c  (written without a division: σ or τ may be 0)
+            trade = np.abs(mismatch) * benefit_rate > 2.0 * self.safety * self.cost_rate
         else:
             trade = np.ones(engine.n_paths, dtype=bool)
         positions[:, 0] = np.where(trade, target, positions[:, 0])

@@ -114,5 +114,50 @@ def check(
         raise typer.Exit(code=1)
 
 
+@app.command("compare")
+def compare_command(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Experiment YAML; default: the built-in GBM short call.")
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-o", help="New or empty directory; default results/<name>__<time>.")
+    ] = None,
+    paths: Annotated[int | None, typer.Option("--paths", min=10, help="Override evaluation.n_paths.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override evaluation.seed.")] = None,
+    bootstrap: Annotated[int | None, typer.Option("--bootstrap", min=0, help="Override evaluation.bootstrap.")] = None,
+) -> None:
+    """Every classical hedger that fits the config, on the same held-out paths: table, CSV, Markdown, plots."""
+    from rich.progress import Progress
+
+    from hedgegym.evaluation.reports import compare, default_hedgers, markdown_table, write_outputs
+
+    try:
+        experiment = load_config(config) if config is not None else ExperimentConfig()
+    except ConfigError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from None
+    settings = experiment.evaluation
+    n_paths = paths if paths is not None else settings.n_paths
+    directory = output_dir or Path("results") / f"{experiment.name}__{time.strftime('%Y%m%d-%H%M%S')}"
+    if directory.exists() and any(directory.iterdir()):
+        console.print(f"[red]--output-dir {directory} is not empty: hedgegym never overwrites results[/red]")
+        raise typer.Exit(code=2)
+    hedgers = default_hedgers(experiment)
+    start = time.perf_counter()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("hedging", total=len(hedgers))
+
+        def advance(name: str) -> None:
+            progress.update(task, advance=1, description=f"hedging: {name}")
+
+        comparison = compare(
+            experiment, hedgers, n_paths, seed if seed is not None else settings.seed,
+            bootstrap if bootstrap is not None else settings.bootstrap, settings.cao_hull_c, progress=advance,
+        )
+    write_outputs(comparison, directory)
+    console.print(markdown_table(comparison.table))
+    console.print(f"{len(hedgers)} hedgers × {n_paths:,} paths in {time.perf_counter() - start:.1f} s → {directory}")
+
+
 if __name__ == "__main__":
     app()

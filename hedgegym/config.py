@@ -212,6 +212,17 @@ class SimulationConfig(BaseModel):
     horizon: float | None = Field(default=None, gt=0, description="episode length in years; None: to maturity")
 
 
+class EvaluationConfig(BaseModel):
+    """The held-out comparison: how many test paths, their seed, the bootstrap size, Cao–Hull's c."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_paths: int = Field(default=10_000, ge=10, le=1_000_000)
+    seed: int = Field(default=1234, ge=0, description="test paths: child stream 1 of SeedSequence(seed)")
+    bootstrap: int = Field(default=500, ge=0, le=10_000)
+    cao_hull_c: float = Field(default=1.5, ge=0)
+
+
 def _default_book() -> list[PositionConfig]:
     return [PositionConfig(strike=100.0, maturity=0.25, call=True, quantity=-10.0)]
 
@@ -228,6 +239,7 @@ class ExperimentConfig(BaseModel):
     hedging: HedgingConfig = Field(default_factory=HedgingConfig)
     costs: CostsConfig = Field(default_factory=CostsConfig)
     env: EnvConfig = Field(default_factory=EnvConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
 
     def build_book(self) -> Book:
         return Book(tuple(position.build() for position in self.book))

@@ -1,0 +1,189 @@
+"""Comparisons people look at: every hedger on the same held-out paths → a metrics table, CSV/Markdown, plots.
+
+``compare(config)`` picks the classical hedgers that fit the config (``default_hedgers``), runs each through
+``evaluate`` on one shared path set and summarises them with ``metrics.summarize`` (bootstrap CIs; CBR against
+the no-hedge row). ``write_outputs(comparison, directory)`` writes into a new (or empty) directory:
+
+* ``results.csv`` — a row per hedger, a column per metric (snake_case: ``rmse``, ``max_drawdown``, ``cbr``,
+  ``cvar_95``, ``mean_cost`` …) and ``<metric>_low`` / ``<metric>_high`` for the 95% intervals;
+* ``results.md`` — the main columns as a Markdown table;
+* ``per_path.csv`` — a row per (hedger, path): P&L, cost, turnover, trades, drawdown, attribution;
+* ``pnl_histogram.png``, ``hedge_vs_delta.png`` (stock position of each hedger against −Δ_book on one path),
+  ``cumulative_cost.png`` (mean over paths), ``attribution.png`` (mean attribution terms per hedger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hedgegym.baselines import DeltaHedger, GreekNeutralHedger, Hedger, LelandHedger, NoHedge, WhalleyWilmottHedger
+from hedgegym.config import ExperimentConfig
+from hedgegym.env.features import Scales, reference_volatility
+from hedgegym.evaluation.metrics import summarize
+from hedgegym.evaluation.rollout import ATTRIBUTION_TERMS, Evaluation, evaluate, test_paths
+
+__all__ = ["Comparison", "compare", "default_hedgers", "markdown_table", "write_outputs"]
+
+MAIN_COLUMNS = ("mean_pnl", "std_pnl", "rmse", "cvar_95", "max_drawdown", "mean_cost", "turnover", "cbr", "y")
+
+
+@dataclass
+class Comparison:
+    table: pd.DataFrame  # index: hedger name; columns: metrics and their CI bounds
+    evaluations: list[Evaluation]
+    config: ExperimentConfig
+
+
+def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
+    """No hedge; delta every step, every 5 steps, in a 5% band; and, when they apply, the cost-aware rules
+    (cost–benefit band, Leland, Whalley–Wilmott: stock proportional cost > 0) and the option hedges
+    (delta–gamma: ≥ 1 listed option; delta–gamma–vega: ≥ 2)."""
+    hedgers: list[Hedger] = [NoHedge(), DeltaHedger()]
+    if config.simulation.n_steps >= 10:
+        hedgers.append(DeltaHedger(rebalance_every=5))
+    hedgers.append(DeltaHedger(band=0.05))
+    cost = config.costs.proportional.stock
+    if cost > 0:
+        model = config.market.build()
+        sigma = reference_volatility(model)
+        notional = sum(abs(p.quantity) * p.multiplier for p in config.book)
+        gamma_risk = 100.0 / (notional * model.spot)
+        hedgers += [
+            DeltaHedger(cost_benefit=True, cost_rate=cost, risk_aversion=gamma_risk),
+            LelandHedger(volatility=sigma, cost_rate=cost),
+            WhalleyWilmottHedger(cost_rate=cost, risk_aversion=gamma_risk),
+        ]
+    n_options = len(config.hedging.hedge_options)
+    if n_options >= 1:
+        hedgers.append(GreekNeutralHedger(("delta", "gamma")))
+    if n_options >= 2:
+        hedgers.append(GreekNeutralHedger(("delta", "gamma", "vega")))
+    return hedgers
+
+
+def compare(
+    config: ExperimentConfig,
+    hedgers: list | None = None,
+    n_paths: int = 10_000,
+    seed: int = 1234,
+    bootstrap: int = 500,
+    cao_hull_c: float = 1.5,
+    progress: Callable[[str], None] | None = None,
+) -> Comparison:
+    """Evaluate every hedger on one held-out path set and tabulate the metrics (see the module docstring)."""
+    hedgers = hedgers if hedgers is not None else default_hedgers(config)
+    paths = test_paths(config, n_paths, seed)
+    scales = Scales.from_setup(config.market.build(), config.build_book())
+    evaluations = []
+    for hedger in hedgers:
+        if progress is not None:
+            progress(getattr(hedger, "name", type(hedger).__name__))
+        evaluations.append(evaluate(hedger, config, paths=paths))
+    reference = next((e for e in evaluations if e.name == "no_hedge"), None)
+    no_hedge_rmse = None if reference is None else float(np.sqrt(np.mean(reference.per_path["pnl"] ** 2)))
+    rows = {}
+    for evaluation in evaluations:
+        baseline = None if evaluation is reference else no_hedge_rmse
+        rows[evaluation.name] = summarize(evaluation.per_path, baseline, scales.value, bootstrap, seed, cao_hull_c)
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "hedger"
+    return Comparison(table, evaluations, config)
+
+
+def markdown_table(table: pd.DataFrame, columns: tuple[str, ...] = MAIN_COLUMNS) -> str:
+    """A Markdown table of ``columns`` (point value and [low, high] when the CI columns exist)."""
+    header = "| hedger | " + " | ".join(columns) + " |"
+    lines = [header, "|---|" + "---:|" * len(columns)]
+    for name, row in table.iterrows():
+        cells = []
+        for column in columns:
+            value = row[column]
+            cell = "—" if not np.isfinite(value) else f"{value:,.4g}"
+            low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
+            if low is not None and np.isfinite(value) and np.isfinite(low) and np.isfinite(high):
+                cell += f" [{low:,.4g}, {high:,.4g}]"
+            cells.append(cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(comparison: Comparison, directory: str | Path) -> list[Path]:
+    """Write tables, per-path results and plots into ``directory`` (refuses a non-empty one); the files."""
+    directory = Path(directory)
+    if directory.exists() and any(directory.iterdir()):
+        raise FileExistsError(f"{directory} is not empty: hedgegym never overwrites results; choose a new directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    table = comparison.table
+    table.to_csv(directory / "results.csv", float_format="%.10g")
+    config = comparison.config
+    header = (f"# {config.name}: {len(table)} hedgers on {len(comparison.evaluations[0].per_path):,} held-out paths\n\n"
+              "Values with bootstrap 95% intervals; currency unless stated (see hedgegym.evaluation.metrics).\n\n")
+    (directory / "results.md").write_text(header + markdown_table(table))
+    per_path = pd.concat([e.per_path.assign(hedger=e.name, path=np.arange(len(e.per_path)))
+                          for e in comparison.evaluations], ignore_index=True)
+    per_path.to_csv(directory / "per_path.csv", index=False, float_format="%.10g")
+    config.save(directory / "config.yaml")
+    written += [directory / name for name in ("results.csv", "results.md", "per_path.csv", "config.yaml")]
+    written += _plots(comparison, directory)
+    return written
+
+
+def _plots(comparison: Comparison, directory: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    evaluations = comparison.evaluations
+    files = []
+    figure, axis = plt.subplots(figsize=(8, 5))
+    everything = np.concatenate([e.per_path["pnl"].to_numpy() for e in evaluations])
+    bins = np.linspace(*np.percentile(everything, [0.5, 99.5]), 80)
+    for e in evaluations:
+        axis.hist(e.per_path["pnl"], bins=bins, histtype="step", label=e.name, density=True)
+    axis.set(xlabel="hedged P&L at the end (currency)", ylabel="density", title="P&L distribution")
+    axis.legend(fontsize=8)
+    files.append(_save(figure, directory / "pnl_histogram.png"))
+
+    figure, axis = plt.subplots(figsize=(8, 5))
+    reference = evaluations[0].series["book_delta"][:, 0]
+    axis.plot(-reference, "k--", label="−Δ_book (model)")
+    for e in evaluations:
+        axis.step(np.arange(len(reference)), e.series["stock_position"][:, 0], where="post", label=e.name, lw=1)
+    axis.set(xlabel="step", ylabel="shares", title="stock position vs delta, path 0")
+    axis.legend(fontsize=8)
+    files.append(_save(figure, directory / "hedge_vs_delta.png"))
+
+    figure, axis = plt.subplots(figsize=(8, 5))
+    for e in evaluations:
+        axis.plot(np.cumsum(e.series["cost_paid"], axis=0).mean(axis=1), label=e.name)
+    axis.set(xlabel="step", ylabel="currency", title="mean cumulative transaction cost")
+    axis.legend(fontsize=8)
+    files.append(_save(figure, directory / "cumulative_cost.png"))
+
+    figure, axis = plt.subplots(figsize=(9, 5))
+    width = 0.8 / len(ATTRIBUTION_TERMS)
+    x = np.arange(len(evaluations))
+    for j, term in enumerate(ATTRIBUTION_TERMS):
+        axis.bar(x + j * width, [e.per_path[f"attribution_{term}"].mean() for e in evaluations], width, label=term)
+    axis.set_xticks(x + 0.4 - width / 2, [e.name for e in evaluations], rotation=30, ha="right", fontsize=8)
+    axis.set(ylabel="mean over paths (currency)", title="P&L attribution")
+    axis.legend(fontsize=8)
+    files.append(_save(figure, directory / "attribution.png"))
+    return files
+
+
+def _save(figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return path
+

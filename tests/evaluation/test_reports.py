@@ -1,0 +1,62 @@
+"""compare / write_outputs / the CLI: the same paths for every hedger, the files, no overwriting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from hedgegym.baselines import DeltaHedger, NoHedge
+from hedgegym.cli import app
+from hedgegym.config import load_config
+from hedgegym.evaluation.reports import compare, default_hedgers, write_outputs
+
+CONFIGS = Path(__file__).parent.parent.parent / "configs"
+
+
+def test_every_hedger_meets_the_same_paths_and_the_table_has_the_documented_columns():
+    config = load_config(CONFIGS / "atm_call_cost_20d_daily.yaml")
+    comparison = compare(config, [NoHedge(), DeltaHedger(), DeltaHedger(band=0.05)], n_paths=300, bootstrap=20)
+    no_hedge, delta, band = comparison.evaluations
+    # common random numbers: the unhedged book's P&L equals the book's own gamma/theta terms on each path,
+    # and every hedger's book P&L (attribution without hedge terms) is identical path by path
+    np.testing.assert_allclose(no_hedge.series["wealth"][0], delta.series["wealth"][0])
+    np.testing.assert_allclose(delta.per_path["attribution_gamma"], band.per_path["attribution_gamma"])
+    for column in ("rmse", "max_drawdown", "cbr", "cvar_95", "mean_cost", "y", "rmse_low", "rmse_high"):
+        assert column in comparison.table.columns
+    assert np.isnan(comparison.table.loc["no_hedge", "cbr"])
+    assert comparison.table.loc["delta", "mean_cost"] > comparison.table.loc["delta_band_0.05", "mean_cost"]
+
+
+def test_default_hedgers_follow_the_config():
+    plain = [h.name for h in default_hedgers(load_config(CONFIGS / "textbook_weekly.yaml"))]
+    assert plain == ["no_hedge", "delta", "delta_every_5", "delta_band_0.05"]
+    costly = [h.name for h in default_hedgers(load_config(CONFIGS / "market_maker_book.yaml"))]
+    assert {"leland", "whalley_wilmott", "delta_gamma", "delta_gamma_vega"} <= set(costly)
+
+
+def test_write_outputs_writes_every_file_and_never_overwrites(tmp_path):
+    config = load_config(CONFIGS / "gbm_call.yaml")
+    comparison = compare(config, [NoHedge(), DeltaHedger()], n_paths=100, bootstrap=10)
+    files = write_outputs(comparison, tmp_path / "out")
+    names = {f.name for f in files}
+    assert {"results.csv", "results.md", "per_path.csv", "config.yaml", "pnl_histogram.png", "hedge_vs_delta.png",
+            "cumulative_cost.png", "attribution.png"} <= names
+    table = pd.read_csv(tmp_path / "out" / "results.csv", index_col=0)
+    assert list(table.index) == ["no_hedge", "delta"]
+    assert len(pd.read_csv(tmp_path / "out" / "per_path.csv")) == 200
+    with pytest.raises(FileExistsError, match="never overwrites"):
+        write_outputs(comparison, tmp_path / "out")
+
+
+def test_compare_command_runs_and_refuses_a_non_empty_directory(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "cmp"
+    result = runner.invoke(app, ["compare", "--paths", "200", "--bootstrap", "10", "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "delta" in result.output and (out / "results.md").exists()
+    again = runner.invoke(app, ["compare", "--paths", "200", "--output-dir", str(out)])
+    assert again.exit_code == 2 and "not empty" in again.output
