@@ -1,5 +1,6 @@
 """The ``hedgegym`` command line (typer). Thin: parse arguments, call the library, show tables.
 
+    hedgegym compare --config configs/gbm_call.yaml   # every classical hedger on the same held-out paths
     hedgegym check --config configs/gbm_call.yaml     # the market and book of a config, priced two ways
 """
 
