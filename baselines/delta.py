@@ -71,7 +71,7 @@ class DeltaHedger(Hedger):
             return positions
         mismatch = positions[:, 0] - target
         if self.band is not None:
-            notional = sum(abs(p.quantity) * p.option.multiplier for p in engine.book.positions)
+            notional = engine.book.notional
             trade = np.abs(mismatch) > self.band * notional
         elif self.cost_benefit:
             sigma = np.sqrt(engine.variance) if self.volatility is None else self.volatility

@@ -36,7 +36,7 @@ class WhalleyWilmottHedger(Hedger):
     def half_width(self, engine: HedgingEngine) -> FloatArray:
         gamma_risk = self.risk_aversion
         if gamma_risk is None:
-            notional = sum(abs(p.quantity) * p.option.multiplier for p in engine.book.positions)
+            notional = engine.book.notional
             gamma_risk = 100.0 / (notional * engine.model.spot)
         discount = np.exp(-engine.model.rate * engine.time_to_maturity)
         gamma = engine.book_greeks.gamma

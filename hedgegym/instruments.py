@@ -247,6 +247,11 @@ class Book:
         return tuple(position.option for position in self.positions)
 
     @property
+    def notional(self) -> float:
+        """Σ |quantity| · multiplier: the book's size in units of the underlying (the scale of its delta)."""
+        return float(sum(abs(p.quantity) * p.option.multiplier for p in self.positions))
+
+    @property
     def maturity(self) -> float:
         """The latest maturity in the book, in years since inception (the episode horizon)."""
         return max(position.option.maturity for position in self.positions)

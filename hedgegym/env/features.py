@@ -66,7 +66,7 @@ class Scales:
     @classmethod
     def from_setup(cls, model: MarketModel, book: Book) -> Scales:
         volatility = reference_volatility(model)
-        notional = sum(abs(p.quantity) * p.option.multiplier for p in book.positions)
+        notional = book.notional
         contracts = sum(abs(p.quantity) for p in book.positions)
         strike = sum(abs(p.quantity) * p.option.multiplier * p.option.strike for p in book.positions) / notional
         value = 0.4 * notional * model.spot * volatility * np.sqrt(book.maturity)

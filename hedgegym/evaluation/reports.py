@@ -51,7 +51,7 @@ def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
     if cost > 0:
         model = config.market.build()
         sigma = reference_volatility(model)
-        notional = sum(abs(p.quantity) * p.multiplier for p in config.book)
+        notional = config.build_book().notional
         gamma_risk = 100.0 / (notional * model.spot)
         hedgers += [
             DeltaHedger(cost_benefit=True, cost_rate=cost, risk_aversion=gamma_risk),

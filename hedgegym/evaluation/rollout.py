@@ -117,7 +117,7 @@ def evaluate(
         series["trades"][i] = np.sum(outcome.trades != 0.0, axis=1)
     wealth = series["wealth"]
     drawdown = np.max(np.maximum.accumulate(wealth, axis=0) - wealth, axis=0)
-    notional = sum(abs(p.quantity) * p.option.multiplier for p in engine.book.positions) * engine.model.spot
+    notional = engine.book.notional * engine.model.spot
     per_path = pd.DataFrame({
         "pnl": wealth[-1],
         "cost": series["cost_paid"].sum(axis=0),
