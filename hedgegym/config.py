@@ -223,6 +223,33 @@ class EvaluationConfig(BaseModel):
     cao_hull_c: float = Field(default=1.5, ge=0)
 
 
+class AgentConfig(BaseModel):
+    """A learned hedger: SB3 PPO / SAC on the batched env, or the deep-hedging reference (``hedgegym.agents``).
+
+    ``sb3_kwargs`` go to the SB3 constructor as they are (SB3 validates them); the named fields are the ones the
+    project sets differently from SB3's defaults. Deep-hedging fields: ``risk_measure``, ``iterations``,
+    ``batch_paths`` (paths per gradient step).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    algo: Literal["ppo", "sac", "deep_hedging"] = "ppo"
+    seed: int = Field(default=0, ge=0)
+    n_envs: int = Field(default=1024, ge=1, le=65_536)
+    total_timesteps: int = Field(default=2_000_000, ge=1)
+    learning_rate: float = Field(default=3e-4, gt=0)
+    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
+    gamma: float = Field(default=1.0, gt=0, le=1, description="episodic hedging: undiscounted by default")
+    batch_size: int = Field(default=4096, ge=1)
+    n_epochs: int = Field(default=4, ge=1, description="PPO epochs per rollout")
+    sb3_kwargs: dict = Field(default_factory=dict)
+    risk_measure: Literal["entropic", "cvar", "mean_std"] = "mean_std"
+    risk_aversion: float = Field(default=1.5, gt=0, description="mean_std c (Cao–Hull: 1.5) / entropic λ")
+    cvar_level: float = Field(default=0.95, gt=0, lt=1)
+    iterations: int = Field(default=500, ge=1)
+    batch_paths: int = Field(default=4096, ge=16)
+
+
 def _default_book() -> list[PositionConfig]:
     return [PositionConfig(strike=100.0, maturity=0.25, call=True, quantity=-10.0)]
 
@@ -240,6 +267,7 @@ class ExperimentConfig(BaseModel):
     costs: CostsConfig = Field(default_factory=CostsConfig)
     env: EnvConfig = Field(default_factory=EnvConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
 
     def build_book(self) -> Book:
         return Book(tuple(position.build() for position in self.book))

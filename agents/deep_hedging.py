@@ -1,0 +1,170 @@
+r"""Deep hedging (Buehler, Gonon, Teichmann & Wood, 2019): a policy trained by backpropagating a risk measure
+of the hedged P&L through simulated paths — the reference the RL agents are measured against.
+
+Policy: an MLP over the env's own observation (the same named, scaled features, which include the previous
+position ``stock_position`` and the P&L so far), output squashed by tanh and mapped to target positions exactly
+like the env's ``absolute`` action mapping (``position_limit`` × the book's notional).
+
+Training, per iteration: simulate ``batch_paths`` fresh real-world paths (numpy, a dedicated generator stream),
+let the engine value the book and the hedges at every node (numpy: these do not depend on the policy), then
+roll the policy forward in torch with the engine's accounting — cash at the rate, dividends, proportional
+costs c_j |Δh_j| P_j — to the terminal wealth W_T, and take a gradient step on the risk of X = W_T / P
+(P the env's value scale):
+
+* ``entropic``:  (1/λ) log E[exp(−λX)]                          (λ = ``risk_aversion``)
+* ``cvar``:      w + E[(−X − w)⁺] / (1 − α)  with w learned        (Rockafellar–Uryasev; α = ``cvar_level``)
+* ``mean_std``:  −E[X] + c · sd(X)                               (the Cao–Hull Y of the issue; c = ``risk_aversion``)
+
+Only proportional costs are differentiable here (fixed fees and impact raise ``ValueError``).
+``DeepHedger`` wraps a trained policy as a ``Hedger`` for ``evaluate`` / ``hedgegym compare``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from hedgegym.baselines.base import Hedger
+from hedgegym.config import ExperimentConfig
+from hedgegym.engine import HedgingEngine
+from hedgegym.env.core import HedgingCore
+from hedgegym.env.features import CLIP, evaluate_features, evaluate_node_features, state_columns
+from hedgegym.pricing.greeks import FloatArray
+
+__all__ = ["DeepHedger", "DeepHedgingPolicy", "train_deep_hedger"]
+
+
+class DeepHedgingPolicy(nn.Module):
+    """observation (…, d) → target positions (…, k), in units (shares, contracts)."""
+
+    def __init__(self, n_features: int, n_instruments: int, hidden: list[int], position_scale: FloatArray) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = n_features
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        layers.append(nn.Linear(width, n_instruments))
+        self.network = nn.Sequential(*layers)
+        self.register_buffer("position_scale", torch.as_tensor(position_scale, dtype=torch.float32))
+
+    def forward(self, observation: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.network(observation)) * self.position_scale
+
+
+@dataclass
+class TrainingHistory:
+    risk: list[float] = field(default_factory=list)
+    mean_pnl: list[float] = field(default_factory=list)
+    std_pnl: list[float] = field(default_factory=list)
+
+
+def _proportional_rates(config: ExperimentConfig, k: int) -> np.ndarray:
+    costs = config.costs
+    if any((costs.fixed.stock, costs.fixed.options, costs.quadratic_impact.stock, costs.quadratic_impact.options,
+            costs.half_spread.stock, costs.half_spread.options)):
+        raise ValueError("costs: deep hedging differentiates proportional costs only; set fixed, quadratic_impact "
+                         "and half_spread to 0")
+    return np.array(costs.proportional.per_instrument(k - 1))
+
+
+def _risk(x: torch.Tensor, config: ExperimentConfig, threshold: torch.Tensor) -> torch.Tensor:
+    agent = config.agent
+    if agent.risk_measure == "entropic":
+        lam = agent.risk_aversion
+        return (torch.logsumexp(-lam * x, dim=0) - np.log(x.shape[0])) / lam
+    if agent.risk_measure == "cvar":
+        return threshold + torch.relu(-x - threshold).mean() / (1.0 - agent.cvar_level)
+    return -x.mean() + agent.risk_aversion * x.std()
+
+
+def _rollout(policy: DeepHedgingPolicy, core: HedgingCore, rates: torch.Tensor) -> torch.Tensor:
+    """Terminal wealth W_T (N,) in torch for the paths loaded in ``core.engine`` (see the module docstring)."""
+    engine = core.engine
+    names = core.feature_names
+    node = torch.as_tensor(evaluate_node_features(names, engine, core.scales), dtype=torch.float32)  # (T+1, d, N)
+    book_value = torch.as_tensor(engine.book_path.price, dtype=torch.float32)  # (T+1, N)
+    prices = torch.as_tensor(engine.instrument_path.price, dtype=torch.float32)  # (T+1, N, k)
+    spot = torch.as_tensor(engine.spot_path, dtype=torch.float32)
+    growth, dividend_yield = float(engine._growth), float(engine._dividend_yield)
+    state = state_columns(names)
+    position_index = {j: names[j] for j in state}
+    n = spot.shape[1]
+    positions = torch.zeros(n, engine.n_instruments)
+    cash = -book_value[0]
+    wealth = torch.zeros(n)
+    for i in range(engine.n_steps):
+        observation = node[i].T.clone()  # (N, d)
+        for j, name in position_index.items():
+            if name == "pnl":
+                observation[:, j] = wealth / core.scales.value
+            elif name == "stock_position":
+                observation[:, j] = positions[:, 0] / core.scales.notional
+            else:  # option{j}_position
+                column = int(name[len("option"):name.index("_")])
+                observation[:, j] = positions[:, column] / core.scales.contracts
+        targets = policy(torch.clamp(observation, -CLIP, CLIP))
+        trades = targets - positions
+        cost = (rates * trades.abs() * prices[i]).sum(dim=1)
+        cash = (cash - (trades * prices[i]).sum(dim=1) - cost) * growth + targets[:, 0] * spot[i] * dividend_yield
+        positions = targets
+        wealth = book_value[i + 1] + (positions * prices[i + 1]).sum(dim=1) + cash
+    if engine.liquidate_at_maturity:
+        wealth = wealth - (rates * positions.abs() * prices[-1]).sum(dim=1)
+    return wealth
+
+
+def train_deep_hedger(config: ExperimentConfig, progress=None) -> tuple[DeepHedgingPolicy, TrainingHistory]:
+    """Train the deep-hedging policy of ``config.agent`` (see the module docstring); seeded, CPU."""
+    agent = config.agent
+    torch.manual_seed(agent.seed)
+    core = HedgingCore(config, n_envs=agent.batch_paths)
+    engine = core.engine
+    rates = torch.as_tensor(_proportional_rates(config, engine.n_instruments), dtype=torch.float32)
+    policy = DeepHedgingPolicy(len(core.feature_names), engine.n_instruments, list(agent.net_arch),
+                               core.position_scale)
+    threshold = torch.zeros((), requires_grad=agent.risk_measure == "cvar")
+    parameters = [*policy.parameters(), *([threshold] if agent.risk_measure == "cvar" else [])]
+    optimiser = torch.optim.Adam(parameters, lr=agent.learning_rate)
+    rng = np.random.default_rng(np.random.SeedSequence(agent.seed).spawn(3)[2])  # stream 2: deep-hedging paths
+    history = TrainingHistory()
+    for iteration in range(agent.iterations):
+        paths = core.model.simulate(agent.batch_paths, engine.n_steps, engine.dt, rng, measure="real")
+        engine.reset(np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T))
+        x = _rollout(policy, core, rates) / core.scales.value
+        loss = _risk(x, config, threshold)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        history.risk.append(float(loss.detach()))
+        history.mean_pnl.append(float(x.detach().mean()))
+        history.std_pnl.append(float(x.detach().std()))
+        if progress is not None:
+            progress(iteration, history.risk[-1])
+    return policy, history
+
+
+class DeepHedger(Hedger):
+    """A trained ``DeepHedgingPolicy`` as a ``Hedger`` (for ``evaluate`` and ``compare``)."""
+
+    name = "deep_hedging"
+
+    def __init__(self, policy: DeepHedgingPolicy, config: ExperimentConfig) -> None:
+        self.policy = policy.eval()
+        self.config = config
+        self._names: list[str] | None = None
+        self._scales = None
+
+    def reset(self, engine: HedgingEngine) -> None:
+        core = HedgingCore(self.config, n_envs=1)
+        self._names, self._scales = core.feature_names, core.scales
+
+    def targets(self, engine: HedgingEngine) -> FloatArray:
+        if self._names is None:
+            self.reset(engine)
+        observation = evaluate_features(self._names, engine, self._scales)
+        with torch.no_grad():
+            return self.policy(torch.as_tensor(observation)).double().numpy()

@@ -1,0 +1,52 @@
+"""SB3 PPO and SAC built from an ``ExperimentConfig``, always on the batched VecEnv (wrapped in VecMonitor).
+
+``make_model(config, tensorboard_log=None)`` returns an untrained SB3 model; ``config.agent`` selects the
+algorithm and its settings (net sizes, learning rate, n_envs, batch, gamma, …; ``sb3_kwargs`` are passed
+through). PPO's rollout is one episode per env (``n_steps`` = the episode length) unless ``sb3_kwargs`` says
+otherwise; SAC's replay buffer defaults to 1M transitions and its entropy coefficient to "auto".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stable_baselines3 import PPO, SAC
+from stable_baselines3.common.vec_env import VecMonitor
+
+from hedgegym.config import ConfigError, ExperimentConfig
+from hedgegym.env import BatchedHedgingVecEnv
+
+__all__ = ["make_model", "make_vec_env"]
+
+INFO_KEYWORDS = ("terminal_pnl", "total_cost")
+
+
+def make_vec_env(config: ExperimentConfig, n_envs: int | None = None, seed: int | None = None) -> VecMonitor:
+    agent = config.agent
+    env = BatchedHedgingVecEnv(config, n_envs=n_envs or agent.n_envs, seed=agent.seed if seed is None else seed)
+    return VecMonitor(env, info_keywords=INFO_KEYWORDS)
+
+
+def make_model(config: ExperimentConfig, tensorboard_log: str | None = None, device: str = "cpu") -> Any:
+    """An untrained PPO or SAC model on a fresh batched env seeded by ``agent.seed``."""
+    agent = config.agent
+    env = make_vec_env(config)
+    common: dict[str, Any] = {
+        "learning_rate": agent.learning_rate, "gamma": agent.gamma, "seed": agent.seed, "device": device,
+        "tensorboard_log": tensorboard_log, "verbose": 0,
+        "policy_kwargs": {"net_arch": list(agent.net_arch)},
+    }
+    if agent.algo == "ppo":
+        settings = {"n_steps": config.simulation.n_steps, "batch_size": agent.batch_size, "n_epochs": agent.n_epochs,
+                    **common, **agent.sb3_kwargs}
+        cls = PPO
+    elif agent.algo == "sac":
+        settings = {"batch_size": min(agent.batch_size, 1024), "learning_starts": 1000, **common,
+                    **agent.sb3_kwargs}
+        cls = SAC
+    else:
+        raise ConfigError(f"agent.algo {agent.algo!r} is not an SB3 algorithm (use hedgegym.agents.deep_hedging)")
+    try:
+        return cls("MlpPolicy", env, **settings)
+    except TypeError as error:
+        raise ConfigError(f"agent.sb3_kwargs: {error}") from None
