@@ -160,5 +160,20 @@ def compare_command(
     console.print(f"{len(hedgers)} hedgers × {n_paths:,} paths in {time.perf_counter() - start:.1f} s → {directory}")
 
 
+@app.command("evaluate")
+def evaluate_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by scripts/train.py.")],
+    paths: Annotated[int | None, typer.Option("--paths", min=10, help="Override evaluation.n_paths.")] = None,
+) -> None:
+    """Put a trained agent into the comparison table of the classical hedgers (writes <run>/evaluation_<time>/)."""
+    from hedgegym.agents.training import evaluate_run
+    from hedgegym.evaluation.reports import markdown_table
+
+    if not (run_dir / "config.yaml").is_file():
+        console.print(f"[red]{run_dir} is not a run directory (no config.yaml)[/red]")
+        raise typer.Exit(code=2)
+    console.print(markdown_table(evaluate_run(run_dir, paths).table))
+
+
 if __name__ == "__main__":
     app()
