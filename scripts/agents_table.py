@@ -35,7 +35,9 @@ def main() -> None:
     rows = [first]
     for run in args.runs[1:]:
         table = pd.read_csv(run / "evaluation" / "results.csv", index_col=0)
-        rows.append(table.loc[[name for name in table.index if name not in first.index]])
+        agent = table.loc[[name for name in table.index if name not in first.index]]
+        agent.index = [f"{name} ({load_config(run / 'config.yaml').name})" for name in agent.index]
+        rows.append(agent)
     table = pd.concat(rows)
     value = premium(args.runs[0])
     name = load_config(args.runs[0] / "config.yaml").name.split("_", 1)[1]
@@ -49,7 +51,8 @@ def main() -> None:
             if pd.isna(row[column]):
                 cells.append("—")
             else:
-                cells.append(f"{row[column]:,.0f} [{row[column + '_low']:,.0f}, {row[column + '_high']:,.0f}]")
+                digits = ".2f" if column == "cbr" else ",.0f"
+                cells.append(f"{row[column]:{digits}} [{row[column + '_low']:{digits}}, {row[column + '_high']:{digits}}]")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
