@@ -52,7 +52,8 @@ def main() -> None:
                 cells.append("—")
             else:
                 digits = ".2f" if column == "cbr" else ",.0f"
-                cells.append(f"{row[column]:{digits}} [{row[column + '_low']:{digits}}, {row[column + '_high']:{digits}}]")
+                low, high = row[column + "_low"], row[column + "_high"]
+                cells.append(f"{row[column]:{digits}} [{low:{digits}}, {high:{digits}}]")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
