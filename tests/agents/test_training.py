@@ -59,3 +59,19 @@ def test_deep_hedging_run_is_evaluated_against_the_baselines(tmp_path):
     assert (run / "final_model.pt").exists()
     comparison = evaluate_run(run, n_paths=50, output_name="again")
     assert "deep_hedging" in comparison.table.index
+
+
+def test_interrupting_training_saves_a_checkpoint_first(tmp_path, monkeypatch):
+    from hedgegym.agents import training
+    from hedgegym.agents.sb3 import make_model
+
+    config = parse_config({**SMOKE, "agent": {"algo": "ppo", "n_envs": 4, "batch_size": 32, "total_timesteps": 64}})
+    model = make_model(config)
+
+    def interrupted(**_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model, "learn", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training._learn(model, config, tmp_path, 64, None, 20, reset_num_timesteps=True)
+    assert (tmp_path / "checkpoints" / "model_0_steps.zip").exists()
