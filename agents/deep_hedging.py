@@ -89,7 +89,7 @@ def _rollout(policy: DeepHedgingPolicy, core: HedgingCore, rates: torch.Tensor) 
     book_value = torch.as_tensor(engine.book_path.price, dtype=torch.float32)  # (T+1, N)
     prices = torch.as_tensor(engine.instrument_path.price, dtype=torch.float32)  # (T+1, N, k)
     spot = torch.as_tensor(engine.spot_path, dtype=torch.float32)
-    growth, dividend_yield = float(engine._growth), float(engine._dividend_yield)
+    growth, dividend_yield = engine.cash_growth, engine.dividend_per_share
     state = state_columns(names)
     position_index = {j: names[j] for j in state}
     n = spot.shape[1]

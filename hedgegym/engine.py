@@ -151,8 +151,8 @@ class HedgingEngine:
         self.dt = self.horizon / self.n_steps
         self.times = np.arange(self.n_steps + 1) * self.dt
         self.n_instruments = 1 + len(self.hedge_options)
-        self._growth = np.exp(model.rate * self.dt)
-        self._dividend_yield = np.expm1(model.dividend * self.dt)
+        self.cash_growth = float(np.exp(model.rate * self.dt))  # cash ← cash · e^{r dt} over one step
+        self.dividend_per_share = float(np.expm1(model.dividend * self.dt))  # × S: dividend of one share per step
         self.step_index = -1
 
     # ------------------------------------------------------------------ state
@@ -235,7 +235,7 @@ class HedgingEngine:
         cost = self._cost(trades, prices)
         self.cash = self.cash - _row_dot(trades, prices) - cost
         self.positions = targets
-        self.cash = self.cash * self._growth + targets[:, 0] * self.spot * self._dividend_yield
+        self.cash = self.cash * self.cash_growth + targets[:, 0] * self.spot * self.dividend_per_share
 
         book_before = self.book_greeks.price
         self.step_index += 1
