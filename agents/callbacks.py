@@ -31,7 +31,7 @@ from hedgegym.baselines import DeltaHedger
 from hedgegym.config import ExperimentConfig
 from hedgegym.env.features import Scales
 from hedgegym.evaluation.metrics import metric_values
-from hedgegym.evaluation.rollout import evaluate
+from hedgegym.evaluation.rollout import VALIDATION_STREAM, evaluate, test_paths
 
 __all__ = ["HedgeMetricsCallback", "RichProgressCallback", "validation_paths"]
 
@@ -39,10 +39,8 @@ LOGGED = ("mean_cost", "std_pnl", "cvar_95", "rmse", "turnover", "y")
 
 
 def validation_paths(config: ExperimentConfig, n_paths: int):
-    model = config.market.build()
-    n_steps = config.simulation.n_steps
-    rng = np.random.default_rng(np.random.SeedSequence(config.evaluation.seed).spawn(4)[3])
-    return model.simulate(n_paths, n_steps, config.horizon / n_steps, rng, measure="real")
+    """The fixed validation set: child stream 3 of ``SeedSequence(evaluation.seed)`` (the test set is stream 1)."""
+    return test_paths(config, n_paths, config.evaluation.seed, stream=VALIDATION_STREAM)
 
 
 class HedgeMetricsCallback(BaseCallback):

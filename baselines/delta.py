@@ -66,9 +66,9 @@ class DeltaHedger(Hedger):
 
     def targets(self, engine: HedgingEngine) -> FloatArray:
         positions = engine.positions.copy()
-        target = -book_delta(engine, self.volatility)
         if engine.step_index % self.rebalance_every != 0:
             return positions
+        target = -book_delta(engine, self.volatility)
         mismatch = positions[:, 0] - target
         if self.band is not None:
             notional = engine.book.notional

@@ -25,6 +25,7 @@ from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig
 from hedgegym.engine import HedgingEngine
 from hedgegym.env.core import HedgingCore
+from hedgegym.evaluation.metrics import max_drawdown
 from hedgegym.market import SABR, Heston, MarketPaths, RegimeSwitchingVolatility
 from hedgegym.pricing.greeks import FloatArray
 
@@ -33,11 +34,15 @@ __all__ = ["ATTRIBUTION_TERMS", "Evaluation", "evaluate", "test_paths"]
 ATTRIBUTION_TERMS = ("delta", "gamma", "theta", "vega", "carry", "cost", "residual")
 
 
-def test_paths(config: ExperimentConfig, n_paths: int, seed: int) -> MarketPaths:
-    """The held-out paths of a comparison: real-world measure, child stream 1 of ``SeedSequence(seed)``."""
+TEST_STREAM, VALIDATION_STREAM = 1, 3  # child streams of SeedSequence(seed); training envs use none of them
+
+
+def test_paths(config: ExperimentConfig, n_paths: int, seed: int, stream: int = TEST_STREAM) -> MarketPaths:
+    """Held-out paths: real-world measure, child ``stream`` of ``SeedSequence(seed)`` (1: the comparison's test
+    set; 3: the validation set of the training callbacks)."""
     model = config.market.build()
     n_steps = config.simulation.n_steps
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream,)))
     return model.simulate(n_paths, n_steps, config.horizon / n_steps, rng, measure="real")
 
 
@@ -116,7 +121,7 @@ def evaluate(
         series["traded_notional"][i] = np.sum(np.abs(outcome.trades) * prices_before, axis=1)
         series["trades"][i] = np.sum(outcome.trades != 0.0, axis=1)
     wealth = series["wealth"]
-    drawdown = np.max(np.maximum.accumulate(wealth, axis=0) - wealth, axis=0)
+    drawdown = max_drawdown(wealth)
     notional = engine.book.notional * engine.model.spot
     per_path = pd.DataFrame({
         "pnl": wealth[-1],
