@@ -4,6 +4,7 @@
 algorithm and its settings (net sizes, learning rate, n_envs, batch, gamma, …; ``sb3_kwargs`` are passed
 through). PPO's rollout is one episode per env (``n_steps`` = the episode length) unless ``sb3_kwargs`` says
 otherwise; SAC's replay buffer defaults to 1M transitions and its entropy coefficient to "auto".
+``sb3_kwargs["policy_kwargs"]`` (e.g. ``log_std_init``) is merged into ``{"net_arch": agent.net_arch}``.
 """
 
 from __future__ import annotations
@@ -34,15 +35,18 @@ def make_model(config: ExperimentConfig, tensorboard_log: str | None = None, dev
     common: dict[str, Any] = {
         "learning_rate": agent.learning_rate, "gamma": agent.gamma, "seed": agent.seed, "device": device,
         "tensorboard_log": tensorboard_log, "verbose": 0,
-        "policy_kwargs": {"net_arch": list(agent.net_arch)},
     }
+    extra = dict(agent.sb3_kwargs)
+    policy_kwargs = extra.pop("policy_kwargs", {})
+    if not isinstance(policy_kwargs, dict):
+        raise ConfigError(f"agent.sb3_kwargs.policy_kwargs must be a mapping, got {policy_kwargs!r}")
+    common["policy_kwargs"] = {"net_arch": list(agent.net_arch), **policy_kwargs}
     if agent.algo == "ppo":
         settings = {"n_steps": config.simulation.n_steps, "batch_size": agent.batch_size, "n_epochs": agent.n_epochs,
-                    **common, **agent.sb3_kwargs}
+                    **common, **extra}
         cls = PPO
     elif agent.algo == "sac":
-        settings = {"batch_size": min(agent.batch_size, 1024), "learning_starts": 1000, **common,
-                    **agent.sb3_kwargs}
+        settings = {"batch_size": min(agent.batch_size, 1024), "learning_starts": 1000, **common, **extra}
         cls = SAC
     else:
         raise ConfigError(f"agent.algo {agent.algo!r} is not an SB3 algorithm (use hedgegym.agents.deep_hedging)")

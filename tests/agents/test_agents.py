@@ -43,6 +43,15 @@ def test_unknown_sb3_argument_is_reported_as_a_config_error():
         make_model(config("ppo", sb3_kwargs={"not_an_argument": 1}))
 
 
+def test_policy_kwargs_are_merged_with_net_arch():
+    model = make_model(config("ppo", net_arch=[16, 8], sb3_kwargs={"policy_kwargs": {"log_std_init": -2.0}}))
+    np.testing.assert_allclose(model.policy.log_std.detach().numpy(), -2.0)
+    hidden = [m.out_features for m in model.policy.mlp_extractor.policy_net if isinstance(m, torch.nn.Linear)]
+    assert hidden == [16, 8]
+    with pytest.raises(ConfigError, match="policy_kwargs"):
+        make_model(config("ppo", sb3_kwargs={"policy_kwargs": 3}))
+
+
 def test_deep_hedger_learns_to_hedge_and_is_reproducible():
     cfg = config("deep_hedging", iterations=60, batch_paths=512, learning_rate=3e-3)
     policy, history = train_deep_hedger(cfg)
