@@ -1,0 +1,463 @@
+r"""Stress tests: instantaneous spot and volatility shocks to a hedged book, fully repriced under the market model.
+
+The portfolio is the liability ``book`` plus its hedge at t = 0 (``Hedge``: shares of stock and contracts of
+listed options), the positions the classical hedgers of ``hedgegym.baselines`` take at inception:
+
+* ``"none"``: no hedge;
+* ``"delta"``: ``DeltaHedger`` — −Δ_book shares of stock;
+* ``"greeks"``: ``GreekNeutralHedger`` through the k-Greek solver — stock and the listed options neutralise
+  Δ and Γ (one listed option) or Δ, Γ and vega (two or more), as in ``hedgegym compare``.
+
+A ``Scenario`` moves the market instantly (no time passes, positions stay): the spot by a relative
+``spot_shock`` (S → S·(1 + spot_shock)) and the volatility by ``vol_shock`` (0.20 = +20 vol points), through
+a bumped copy of the market model (``shock_model``). "Volatility + x" per model (``bump_volatility``)::
+
+    GBM, Merton          σ → σ + x               (Merton: the diffusion σ; the jumps are unchanged)
+    regime switching     every level σ_k → σ_k + x, and the band [σ_min, σ_max] with them
+    Heston               v₀ → (√v₀ + x)²,  θ → (√θ + x)²   (initial and long-run variance; κ, ξ, ρ unchanged)
+    SABR                 α → α + x
+
+Every instrument is revalued at t = 0 with the model's own pricer (``hedgegym.engine.default_valuation``: the
+closed form or Fourier price; Black–Scholes at the initial regime's volatility for the regime-switching
+model, which has no closed form — the root-mean-square level when the first regime is drawn at random). For
+each scenario, with Δ, Γ, vega the portfolio's Greeks before the shock and dS = S' − S::
+
+    ΔV                     V(shocked) − V(base)                        full revaluation, currency
+    Δ–Γ estimate           Δ·dS + ½ Γ·dS²                              second-order Taylor in the spot
+    Δ–Γ–vega estimate      Δ–Γ estimate + vega·d(vol input)            vol input: σ (GBM, Merton, regime),
+                                                                       v₀ (Heston), α (SABR)
+    loss                   max(−ΔV, 0)
+
+The Δ–Γ estimate is exact to second order in dS (its error is O(dS³)); it is blind to volatility, which the
+vega term adds to first order. For Heston the vol bump also moves θ, which vega = ∂V/∂v₀ does not see: there
+the Δ–Γ–vega estimate misses the long-run part of the shock.
+
+Units: currency for values; Δ in shares (units of underlying); Γ in shares per unit of spot; vega in currency
+per 1.00 of the model's volatility input (Heston: per unit of variance v).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hedgegym.engine import HedgingEngine, default_valuation
+from hedgegym.instruments import Book, EuropeanOption, Position
+from hedgegym.market import (
+    SABR,
+    GeometricBrownianMotion,
+    Heston,
+    MarketModel,
+    MertonJumpDiffusion,
+    RegimeSwitchingVolatility,
+)
+from hedgegym.pricing.greeks import Greeks
+
+__all__ = [
+    "DEFAULT_SCENARIOS",
+    "HEDGE_MODES",
+    "STRESS_COLUMNS",
+    "Hedge",
+    "Scenario",
+    "bump_volatility",
+    "default_hedge_mode",
+    "format_amount",
+    "initial_hedge",
+    "initial_variance",
+    "parse_scenarios",
+    "portfolio_greeks",
+    "shock_model",
+    "stress_test",
+    "volatility_input",
+    "worst_scenario",
+    "write_stress_outputs",
+]
+
+HEDGE_MODES = ("none", "delta", "greeks")
+STRESS_COLUMNS = (
+    "scenario", "spot_shock", "vol_shock", "spot", "value_change", "delta_gamma_estimate",
+    "delta_gamma_vega_estimate", "delta_change", "gamma_change", "loss",
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An instantaneous market move.
+
+    Attributes:
+        name: the label of the scenario in tables (non-empty).
+        spot_shock: relative spot move, S → S·(1 + spot_shock); > −1 (−0.10: spot −10%).
+        vol_shock: absolute volatility move in annualised volatility (0.20: +20 vol points), applied to the
+            model as documented on ``bump_volatility``; 0 leaves the volatility alone.
+    """
+
+    name: str
+    spot_shock: float = 0.0
+    vol_shock: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+        for field in ("spot_shock", "vol_shock"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+                raise ValueError(f"{field} of scenario {self.name!r} must be a real number, got {value!r}")
+            if not np.isfinite(value):
+                raise ValueError(f"{field} of scenario {self.name!r} must be finite, got {value!r}")
+            object.__setattr__(self, field, float(value))
+        if self.spot_shock <= -1.0:
+            raise ValueError(f"spot_shock of scenario {self.name!r} must be > -1 (the spot stays positive), "
+                             f"got {self.spot_shock!r}")
+
+
+DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("spot +10%", spot_shock=0.10),
+    Scenario("spot -10%", spot_shock=-0.10),
+    Scenario("vol +20 pts", vol_shock=0.20),
+    Scenario("spot -10%, vol +20 pts", spot_shock=-0.10, vol_shock=0.20),
+    Scenario("flash crash -20%", spot_shock=-0.20),
+)
+"""The practitioners' set: spot ±10%, vol +20 points, spot −10% with vol +20 points, a −20% flash crash."""
+
+_SCENARIO_FIELDS = tuple(field.name for field in dataclasses.fields(Scenario))
+
+
+def parse_scenarios(data: object, source: str = "scenarios") -> tuple[Scenario, ...]:
+    """Scenarios from parsed YAML/JSON: a list of mappings ``{name, spot_shock, vol_shock}`` (or a mapping with
+    that list under ``scenarios``).
+
+    Raises:
+        ValueError naming the entry and field, e.g. ``scenarios[1].spot is not a scenario field; allowed: name,
+        spot_shock, vol_shock``; names must be unique.
+    """
+    if isinstance(data, Mapping) and set(data) == {"scenarios"}:
+        data = data["scenarios"]
+    if not isinstance(data, Sequence) or isinstance(data, str) or not data:
+        raise ValueError(f"{source} must be a non-empty list of scenarios ({{name, spot_shock, vol_shock}}), "
+                         f"got {type(data).__name__}")
+    scenarios = []
+    for index, entry in enumerate(data):
+        where = f"{source}[{index}]"
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where} must be a mapping with keys {', '.join(_SCENARIO_FIELDS)}, got {entry!r}")
+        unknown = sorted(str(key) for key in entry if key not in _SCENARIO_FIELDS)
+        if unknown:
+            raise ValueError(f"{where}.{unknown[0]} is not a scenario field; allowed: {', '.join(_SCENARIO_FIELDS)}")
+        if "name" not in entry:
+            raise ValueError(f"{where}.name is missing: every scenario needs a name")
+        try:
+            scenarios.append(Scenario(**entry))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: {error}") from None
+    names = [scenario.name for scenario in scenarios]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"{source}: scenario names must be unique, {duplicates[0]!r} appears more than once")
+    return tuple(scenarios)
+
+
+# ---------------------------------------------------------------------------------------------- the model's state
+def initial_variance(model: MarketModel) -> float:
+    """The variance state at t = 0 that the model's pricer is evaluated at (``default_valuation``'s argument).
+
+    GBM and Merton: σ² (unused by their pricers); Heston: v₀; SABR: α₀²; regime switching: σ² of the initial
+    regime, or the mean of the squared levels when the first regime is drawn at random (with a
+    ``volatility_rule``: the rule's volatility at t = 0, clipped into the band).
+    """
+    if isinstance(model, Heston):
+        return float(model.initial_variance)
+    if isinstance(model, SABR):
+        return float(model.alpha) ** 2
+    if isinstance(model, GeometricBrownianMotion | MertonJumpDiffusion):
+        return float(model.volatility) ** 2
+    if isinstance(model, RegimeSwitchingVolatility):
+        if model.volatility_rule is not None:
+            sigma = np.asarray(model.volatility_rule(0.0, np.array([model.spot])), dtype=np.float64).ravel()[0]
+            return float(np.clip(sigma, model.volatility_min, model.volatility_max)) ** 2
+        levels = np.asarray(model.levels, dtype=np.float64)
+        if model.initial_regime is not None:
+            return float(levels[model.initial_regime]) ** 2
+        return float(np.mean(levels**2))
+    raise ValueError(f"model: no t = 0 volatility state known for {type(model).__name__}; supported: "
+                     "GeometricBrownianMotion, Heston, MertonJumpDiffusion, SABR, RegimeSwitchingVolatility")
+
+
+def volatility_input(model: MarketModel) -> float:
+    """The model's volatility input that its ``vega`` is taken against: σ (GBM, Merton), v₀ (Heston), α (SABR),
+    the marking volatility √(initial_variance) (regime switching, marked with Black–Scholes)."""
+    if isinstance(model, Heston):
+        return float(model.initial_variance)
+    if isinstance(model, SABR):
+        return float(model.alpha)
+    if isinstance(model, GeometricBrownianMotion | MertonJumpDiffusion):
+        return float(model.volatility)
+    return float(np.sqrt(initial_variance(model)))
+
+
+def bump_volatility(model: MarketModel, shift: float) -> MarketModel:
+    """A copy of ``model`` with its volatility moved by ``shift`` (annualised volatility; 0.20 = +20 vol points).
+
+    GBM, Merton: σ + shift; regime switching: every level and both band edges + shift; Heston: initial and
+    long-run variance to (√v + shift)²; SABR: α + shift. The model's own validation re-runs on the copy.
+
+    Raises:
+        ValueError when the bumped volatility would be negative (or α ≤ 0), or the model cannot be bumped (a
+        regime-switching model driven by a ``volatility_rule``, an unknown model class).
+    """
+    shift = float(shift)
+    if not np.isfinite(shift):
+        raise ValueError(f"shift must be finite, got {shift!r}")
+    if shift == 0.0:
+        return model
+
+    def moved(name: str, volatility: float) -> float:
+        bumped = volatility + shift
+        if bumped < 0.0:
+            raise ValueError(f"vol_shock {shift:+g} would make the {type(model).__name__} volatility {name} "
+                             f"negative ({volatility:g} {shift:+g})")
+        return bumped
+
+    if isinstance(model, GeometricBrownianMotion | MertonJumpDiffusion):
+        return dataclasses.replace(model, volatility=moved("volatility", model.volatility))
+    if isinstance(model, Heston):
+        return dataclasses.replace(
+            model,
+            initial_variance=moved("sqrt(initial_variance)", np.sqrt(model.initial_variance)) ** 2,
+            long_run_variance=moved("sqrt(long_run_variance)", np.sqrt(model.long_run_variance)) ** 2,
+        )
+    if isinstance(model, SABR):
+        alpha = moved("alpha", model.alpha)
+        if alpha <= 0.0:
+            raise ValueError(f"vol_shock {shift:+g} would make the SABR alpha {alpha:g}; it must stay > 0")
+        return dataclasses.replace(model, alpha=alpha)
+    if isinstance(model, RegimeSwitchingVolatility):
+        if model.volatility_rule is not None:
+            raise ValueError("model: a RegimeSwitchingVolatility driven by a volatility_rule cannot be vol-bumped "
+                             "(the rule, not a level, sets σ); use scenarios with vol_shock = 0")
+        return dataclasses.replace(
+            model,
+            volatility_min=moved("volatility_min", model.volatility_min),
+            volatility_max=moved("volatility_max", model.volatility_max),
+            levels=tuple(moved("levels", level) for level in model.levels),
+        )
+    raise ValueError(f"model: cannot bump the volatility of {type(model).__name__}; supported: "
+                     "GeometricBrownianMotion, Heston, MertonJumpDiffusion, SABR, RegimeSwitchingVolatility")
+
+
+def shock_model(model: MarketModel, scenario: Scenario) -> MarketModel:
+    """The market right after ``scenario``: spot × (1 + spot_shock), volatility per ``bump_volatility``."""
+    shocked = bump_volatility(model, scenario.vol_shock)
+    if scenario.spot_shock != 0.0:
+        shocked = dataclasses.replace(shocked, spot=model.spot * (1.0 + scenario.spot_shock))
+    return shocked
+
+
+# ---------------------------------------------------------------------------------------------- the portfolio
+@dataclass(frozen=True)
+class Hedge:
+    """The hedge held next to the book: ``stock`` shares and listed ``options`` (``Position``: contracts).
+
+    ``neutralised`` names the Greeks the hedge cancels (empty: no hedge). ``ill_conditioned`` is True when the
+    Greek solver found the Δ, Γ, vega system near-singular; ``initial_hedge`` then neutralised Δ and Γ only.
+    """
+
+    stock: float = 0.0
+    options: tuple[Position, ...] = ()
+    neutralised: tuple[str, ...] = ()
+    ill_conditioned: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.stock, bool) or not np.isfinite(self.stock):
+            raise ValueError(f"stock must be a finite number of shares, got {self.stock!r}")
+        object.__setattr__(self, "stock", float(self.stock))
+        object.__setattr__(self, "options", tuple(self.options))
+        object.__setattr__(self, "neutralised", tuple(self.neutralised))
+        for index, position in enumerate(self.options):
+            if not isinstance(position, Position):
+                raise ValueError(f"options[{index}] must be a Position, got {type(position).__name__}")
+
+
+def default_hedge_mode(hedge_options: Sequence[EuropeanOption]) -> str:
+    """``"greeks"`` when listed hedge options exist, else ``"delta"``."""
+    return "greeks" if len(hedge_options) > 0 else "delta"
+
+
+def initial_hedge(
+    model: MarketModel, book: Book, hedge_options: Sequence[EuropeanOption] = (), mode: str | None = None
+) -> Hedge:
+    """The hedge the classical hedger of ``mode`` holds at t = 0 (see the module docstring).
+
+    Runs the hedger of ``hedgegym.baselines`` (``DeltaHedger`` or ``GreekNeutralHedger``: the k-Greek solver)
+    on a one-path ``HedgingEngine`` at inception, so the positions are exactly the ones ``hedgegym compare``
+    starts from. ``"greeks"`` neutralises Δ, Γ with one listed option and Δ, Γ, vega with two or more; when
+    that 3-Greek system is ill-conditioned (the options' Γ and vega collinear, as for Black–Scholes options of
+    one maturity) it falls back to Δ and Γ and sets ``Hedge.ill_conditioned``.
+
+    Args:
+        model: the market model (its spot and t = 0 state).
+        book: the liability (all options sharing one maturity, as the engine requires).
+        hedge_options: the listed options available (config ``hedging.hedge_options``).
+        mode: ``"none"``, ``"delta"``, ``"greeks"``; ``None``: ``default_hedge_mode(hedge_options)``.
+
+    Raises:
+        ValueError for an unknown ``mode`` or ``"greeks"`` without listed options.
+    """
+    from hedgegym.baselines import DeltaHedger, GreekNeutralHedger
+
+    hedge_options = tuple(hedge_options)
+    mode = default_hedge_mode(hedge_options) if mode is None else mode
+    if mode not in HEDGE_MODES:
+        raise ValueError(f"hedge must be one of {', '.join(HEDGE_MODES)}; got {mode!r}")
+    if mode == "none":
+        return Hedge()
+    if mode == "greeks" and not hedge_options:
+        raise ValueError("hedge 'greeks' needs at least one listed hedge option (hedging.hedge_options); there are "
+                         "none: use 'delta'")
+    options = hedge_options if mode == "greeks" else ()
+    engine = HedgingEngine(model, book, n_steps=1, hedge_options=options)
+    spot = np.full((2, 1), model.spot)
+    engine.reset(spot, np.full((2, 1), initial_variance(model)))
+    if mode == "delta":
+        hedger = DeltaHedger()
+        hedger.reset(engine)
+        return Hedge(stock=float(hedger.targets(engine)[0, 0]), neutralised=("delta",))
+    greeks = ("delta", "gamma") if len(options) == 1 else ("delta", "gamma", "vega")
+    hedger = GreekNeutralHedger(greeks)
+    hedger.reset(engine)
+    targets = hedger.targets(engine)[0]
+    ill = hedger.ill_conditioned_count > 0
+    if ill and len(greeks) == 3:
+        # Γ and vega rows collinear (e.g. Black–Scholes options of one maturity: vega = Γ S² σ τ): the solver's
+        # least-squares answer would trade Γ for vega; neutralise the Greeks the options can hedge instead
+        greeks = ("delta", "gamma")
+        hedger = GreekNeutralHedger(greeks)
+        hedger.reset(engine)
+        targets = hedger.targets(engine)[0]
+    positions = tuple(Position(option, float(q)) for option, q in zip(options, targets[1:], strict=True))
+    return Hedge(stock=float(targets[0]), options=positions, neutralised=greeks, ill_conditioned=ill)
+
+
+def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None) -> Greeks:
+    """Value and Greeks at t = 0 of book + hedge, every option priced by the model's own pricer.
+
+    Returns:
+        ``Greeks`` of Python floats, the holder's: value (currency), delta (shares), gamma (shares per unit of
+        spot), vega (currency per 1.00 of the model's volatility input), theta (currency per year).
+        ``hedge=None`` (or an empty ``Hedge``) gives the book alone.
+    """
+    hedge = Hedge() if hedge is None else hedge
+    spot = np.array([float(model.spot)])
+    variance = np.array([initial_variance(model)])
+    valuation = default_valuation(model)
+
+    def pricer(s, strike, tau, call):
+        return valuation(s, strike, tau, call, variance)
+
+    total = [np.asarray(field, dtype=np.float64) for field in book.greeks(spot, 0.0, pricer)]
+    for position in hedge.options:
+        contract = position.option.greeks(spot, 0.0, pricer)
+        total = [a + position.quantity * np.asarray(b, dtype=np.float64) for a, b in zip(total, contract, strict=True)]
+    total[0] = total[0] + hedge.stock * spot
+    total[1] = total[1] + hedge.stock
+    return Greeks(*(float(field[0]) for field in total))
+
+
+# ---------------------------------------------------------------------------------------------- the stress test
+def stress_test(
+    model: MarketModel, book: Book, hedge: Hedge | None = None, scenarios: Sequence[Scenario] = DEFAULT_SCENARIOS
+) -> pd.DataFrame:
+    """Full revaluation of book + hedge under each scenario, next to its Δ–Γ(–vega) Taylor estimates.
+
+    Args:
+        model: the market model at t = 0 (spot, volatility state, rate, dividend).
+        book: the liability.
+        hedge: the hedge held (``initial_hedge``); ``None``: unhedged.
+        scenarios: the market moves, applied instantly (no time passes, positions stay).
+
+    Returns:
+        One row per scenario, columns ``STRESS_COLUMNS``: ``scenario``, ``spot_shock``, ``vol_shock``, ``spot``
+        (after the shock), ``value_change`` ΔV, ``delta_gamma_estimate``,
+        ``delta_gamma_vega_estimate``, ``delta_change`` (shares), ``gamma_change`` (shares per unit of spot),
+        ``loss`` = max(−ΔV, 0); formulas and units in the module docstring.
+
+    Raises:
+        ValueError for an empty scenario list, a non-``Scenario`` entry or a model that cannot be shocked.
+    """
+    scenarios = tuple(scenarios)
+    if not scenarios:
+        raise ValueError("scenarios must hold at least one Scenario")
+    for index, scenario in enumerate(scenarios):
+        if not isinstance(scenario, Scenario):
+            raise ValueError(f"scenarios[{index}] must be a Scenario, got {type(scenario).__name__}")
+    base = portfolio_greeks(model, book, hedge)
+    rows = []
+    for scenario in scenarios:
+        shocked_model = shock_model(model, scenario)
+        shocked = portfolio_greeks(shocked_model, book, hedge)
+        d_spot = shocked_model.spot - model.spot
+        delta_gamma = base.delta * d_spot + 0.5 * base.gamma * d_spot**2
+        d_volatility = volatility_input(shocked_model) - volatility_input(model)
+        change = shocked.price - base.price
+        rows.append({
+            "scenario": scenario.name,
+            "spot_shock": scenario.spot_shock,
+            "vol_shock": scenario.vol_shock,
+            "spot": float(shocked_model.spot),
+            "value_change": change,
+            "delta_gamma_estimate": delta_gamma,
+            "delta_gamma_vega_estimate": delta_gamma + base.vega * d_volatility,
+            "delta_change": shocked.delta - base.delta,
+            "gamma_change": shocked.gamma - base.gamma,
+            "loss": max(-change, 0.0),
+        })
+    return pd.DataFrame(rows, columns=list(STRESS_COLUMNS))
+
+
+def worst_scenario(table: pd.DataFrame) -> pd.Series:
+    """The row of ``stress_test``'s table with the largest loss (the lowest ΔV when nothing loses money)."""
+    if table.empty:
+        raise ValueError("table has no scenarios")
+    return table.loc[table["value_change"].idxmin()]
+
+
+def format_amount(value: float, digits: int = 2) -> str:
+    """``value`` with thousands separators and ``digits`` decimals; no "-0.00" for a rounding-level negative."""
+    text = f"{value:,.{digits}f}"
+    return text.lstrip("-") if float(text.replace(",", "")) == 0.0 else text
+
+
+def write_stress_outputs(table: pd.DataFrame, directory: str | Path, title: str = "stress test") -> tuple[Path, Path]:
+    """Write ``stress.csv`` and ``stress.md`` into ``directory`` (created if missing).
+
+    Raises:
+        FileExistsError when either file exists: results are never overwritten.
+    """
+    directory = Path(directory)
+    paths = (directory / "stress.csv", directory / "stress.md")
+    existing = [str(path) for path in paths if path.exists()]
+    if existing:
+        raise FileExistsError(f"{existing[0]} exists: hedgegym never overwrites results; choose another --out")
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(paths[0], "x") as handle:
+        table.to_csv(handle, index=False, float_format="%.10g")
+    worst = worst_scenario(table)
+    header = ["scenario", "spot shock", "vol shock", "ΔV", "Δ–Γ estimate", "Δ–Γ–vega estimate", "change of Δ",
+              "change of Γ", "loss"]
+    lines = [f"# {title}", "", "Instantaneous shocks, full revaluation under the market model; currency, Δ in "
+             "shares, Γ in shares per unit of spot.", "", "| " + " | ".join(header) + " |",
+             "|---|" + "---:|" * (len(header) - 1)]
+    for row in table.itertuples(index=False):
+        cells = [row.scenario, f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f} pts",
+                 format_amount(row.value_change), format_amount(row.delta_gamma_estimate),
+                 format_amount(row.delta_gamma_vega_estimate), format_amount(row.delta_change, 3),
+                 format_amount(row.gamma_change, 4), format_amount(row.loss)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"Worst scenario: **{worst['scenario']}**, loss {worst['loss']:,.2f}.", ""]
+    with open(paths[1], "x") as handle:
+        handle.write("\n".join(lines))
+    return paths
