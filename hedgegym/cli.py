@@ -2,22 +2,30 @@
 
     hedgegym compare --config configs/gbm_call.yaml   # every classical hedger on the same held-out paths
     hedgegym check --config configs/gbm_call.yaml     # the market and book of a config, priced two ways
+    hedgegym stress --config configs/gbm_call.yaml    # the hedged book under spot and volatility shocks
+    hedgegym dashboard --config configs/gbm_call.yaml # the hedged book's Greeks vs targets, with alerts (PNG)
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hedgegym import __version__
 from hedgegym.config import ConfigError, ExperimentConfig, load_config
 from hedgegym.pricing.model_greeks import model_greeks
+
+if TYPE_CHECKING:
+    from hedgegym.instruments import Book
+    from hedgegym.market import MarketModel
+    from hedgegym.risk.stress import Hedge
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hedgegym: a workbench for learning to hedge.")
 console = Console(width=120) if not Console().is_terminal else Console()
@@ -173,6 +181,176 @@ def evaluate_command(
         console.print(f"[red]{run_dir} is not a run directory (no config.yaml)[/red]")
         raise typer.Exit(code=2)
     console.print(markdown_table(evaluate_run(run_dir, paths).table))
+
+
+_HEDGE_HELP = ("Hedge held at t = 0: none, delta (stock) or greeks (stock + hedging.hedge_options via the Greek "
+               "solver); default: greeks if the config lists hedge options, else delta.")
+
+
+def _hedged_portfolio(config: Path | None, hedge: str | None) -> tuple[ExperimentConfig, MarketModel, Book, Hedge]:
+    """Load the config and build (experiment, model, book, hedge at t = 0); exit 2 with the reason on bad input."""
+    from hedgegym.risk.stress import initial_hedge
+
+    try:
+        experiment = load_config(config) if config is not None else ExperimentConfig()
+        model = experiment.market.build()
+        book = experiment.build_book()
+        positions = initial_hedge(model, book, experiment.build_hedge_options(), hedge)
+    except (ConfigError, ValueError) as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(code=2) from None
+    return experiment, model, book, positions
+
+
+def _describe_hedge(positions: Hedge) -> str:
+    """One line: the hedge's stock and option positions and the Greeks it neutralises."""
+    if not positions.neutralised:
+        return "hedge: none"
+    parts = [f"{positions.stock:+,.2f} shares"]
+    parts += [f"{p.quantity:+,.3f} × {'call' if p.option.call else 'put'} K={p.option.strike:g} "
+              f"T={p.option.maturity:.4g}" for p in positions.options]
+    text = f"hedge ({', '.join(positions.neutralised)} neutral): " + ", ".join(parts)
+    if positions.ill_conditioned:
+        text += (" [yellow](Δ, Γ, vega system ill-conditioned: the listed options' Γ and vega are collinear; "
+                 "Δ and Γ neutralised only)[/yellow]")
+    return text
+
+
+@app.command("stress")
+def stress_command(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Experiment YAML; default: the built-in GBM short call.")
+    ] = None,
+    hedge: Annotated[str | None, typer.Option("--hedge", help=_HEDGE_HELP)] = None,
+    scenarios: Annotated[
+        Path | None, typer.Option("--scenarios", help="YAML list of {name, spot_shock, vol_shock}; default: spot "
+                                  "±10%, vol +20 points, spot -10% with vol +20 points, flash crash -20%.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Directory for stress.csv and stress.md (never overwritten).")
+    ] = None,
+) -> None:
+    """Revalue the config's book and its t = 0 hedge under instantaneous spot and volatility shocks.
+
+    Full repricing with the model's own pricer: ΔV, its Δ–Γ(–vega) estimates, the change of Δ and Γ, the loss.
+
+    "vol +x": σ + x (GBM, Merton, every regime level); Heston v₀ and θ to (√v + x)²; SABR α + x.
+    """
+    import yaml
+
+    from hedgegym.risk.stress import (
+        DEFAULT_SCENARIOS,
+        format_amount,
+        parse_scenarios,
+        portfolio_greeks,
+        stress_test,
+        worst_scenario,
+        write_stress_outputs,
+    )
+
+    chosen = DEFAULT_SCENARIOS
+    if scenarios is not None:
+        try:
+            chosen = parse_scenarios(yaml.safe_load(scenarios.read_text()), str(scenarios))
+        except (OSError, yaml.YAMLError, ValueError) as error:
+            console.print(f"[red]--scenarios: {escape(str(error))}[/red]")
+            raise typer.Exit(code=2) from None
+    if out is not None:
+        existing = [out / name for name in ("stress.csv", "stress.md") if (out / name).exists()]
+        if existing:
+            console.print(f"[red]--out: {existing[0]} exists: hedgegym never overwrites results[/red]")
+            raise typer.Exit(code=2)
+    experiment, model, book, positions = _hedged_portfolio(config, hedge)
+    try:
+        table = stress_test(model, book, positions, chosen)
+    except ValueError as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(code=2) from None
+    base = portfolio_greeks(model, book, positions)
+    console.print(f"[bold]{experiment.name}[/bold]: {model}")
+    console.print(_describe_hedge(positions))
+    console.print(f"portfolio at t = 0: Δ {format_amount(base.delta)} shares, Γ {format_amount(base.gamma, 4)} "
+                  f"per unit of spot, vega {format_amount(base.vega)}")
+    result = Table(
+        title=f"stress test: {experiment.name}, instantaneous shocks, full revaluation (currency)",
+        caption="Δ–Γ est. = Δ·dS + ½Γ·dS², plus vega·d(vol input: σ, Heston v₀, SABR α); vol in vol points; Δ in "
+        "shares, Γ in shares per unit of spot",
+    )
+    for column in ("scenario", "spot", "vol", "ΔV", "Δ–Γ est.", "Δ–Γ–vega est.", "Δ change", "Γ change", "loss"):
+        result.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=True)
+    for row in table.itertuples(index=False):
+        loss = format_amount(row.loss)
+        result.add_row(
+            row.scenario, f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f}pt",
+            *(format_amount(x) for x in (row.value_change, row.delta_gamma_estimate, row.delta_gamma_vega_estimate,
+                                         row.delta_change)),
+            format_amount(row.gamma_change, 3), f"[red]{loss}[/red]" if row.loss > 0 else loss,
+        )
+    console.print(result)
+    worst = worst_scenario(table)
+    console.print(f"worst scenario: [bold]{worst['scenario']}[/bold], loss {format_amount(worst['loss'])}")
+    if out is not None:
+        try:
+            paths = write_stress_outputs(table, out, title=f"stress test: {experiment.name}")
+        except FileExistsError as error:
+            console.print(f"[red]{escape(str(error))}[/red]")
+            raise typer.Exit(code=2) from None
+        console.print(f"→ {paths[0]}, {paths[1]}")
+
+
+@app.command("dashboard")
+def dashboard_command(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Experiment YAML; default: the built-in GBM short call.")
+    ] = None,
+    hedge: Annotated[str | None, typer.Option("--hedge", help=_HEDGE_HELP)] = None,
+    target_delta: Annotated[float, typer.Option("--target-delta", help="Target Δ, shares.")] = 0.0,
+    target_gamma: Annotated[float, typer.Option("--target-gamma", help="Target Γ, shares per unit of spot.")] = 0.0,
+    target_vega: Annotated[
+        float, typer.Option("--target-vega", help="Target vega, currency per 1.00 of the model's volatility input.")
+    ] = 0.0,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory of the PNG dashboard__<name>__<time>.png (never "
+                           "overwritten).")
+    ] = Path("results"),
+) -> None:
+    """The hedged portfolio's Δ, Γ and vega against targets, with green / yellow / red alerts, and a PNG.
+
+    deviation = |actual − target| / max(|target|, |unhedged book Greek|): yellow above 10%, red above 25%.
+    """
+    from hedgegym.risk.dashboard import COLOURS, dashboard_path, greek_dashboard, plot_dashboard
+    from hedgegym.risk.stress import format_amount, portfolio_greeks
+
+    experiment, model, book, positions = _hedged_portfolio(config, hedge)
+    try:
+        table = greek_dashboard(portfolio_greeks(model, book, positions), portfolio_greeks(model, book),
+                                {"delta": target_delta, "gamma": target_gamma, "vega": target_vega})
+    except ValueError as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(code=2) from None
+    console.print(f"[bold]{experiment.name}[/bold]: {model}")
+    console.print(_describe_hedge(positions))
+    result = Table(
+        title=f"Greeks dashboard: {experiment.name} (t = 0)",
+        caption="deviation = |actual − target| / max(|target|, |unhedged book|); yellow > 10%, red > 25%. "
+        "Δ in shares, Γ per unit of spot, vega per 1.00 of the model's volatility input",
+    )
+    for column in ("greek", "actual", "target", "unhedged book", "deviation", "status"):
+        result.add_column(column, justify="left" if column in ("greek", "status") else "right", no_wrap=True)
+    for row in table.itertuples(index=False):
+        digits = 4 if row.greek == "gamma" else 2
+        result.add_row(row.greek, *(format_amount(x, digits) for x in (row.actual, row.target, row.book)),
+                       "∞" if np.isinf(row.deviation) else f"{row.deviation:.1%}",
+                       f"[{COLOURS[row.status]}]● {row.status}[/{COLOURS[row.status]}]")
+    console.print(result)
+    try:
+        path = plot_dashboard(table, dashboard_path(out, experiment.name),
+                              title=f"{experiment.name}: Greeks vs targets (hedge: "
+                              f"{', '.join(positions.neutralised) or 'none'})")
+    except (FileExistsError, OSError) as error:
+        console.print(f"[red]--out: {escape(str(error))}[/red]")
+        raise typer.Exit(code=2) from None
+    console.print(f"→ {path}")
 
 
 if __name__ == "__main__":
