@@ -91,6 +91,7 @@ MAX_POLICY_ITERATIONS = 50
 _SIDES = ("ask", "bid")
 _CONCENTRATION = 4.0  # λ: the grid is about 1 + λ = 5 times denser at a strike than in the far field
 _POLICY_TOLERANCE = 1e-13  # relative change of the iterate below which the policy iteration stops
+_LOOKUP_BLOCK = 8192  # paths interpolated at once: ~64 KiB temporaries stay in cache
 
 
 # ----------------------------------------------------------------------------------------------- payoffs
@@ -343,13 +344,30 @@ class UncertainVolatilityGrid:
         nearest = np.rint(position)
         position = np.where(np.abs(position - nearest) <= 1e-9, nearest, position)  # a grid time hits its level
         scalar_time = t.size == 1
+        position = float(np.ravel(position)[0]) if scalar_time else np.broadcast_to(position, shape).ravel()
+        wants = (want_price, want_delta, want_gamma)
+        if s.size <= _LOOKUP_BLOCK:
+            out = self._interpolate(s, position, wants)
+        else:  # blocks of paths keep the temporaries in cache (about twice as fast for 100k paths)
+            out = [np.empty(s.size) if wanted else None for wanted in wants]
+            for start in range(0, s.size, _LOOKUP_BLOCK):
+                block = slice(start, start + _LOOKUP_BLOCK)
+                part = self._interpolate(s[block], position if scalar_time else position[block], wants)
+                for target, piece in zip(out, part, strict=True):
+                    if target is not None:
+                        target[block] = piece
+        return GridGreeks(*(None if array is None else array.reshape(shape) for array in out))
+
+    def _interpolate(self, s: FloatArray, position, wants: tuple[bool, bool, bool]) -> list:
+        """Value, Δ, Γ (each or None as ``wants`` says) at flat spots ``s`` and level position(s) t·n_time/T."""
+        want_price, want_delta, want_gamma = wants
+        n_time = self.n_time
+        scalar_time = isinstance(position, float)
         if scalar_time:
-            position = float(np.ravel(position)[0])
             level = min(int(position), n_time - 1)
             weight = min(max(position - level, 0.0), 1.0)
             exact_weight = weight if level + 1 == n_time else 0.0  # the upper row is the (kinked) payoff
         else:
-            position = np.broadcast_to(position, shape).ravel()
             level = np.minimum(position.astype(np.intp), n_time - 1)
             weight = np.clip(position - level, 0.0, 1.0)
             exact_weight = np.where(level + 1 == n_time, weight, 0.0)
@@ -378,15 +396,20 @@ class UncertainVolatilityGrid:
 
             def maturity(array: FloatArray, j) -> FloatArray:
                 return array[n_time][j]
-        else:
+        else:  # flat indices into the C-ordered (n_time+1, M+1) arrays: np.take beats 2-D fancy indexing
+            lower_row = level * grid.size
+            upper_row = lower_row + grid.size
+
             def smooth(array: FloatArray, j) -> FloatArray:
-                return (1.0 - weight) * array[level, j] + smooth_weight * array[level + 1, j]
+                flat = array.reshape(-1)
+                return (1.0 - weight) * flat.take(lower_row + j) + smooth_weight * flat.take(upper_row + j)
 
             def full(array: FloatArray, j) -> FloatArray:
-                return (1.0 - weight) * array[level, j] + weight * array[level + 1, j]
+                flat = array.reshape(-1)
+                return (1.0 - weight) * flat.take(lower_row + j) + weight * flat.take(upper_row + j)
 
             def maturity(array: FloatArray, j) -> FloatArray:
-                return array[n_time, j]
+                return array[n_time].take(j)
 
         if want_price or want_delta:  # cubic Hermite basis; exactly (1, 0, 0, 0) at u = 0 and (0, 0, 1, 0) at u = 1
             u2 = u * u
@@ -427,9 +450,9 @@ class UncertainVolatilityGrid:
             if array is not None:
                 if dead is not None:
                     array = np.where(dead, 0.0, array)
-                array = np.asarray(array, dtype=np.float64).reshape(shape)
+                array = np.asarray(array, dtype=np.float64)
             out.append(array)
-        return GridGreeks(*out)
+        return out
 
 
 # ----------------------------------------------------------------------------------------------- solver
