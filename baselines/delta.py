@@ -29,7 +29,7 @@ def book_delta(engine: HedgingEngine, volatility: float | FloatArray | None) -> 
     if volatility is None:
         return engine.book_greeks.delta
     pricer = black_scholes_pricer(volatility, engine.model.rate, engine.model.dividend)
-    return engine.book.greeks(engine.spot, engine.time, pricer).delta
+    return engine.book_greeks_under(pricer).delta  # knocked-out barrier options count 0
 
 
 class DeltaHedger(Hedger):

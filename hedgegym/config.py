@@ -92,7 +92,12 @@ class MarketConfig(BaseModel):
 
 
 class PositionConfig(BaseModel):
-    """One option position: ``quantity`` contracts (negative = short) of a European option."""
+    """One option position: ``quantity`` contracts (negative = short) of a European option.
+
+    ``barrier`` B makes it a down-and-out call (zero rebate), knocked out at the first simulation node where the
+    spot is ≤ B: calls only, B below ``market.spot``, market ``gbm`` or ``regime_switching`` (checked by
+    ``ExperimentConfig``); B ≥ strike is allowed.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -101,6 +106,8 @@ class PositionConfig(BaseModel):
     call: bool = Field(default=True, strict=True, description="true: call, false: put")
     quantity: float = Field(description="contracts held; negative for a short position")
     multiplier: float = Field(default=100.0, gt=0, description="units of underlying per contract")
+    barrier: float | None = Field(default=None, gt=0, allow_inf_nan=False,
+                                  description="down-and-out barrier, currency per unit; null: vanilla")
 
     @field_validator("quantity")
     @classmethod
@@ -109,8 +116,15 @@ class PositionConfig(BaseModel):
             raise ValueError("quantity must be a non-zero finite number of contracts")
         return value
 
+    @model_validator(mode="after")
+    def _barrier_on_calls_only(self) -> PositionConfig:
+        if self.barrier is not None and not self.call:
+            raise ValueError(f"barrier: only down-and-out calls are supported, got a put with barrier {self.barrier}")
+        return self
+
     def build(self) -> Position:
-        return Position(EuropeanOption(self.strike, self.maturity, self.call, self.multiplier), self.quantity)
+        option = EuropeanOption(self.strike, self.maturity, self.call, self.multiplier, barrier=self.barrier)
+        return Position(option, self.quantity)
 
 
 class HedgeOptionConfig(BaseModel):
@@ -277,6 +291,22 @@ class ExperimentConfig(BaseModel):
         """Episode length in years: ``simulation.horizon`` or the book's maturity."""
         maturity = max(position.maturity for position in self.book)
         return maturity if self.simulation.horizon is None else self.simulation.horizon
+
+    @model_validator(mode="after")
+    def _barriers_are_priceable(self) -> ExperimentConfig:
+        if all(position.barrier is None for position in self.book):
+            return self
+        spot = self.market.build().spot
+        for index, position in enumerate(self.book):
+            if position.barrier is None:
+                continue
+            if self.market.model not in ("gbm", "regime_switching"):
+                raise ValueError(f"book.{index}.barrier: barrier options need the gbm or regime_switching market, "
+                                 f"got {self.market.model}")
+            if position.barrier >= spot:
+                raise ValueError(f"book.{index}.barrier must be below market.spot {spot} (else the option is "
+                                 f"knocked out at inception), got {position.barrier}")
+        return self
 
     @model_validator(mode="after")
     def _horizon_within_maturity(self) -> ExperimentConfig:

@@ -24,6 +24,14 @@ by default the market model's own pricer (``model_greeks``: the exact price unde
 The regime-switching model has no closed form: it is marked with Black–Scholes at the current regime's
 volatility (a proxy, stated here because it changes P&L attribution, not the terminal P&L).
 
+Barrier options (down-and-out calls in the book; not as hedge instruments) are monitored at the simulation
+nodes: a position is dead from the first node t_i where S_{t_i} ≤ B on (the running minimum of the path, taken
+at ``reset``), and its value and Greeks are 0 there and after — so its payoff at maturity is
+(S_T − K)⁺·1[min_i S_{t_i} > B]. While alive it is marked by ``valuation(..., barrier=B, monitoring_interval=dt)``:
+under GBM the closed form with the Broadie–Glasserman–Kou correction for monitoring every dt, under the
+regime-switching model the same formula at √variance (the proxy above); Heston, Merton and SABR have no barrier
+pricer and are refused at construction.
+
 State arrays are (N,) or (N, k); the market path is held time-major, (n_steps + 1, N), so that one step reads
 contiguous rows. No Python loop runs over paths; one runs over the (few) options of the book.
 """
@@ -38,29 +46,44 @@ from numpy.typing import ArrayLike
 
 from hedgegym import _validation as check
 from hedgegym.costs import CostModel
-from hedgegym.instruments import Book, EuropeanOption
-from hedgegym.market import MarketModel, RegimeSwitchingVolatility
+from hedgegym.instruments import Book, EuropeanOption, Pricer
+from hedgegym.market import GeometricBrownianMotion, MarketModel, RegimeSwitchingVolatility
+from hedgegym.pricing import barrier as barrier_pricing
 from hedgegym.pricing import black_scholes
 from hedgegym.pricing.greeks import FloatArray, Greeks
 from hedgegym.pricing.model_greeks import model_greeks
 
-__all__ = ["HedgingEngine", "StepOutcome", "Valuation", "default_valuation"]
+__all__ = ["BARRIER_MODELS", "HedgingEngine", "StepOutcome", "Valuation", "default_valuation"]
 
 _NODES_PER_VALUATION = 1_000_000  # nodes valued per pricer call at reset (bounds the temporary memory)
 
-Valuation = Callable[[FloatArray, float, FloatArray, bool, FloatArray], Greeks]
-"""(spot (N,), strike, time_to_maturity, call, variance (N,)) -> per-unit Greeks, each (N,)."""
+Valuation = Callable[..., Greeks]
+"""(spot (N,), strike, time_to_maturity, call, variance (N,)) -> per-unit Greeks, each (N,). For a barrier option
+the engine adds the keywords ``barrier`` (B) and ``monitoring_interval`` (its dt); a valuation for vanilla books
+need not accept them."""
+
+BARRIER_MODELS = (GeometricBrownianMotion, RegimeSwitchingVolatility)
+"""The market models whose default valuation prices barrier options."""
 
 
 def default_valuation(model: MarketModel) -> Valuation:
-    """The model's own pricer; Black–Scholes at √variance for the regime-switching model (no closed form)."""
+    """The model's own pricer; Black–Scholes at √variance for the regime-switching model (no closed form).
+
+    Barrier options: the closed form of ``hedgegym.pricing.barrier`` (GBM: at σ; regime switching: at √variance);
+    other models raise ``ValueError`` when asked for one."""
     if isinstance(model, RegimeSwitchingVolatility):
-        def proxy(spot, strike, tau, call, variance):
-            return black_scholes.greeks(spot, strike, tau, np.sqrt(variance), model.rate, model.dividend, call)
+        def proxy(spot, strike, tau, call, variance, barrier=None, monitoring_interval=None):
+            if barrier is None:
+                return black_scholes.greeks(spot, strike, tau, np.sqrt(variance), model.rate, model.dividend, call)
+            return barrier_pricing.greeks(spot, strike, tau, np.sqrt(variance), model.rate, model.dividend, call,
+                                          barrier=barrier, monitoring_interval=monitoring_interval)
         return proxy
 
-    def exact(spot, strike, tau, call, variance):
-        return model_greeks(model, spot, strike, tau, call, variance)
+    def exact(spot, strike, tau, call, variance, barrier=None, monitoring_interval=None):
+        if barrier is None:
+            return model_greeks(model, spot, strike, tau, call, variance)
+        return model_greeks(model, spot, strike, tau, call, variance, barrier=barrier,
+                            monitoring_interval=monitoring_interval)
     return exact
 
 
@@ -96,9 +119,10 @@ class HedgingEngine:
 
     Args:
         model: the market model (rate, dividend and, through ``valuation``, the pricing of the options).
-        book: the liability; all its options must share one maturity T (the episode length).
+        book: the liability; all its options must share one maturity T (the episode length). Barrier options
+            need B < the model's spot and, with the default valuation, a model in ``BARRIER_MODELS``.
         n_steps: rebalancing dates per episode (dt = T / n_steps).
-        hedge_options: listed options usable as hedges (per contract), maturity ≥ T.
+        hedge_options: listed options usable as hedges (per contract), maturity ≥ T, without barriers.
         costs: a ``CostModel`` on (trades (N, k), unit prices (N, k)); ``None`` for no costs.
         liquidate_at_maturity: sell every hedge at T, paying costs.
         valuation: marks options; default ``default_valuation(model)``.
@@ -110,7 +134,8 @@ class HedgingEngine:
     ``instrument_path``: the same Greeks with a leading time axis). Attributes after each call: ``spot``,
     ``variance`` (N,), ``time``, ``step_index``, ``positions``
     (N, k), ``cash``, ``wealth`` (N,), ``book_greeks`` (Greeks of (N,), currency), ``instrument_greeks``
-    (Greeks of (N, k), per unit held: stock = (S, 1, 0, 0, 0), options per contract).
+    (Greeks of (N, k), per unit held: stock = (S, 1, 0, 0, 0), options per contract). ``alive_path``: per book
+    position, ``None`` (vanilla) or a bool (n_steps + 1, N) array, False from the node where it is knocked out.
     """
 
     def __init__(
@@ -140,6 +165,10 @@ class HedgingEngine:
                     f"hedge_options[{index}].maturity must be >= the book's maturity {self.maturity}, got "
                     f"{option.maturity}"
                 )
+            if option.barrier is not None:
+                raise ValueError(f"hedge_options[{index}].barrier: barrier options are not supported as hedge "
+                                 "instruments (their knock-out is not tracked); use a vanilla option")
+        self._check_barriers(model, book, valuation)
         if costs is not None and not isinstance(costs, CostModel):
             raise ValueError(f"costs must be a CostModel or None, got {type(costs).__name__}")
         self.costs = costs
@@ -154,6 +183,19 @@ class HedgingEngine:
         self.cash_growth = float(np.exp(model.rate * self.dt))  # cash ← cash · e^{r dt} over one step
         self.dividend_per_share = float(np.expm1(model.dividend * self.dt))  # × S: dividend of one share per step
         self.step_index = -1
+        self.alive_path: tuple[np.ndarray | None, ...] | None = None
+
+    @staticmethod
+    def _check_barriers(model: MarketModel, book: Book, valuation: Valuation | None) -> None:
+        for index, option in enumerate(book.options):
+            if option.barrier is None:
+                continue
+            if option.barrier >= model.spot:
+                raise ValueError(f"book: positions[{index}].option.barrier must be below the initial spot "
+                                 f"{model.spot} (else the option is knocked out at inception), got {option.barrier}")
+            if valuation is None and not isinstance(model, BARRIER_MODELS):
+                raise ValueError(f"book: positions[{index}] is a barrier option and barrier options need the gbm or "
+                                 f"regime_switching market; the {type(model).__name__} model has no barrier pricer")
 
     # ------------------------------------------------------------------ state
     def reset(self, spot: ArrayLike, variance: ArrayLike) -> None:
@@ -167,6 +209,10 @@ class HedgingEngine:
             )
         self.spot_path, self.variance_path = spot, variance
         self.n_paths = spot.shape[1]
+        self.alive_path = (
+            tuple(option.alive(spot, axis=0) if option.barrier is not None else None for option in self.book.options)
+            if self.book.has_barrier else None
+        )
         self.book_path, self.instrument_path = self._value_paths(spot, variance)
         self.step_index = 0
         self.positions = np.zeros((self.n_paths, self.n_instruments))
@@ -196,14 +242,35 @@ class HedgingEngine:
             s, v = spot[start:start + rows], variance[start:start + rows]
             t = self.times[start:start + rows, None]
 
-            def pricer(s_, strike, tau, call, v=v):
-                return self.valuation(s_, strike, tau, call, v)
+            def pricer(s_, strike, tau, call, barrier=None, v=v):
+                if barrier is None:
+                    return self.valuation(s_, strike, tau, call, v)
+                return self.valuation(s_, strike, tau, call, v, barrier=barrier, monitoring_interval=self.dt)
 
-            book_parts.append(self.book.greeks(s, t, pricer))
+            alive = None if self.alive_path is None else [
+                None if rows_alive is None else rows_alive[start:start + rows] for rows_alive in self.alive_path
+            ]
+            book_parts.append(self.book.greeks(s, t, pricer, alive))
             columns = [Greeks(s, np.ones_like(s), *(np.zeros_like(s) for _ in range(3)))]
             columns += [option.greeks(s, t, pricer) for option in self.hedge_options]
             instrument_parts.append(Greeks(*(np.stack(field, axis=-1) for field in zip(*columns, strict=True))))
         return _concatenate(book_parts), _concatenate(instrument_parts)
+
+    def book_greeks_under(self, pricer: Pricer) -> Greeks:
+        """The book's value and Greeks at the current node under another per-unit ``Pricer`` (e.g. Black–Scholes
+        at a hedger's own volatility), barrier options monitored every dt and zero once knocked out on this path.
+
+        Shape: every field (N,), currency (the holder's, like ``book_greeks``).
+        """
+        def monitored(spot, strike, tau, call, barrier=None):
+            if barrier is None:
+                return pricer(spot, strike, tau, call)
+            return pricer(spot, strike, tau, call, barrier=barrier, monitoring_interval=self.dt)
+
+        alive = None if self.alive_path is None else [
+            None if path is None else path[self.step_index] for path in self.alive_path
+        ]
+        return self.book.greeks(self.spot, self.time, monitored, alive)
 
     def _value_node(self) -> None:
         """Point the current-node attributes at row ``step_index`` of the precomputed valuations."""

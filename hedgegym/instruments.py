@@ -1,4 +1,4 @@
-r"""What is being hedged: European options, positions in them, and a book of positions.
+r"""What is being hedged: European options (optionally down-and-out calls), positions in them, and a book.
 
 Units and sign (the project's, see DESIGN.md):
   * ``strike`` and spot in currency per unit of underlying; ``maturity`` and ``time`` in years since inception;
@@ -17,6 +17,13 @@ Pricing is delegated to a ``Pricer``: any callable ``(spot, strike, time_to_matu
 the Greeks of ONE unit of underlying. ``black_scholes_pricer`` builds the Black–Scholes one; models with per-path
 state (Heston's variance v_t, a per-path implied vol) bind that state before the call, e.g.
 ``functools.partial(heston.greeks, variance=v_t, ...)`` or ``black_scholes_pricer(volatility=sigma_per_path)``.
+
+Barrier options. An option with a ``barrier`` B is a down-and-out call with zero rebate: it dies the first time
+the spot at a monitoring date is ≤ B. Its pricer is called with the keyword ``barrier=B`` (and, from the engine,
+``monitoring_interval=Δt``); vanilla options never pass these keywords, so a pricer that only values vanillas
+need not accept them. Knock-out depends on the whole path, not on one spot: ``EuropeanOption.payoff`` and
+``greeks`` are those of the option *given that it is still alive*; ``EuropeanOption.alive`` reads a path, and
+``Book.greeks(..., alive=...)`` zeroes the knocked-out positions (the engine does both at every node).
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from hedgegym import _validation as check
+from hedgegym.pricing import barrier as barrier_pricing
 from hedgegym.pricing import black_scholes
 from hedgegym.pricing.greeks import FloatArray, Greeks
 
@@ -71,29 +79,47 @@ class Pricer(Protocol):
             intrinsic value and its limit Greeks.
         call: True for a call, False for a put.
 
+    Keyword arguments, passed only for a barrier option (see the module docstring): ``barrier`` B (a
+    down-and-out call, dead where spot ≤ B) and ``monitoring_interval`` Δt in years (``None``: continuous).
+
     Returns:
         ``Greeks`` (price, delta, gamma, vega, theta) in the units documented on ``Greeks``, per unit of underlying.
 
     Shape: every field has the broadcast shape of the arguments, (N,) for spot (N,).
     """
 
-    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool) -> Greeks: ...
+    def __call__(
+        self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool, **barrier_terms: float | None
+    ) -> Greeks: ...
 
 
 @dataclass(frozen=True, eq=False)
 class BlackScholesPricer:
     """Black–Scholes–Merton ``Pricer`` with fixed volatility, rate and dividend (built by ``black_scholes_pricer``).
 
-    ``volatility`` may be a scalar or an array broadcasting against ``spot`` (e.g. one σ per path).
+    ``volatility`` may be a scalar or an array broadcasting against ``spot`` (e.g. one σ per path). Barrier options
+    (``barrier`` given) are valued by the closed form of ``hedgegym.pricing.barrier``.
     """
 
     volatility: float | FloatArray
     rate: float | FloatArray = 0.0
     dividend: float | FloatArray = 0.0
 
-    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool) -> Greeks:
-        """Per-unit Greeks from ``hedgegym.pricing.black_scholes.greeks``. Shape: broadcast of the inputs."""
-        return black_scholes.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend, call)
+    def __call__(
+        self,
+        spot: ArrayLike,
+        strike: ArrayLike,
+        time_to_maturity: ArrayLike,
+        call: bool,
+        barrier: float | None = None,
+        monitoring_interval: float | None = None,
+    ) -> Greeks:
+        """Per-unit Greeks from ``black_scholes.greeks``, or ``barrier.greeks`` for a down-and-out call (barrier B,
+        BGK-corrected when ``monitoring_interval`` is given). Shape: broadcast of the inputs."""
+        if barrier is None:
+            return black_scholes.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend, call)
+        return barrier_pricing.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend, call,
+                                      barrier=barrier, monitoring_interval=monitoring_interval)
 
 
 def black_scholes_pricer(
@@ -129,12 +155,17 @@ class EuropeanOption:
         maturity: T in years since inception, > 0.
         call: True for a call, False for a put (a real ``bool``; strings like ``'c'`` are refused).
         multiplier: units of underlying per contract, > 0 (100 for listed equity options).
+        barrier: ``None`` (vanilla) or B > 0: a down-and-out call with zero rebate, knocked out the first time the
+            spot at a monitoring date is ≤ B. Calls only (a put with a barrier is refused); B ≥ K is a legal
+            contract (an in-the-money call with a knock-out). B < S₀ is needed at inception: checked where the
+            spot is known (``HedgingEngine``, the config).
     """
 
     strike: float
     maturity: float
     call: bool = True
     multiplier: float = 100.0
+    barrier: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strike", _scalar("strike", check.positive, self.strike))
@@ -143,6 +174,11 @@ class EuropeanOption:
         if not isinstance(self.call, bool | np.bool_):
             raise ValueError(f"call must be a bool (True for a call, False for a put), got {self.call!r}")
         object.__setattr__(self, "call", bool(self.call))
+        if self.barrier is not None:
+            object.__setattr__(self, "barrier", _scalar("barrier", check.positive, self.barrier))
+            if not self.call:
+                raise ValueError("barrier: only down-and-out calls are supported, got a put with a barrier "
+                                 "(set call=True or barrier=None)")
 
     @property
     def omega(self) -> float:
@@ -152,6 +188,9 @@ class EuropeanOption:
     def payoff(self, spot: ArrayLike) -> FloatArray:
         """Payoff of ONE contract at expiry, in currency: ``multiplier · max(ω (S − K), 0)``.
 
+        For a barrier option this is the payoff *given that it is alive*: knock-out depends on the path, so multiply
+        by ``alive(path)`` at expiry (the engine does).
+
         Args:
             spot: spot at expiry, currency per unit, ≥ 0.
 
@@ -159,6 +198,22 @@ class EuropeanOption:
         """
         spot = check.non_negative("spot", spot)
         return self.multiplier * np.maximum(self.omega * (spot - self.strike), 0.0)
+
+    def alive(self, spot_path: ArrayLike, axis: int = -1) -> NDArray[np.bool_]:
+        """Whether the option is still alive at each monitoring date of a path: running minimum of the spot > B.
+
+        Args:
+            spot_path: spot at the monitoring dates, in time order along ``axis`` (e.g. (n_steps + 1, N) with
+                ``axis=0``, or (N, n_steps + 1) with ``axis=-1``), currency per unit.
+            axis: the time axis.
+
+        Returns: a bool array of the shape of ``spot_path``; all True for a vanilla option. An option is dead
+        from the first date where the spot is ≤ B on, whatever the spot does afterwards.
+        """
+        spot_path = np.asarray(spot_path, dtype=np.float64)
+        if self.barrier is None:
+            return np.ones(spot_path.shape, dtype=bool)
+        return np.minimum.accumulate(spot_path, axis=axis) > self.barrier
 
     def time_to_maturity(self, time: ArrayLike) -> FloatArray:
         """τ = max(T − t, 0) in years, with ``time`` t in years since inception (≥ 0).
@@ -174,12 +229,19 @@ class EuropeanOption:
         Args:
             spot: spot, currency per unit, shape (N,).
             time: years since inception, a scalar or broadcastable to ``spot``; past maturity τ is clipped to 0.
-            pricer: a ``Pricer`` (per-unit Greeks).
+            pricer: a ``Pricer`` (per-unit Greeks); a barrier option passes it ``barrier=B``.
+
+        Returns: the Greeks of the option given that it is alive (a barrier option: zero where spot ≤ B).
 
         Shape: every field (N,) for spot (N,) (the broadcast shape of ``spot`` and ``time``).
         """
-        per_unit = pricer(spot, self.strike, self.time_to_maturity(time), self.call)
-        return _scale(per_unit, self.multiplier)
+        return _scale(self._per_unit(spot, time, pricer), self.multiplier)
+
+    def _per_unit(self, spot: ArrayLike, time: ArrayLike, pricer: Pricer) -> Greeks:
+        tau = self.time_to_maturity(time)
+        if self.barrier is None:
+            return pricer(spot, self.strike, tau, self.call)
+        return pricer(spot, self.strike, tau, self.call, barrier=self.barrier)
 
 
 @dataclass(frozen=True)
@@ -262,6 +324,7 @@ class Book:
         Every position is settled at the SAME ``spot``: exact for a single-maturity book (pass the spot at
         maturity). For a book whose positions expire at different dates, settling each at the spot of its own
         maturity is the engine's job (use each ``Position.option.payoff`` at that date).
+        Barrier positions are counted as alive (knock-out needs the path: see ``EuropeanOption.alive``).
 
         Shape: same as ``spot``, e.g. (N,) → (N,).
         """
@@ -271,7 +334,14 @@ class Book:
             total = total + position.quantity * position.option.payoff(spot)
         return total
 
-    def greeks(self, spot: ArrayLike, time: ArrayLike, pricer: Pricer) -> Greeks:
+    @property
+    def has_barrier(self) -> bool:
+        """True when some position is a barrier option (its value depends on the path, not only on the spot)."""
+        return any(option.barrier is not None for option in self.options)
+
+    def greeks(
+        self, spot: ArrayLike, time: ArrayLike, pricer: Pricer, alive: Sequence[ArrayLike | None] | None = None
+    ) -> Greeks:
         """Aggregated value and Greeks of the book in currency: Σ_j q_j · m_j · G(S, K_j, τ_j(t), ω_j).
 
         Args:
@@ -279,6 +349,9 @@ class Book:
             time: years since inception, a scalar (or broadcastable to ``spot``); positions past their maturity
                 are valued at τ = 0 (intrinsic value).
             pricer: a ``Pricer`` giving per-unit Greeks (bind per-path model state before passing it).
+            alive: ``None`` (every position alive) or one entry per position: ``None`` or a bool array
+                broadcastable to ``spot`` (e.g. ``option.alive(path)`` at this date); a False entry contributes
+                zero value and zero Greeks (a knocked-out barrier option).
 
         Returns:
             ``Greeks`` whose fields are the holder's book value (currency), delta (units of underlying, i.e. the
@@ -289,11 +362,14 @@ class Book:
         """
         spot = check.positive("spot", spot)
         shape = np.broadcast_shapes(spot.shape, np.shape(time))
+        if alive is not None and len(alive) != len(self.positions):
+            raise ValueError(f"alive must have one entry per position ({len(self.positions)}), got {len(alive)}")
         total: Greeks | None = None
-        for position in self.positions:
+        for index, position in enumerate(self.positions):
             option = position.option
-            per_unit = pricer(spot, option.strike, option.time_to_maturity(time), option.call)
-            scaled = _scale(per_unit, position.quantity * option.multiplier)
+            scaled = _scale(option._per_unit(spot, time, pricer), position.quantity * option.multiplier)
+            if alive is not None and alive[index] is not None:
+                scaled = Greeks(*(np.where(alive[index], field, 0.0) for field in scaled))
             total = scaled if total is None else _add(total, scaled)
         assert total is not None  # a Book is never empty
         return Greeks(*(field if np.shape(field) == shape else np.broadcast_to(field, shape).copy() for field in total))

@@ -9,6 +9,10 @@ per 1.00 of variance v (Heston), per 1.00 of α (SABR).
 The regime-switching model has no closed form (its price is a mixture over the volatility path): it raises
 ``ValueError``; price it by Monte Carlo, or use ``black_scholes`` at a chosen volatility as a hedger would.
 
+Barrier options (keyword ``barrier`` B: a down-and-out call, zero rebate; ``monitoring_interval`` Δt for the BGK
+discrete-monitoring correction, ``None`` continuous) have a closed form under GBM only
+(``hedgegym.pricing.barrier``); Heston, Merton and SABR raise ``ValueError``.
+
 Shape: outputs have the broadcast shape of ``spot, strike, time_to_maturity, call, variance``.
 """
 
@@ -20,18 +24,25 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from hedgegym.market import SABR, GeometricBrownianMotion, Heston, MarketModel, MertonJumpDiffusion
+from hedgegym.pricing import barrier as barrier_pricing
 from hedgegym.pricing import black_scholes, heston, merton, sabr
 from hedgegym.pricing.greeks import Greeks
 
 __all__ = ["model_greeks"]
 
 
+def _no_barrier(model: MarketModel) -> ValueError:
+    return ValueError(f"barrier options need the gbm or regime_switching market (a closed form under Black–Scholes "
+                      f"dynamics); the {type(model).__name__} model has none")
+
+
 @singledispatch
 def model_greeks(
     model: MarketModel, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: ArrayLike = True,
-    variance: ArrayLike | None = None,
+    variance: ArrayLike | None = None, *, barrier: float | None = None, monitoring_interval: float | None = None,
 ) -> Greeks:
-    """Value and Greeks of a European option under ``model`` (see the module docstring)."""
+    """Value and Greeks of a European option under ``model`` (see the module docstring); ``barrier`` B makes it a
+    down-and-out call (GBM only), ``monitoring_interval`` Δt > 0 monitors the barrier every Δt years."""
     raise ValueError(
         f"model: no closed-form pricer for {type(model).__name__}; price it by Monte Carlo or value options with "
         "black_scholes at a chosen volatility"
@@ -39,12 +50,19 @@ def model_greeks(
 
 
 @model_greeks.register
-def _(model: GeometricBrownianMotion, spot, strike, time_to_maturity, call=True, variance=None) -> Greeks:
+def _(model: GeometricBrownianMotion, spot, strike, time_to_maturity, call=True, variance=None, *, barrier=None,
+      monitoring_interval=None) -> Greeks:
+    if barrier is not None:
+        return barrier_pricing.greeks(spot, strike, time_to_maturity, model.volatility, model.rate, model.dividend,
+                                      call, barrier=barrier, monitoring_interval=monitoring_interval)
     return black_scholes.greeks(spot, strike, time_to_maturity, model.volatility, model.rate, model.dividend, call)
 
 
 @model_greeks.register
-def _(model: Heston, spot, strike, time_to_maturity, call=True, variance=None) -> Greeks:
+def _(model: Heston, spot, strike, time_to_maturity, call=True, variance=None, *, barrier=None,
+      monitoring_interval=None) -> Greeks:
+    if barrier is not None:
+        raise _no_barrier(model)
     v = model.initial_variance if variance is None else variance
     if model.vol_of_vol >= 1e-8:
         return heston.greeks(
@@ -70,7 +88,10 @@ def _(model: Heston, spot, strike, time_to_maturity, call=True, variance=None) -
 
 
 @model_greeks.register
-def _(model: MertonJumpDiffusion, spot, strike, time_to_maturity, call=True, variance=None) -> Greeks:
+def _(model: MertonJumpDiffusion, spot, strike, time_to_maturity, call=True, variance=None, *, barrier=None,
+      monitoring_interval=None) -> Greeks:
+    if barrier is not None:
+        raise _no_barrier(model)
     return merton.greeks(
         spot, strike, time_to_maturity, model.volatility, model.jump_intensity, model.jump_mean, model.jump_std,
         model.rate, model.dividend, call,
@@ -78,7 +99,10 @@ def _(model: MertonJumpDiffusion, spot, strike, time_to_maturity, call=True, var
 
 
 @model_greeks.register
-def _(model: SABR, spot, strike, time_to_maturity, call=True, variance=None) -> Greeks:
+def _(model: SABR, spot, strike, time_to_maturity, call=True, variance=None, *, barrier=None,
+      monitoring_interval=None) -> Greeks:
+    if barrier is not None:
+        raise _no_barrier(model)
     alpha = model.alpha if variance is None else np.sqrt(variance)
     return sabr.greeks(
         spot, strike, time_to_maturity, alpha, model.beta, model.vol_of_vol, model.correlation, model.rate,
