@@ -203,16 +203,16 @@ def greeks(
         d_value_d_strike = -direct.digital + image_factor * image.digital
         d_value_d_barrier = (value - safe_spot * delta - strike * d_value_d_strike) / shifted
         vega = vega - BGK_BETA * np.sqrt(interval) * shifted * d_value_d_barrier
-    closed_form = (np.maximum(value, 0.0), delta, gamma, vega, theta)
+    fields = (np.maximum(value, 0.0), delta, gamma, vega, theta)
 
-    if np.all(diffusive):
-        fields = closed_form
-    else:  # τ = 0 or σ = 0: Black–Scholes' limit on the surviving deterministic/terminal path
-        limit = black_scholes.greeks(spot, strike, tau, volatility * diffusive, rate, dividend, True)
-        path_minimum = spot * np.minimum(1.0, np.exp(drift * tau))  # σ = 0; equals S when τ = 0
-        survives = path_minimum > barrier
-        fields = tuple(np.where(diffusive, a, np.where(survives, b, 0.0)) for a, b in zip(closed_form, limit,
-                                                                                        strict=True))
+    if not np.all(diffusive):  # τ = 0 or σ = 0: Black–Scholes' limit on the surviving deterministic/terminal path
+        limit_nodes = ~diffusive  # valued on these entries only (e.g. the expiry row of a whole path)
+        s_, k_, t_, r_, q_ = (a[limit_nodes] for a in (spot, strike, tau, rate, dividend))
+        limit = black_scholes.greeks(s_, k_, t_, 0.0, r_, q_, True)
+        survives = s_ * np.minimum(1.0, np.exp((r_ - q_) * t_)) > barrier[limit_nodes]  # min of S e^{μu}, u ≤ τ
+        fields = tuple(np.array(field, copy=True) for field in fields)
+        for field, limit_field in zip(fields, limit, strict=True):
+            field[limit_nodes] = np.where(survives, limit_field, 0.0)
     return Greeks(*(np.where(alive, field, 0.0) for field in fields))
 
 
