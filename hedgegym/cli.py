@@ -203,11 +203,16 @@ def _hedged_portfolio(config: Path | None, hedge: str | None) -> tuple[Experimen
         experiment = load_config(config) if config is not None else ExperimentConfig()
         model = experiment.market.build()
         book = experiment.build_book()
-        positions = initial_hedge(model, book, experiment.build_hedge_options(), hedge)
+        positions = initial_hedge(model, book, experiment.build_hedge_options(), hedge, _monitoring(experiment))
     except (ConfigError, ValueError) as error:
         console.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(code=2) from None
     return experiment, model, book, positions
+
+
+def _monitoring(experiment: ExperimentConfig) -> float:
+    """The config's rebalancing step in years: the barrier monitoring interval the engine values with."""
+    return experiment.horizon / experiment.simulation.n_steps
 
 
 def _describe_hedge(positions: Hedge) -> str:
@@ -270,11 +275,11 @@ def stress_command(
             raise typer.Exit(code=2)
     experiment, model, book, positions = _hedged_portfolio(config, hedge)
     try:
-        table = stress_test(model, book, positions, chosen)
+        table = stress_test(model, book, positions, chosen, _monitoring(experiment))
     except ValueError as error:
         console.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(code=2) from None
-    base = portfolio_greeks(model, book, positions)
+    base = portfolio_greeks(model, book, positions, _monitoring(experiment))
     console.print(f"[bold]{experiment.name}[/bold]: {model}")
     console.print(_describe_hedge(positions))
     console.print(f"portfolio at t = 0: Δ {format_amount(base.delta)} shares, Γ {format_amount(base.gamma, 4)} "
@@ -331,7 +336,9 @@ def dashboard_command(
 
     experiment, model, book, positions = _hedged_portfolio(config, hedge)
     try:
-        table = greek_dashboard(portfolio_greeks(model, book, positions), portfolio_greeks(model, book),
+        interval = _monitoring(experiment)
+        table = greek_dashboard(portfolio_greeks(model, book, positions, interval),
+                                portfolio_greeks(model, book, None, interval),
                                 {"delta": target_delta, "gamma": target_gamma, "vega": target_vega})
     except ValueError as error:
         console.print(f"[red]{escape(str(error))}[/red]")

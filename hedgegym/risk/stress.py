@@ -288,7 +288,8 @@ def default_hedge_mode(hedge_options: Sequence[EuropeanOption]) -> str:
 
 
 def initial_hedge(
-    model: MarketModel, book: Book, hedge_options: Sequence[EuropeanOption] = (), mode: str | None = None
+    model: MarketModel, book: Book, hedge_options: Sequence[EuropeanOption] = (), mode: str | None = None,
+    monitoring_interval: float | None = None,
 ) -> Hedge:
     """The hedge the classical hedger of ``mode`` holds at t = 0 (see the module docstring).
 
@@ -303,9 +304,12 @@ def initial_hedge(
         book: the liability (all options sharing one maturity, as the engine requires).
         hedge_options: the listed options available (config ``hedging.hedge_options``).
         mode: ``"none"``, ``"delta"``, ``"greeks"``; ``None``: ``default_hedge_mode(hedge_options)``.
+        monitoring_interval: years between the barrier's monitoring dates (the config's step, T / n_steps), which
+            the engine's barrier valuation corrects for; required when the book holds a barrier option.
 
     Raises:
-        ValueError for an unknown ``mode`` or ``"greeks"`` without listed options.
+        ValueError for an unknown ``mode``, ``"greeks"`` without listed options, or a barrier book without
+        ``monitoring_interval``.
     """
     from hedgegym.baselines import DeltaHedger, GreekNeutralHedger
 
@@ -319,9 +323,12 @@ def initial_hedge(
         raise ValueError("hedge 'greeks' needs at least one listed hedge option (hedging.hedge_options); there are "
                          "none: use 'delta'")
     options = hedge_options if mode == "greeks" else ()
-    engine = HedgingEngine(model, book, n_steps=1, hedge_options=options)
-    spot = np.full((2, 1), model.spot)
-    engine.reset(spot, np.full((2, 1), initial_variance(model)))
+    if monitoring_interval is None and book.has_barrier:
+        raise ValueError("monitoring_interval is required for a book with a barrier option (the config's step)")
+    n_steps = 1 if monitoring_interval is None else max(1, round(book.maturity / monitoring_interval))
+    engine = HedgingEngine(model, book, n_steps=n_steps, hedge_options=options)
+    spot = np.full((n_steps + 1, 1), model.spot)
+    engine.reset(spot, np.full((n_steps + 1, 1), initial_variance(model)))
     if mode == "delta":
         hedger = DeltaHedger()
         hedger.reset(engine)
@@ -342,8 +349,13 @@ def initial_hedge(
     return Hedge(stock=float(targets[0]), options=positions, neutralised=greeks, ill_conditioned=ill)
 
 
-def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None) -> Greeks:
+def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None,
+                     monitoring_interval: float | None = None) -> Greeks:
     """Value and Greeks at t = 0 of book + hedge, every option priced by the model's own pricer.
+
+    A barrier option is valued as the engine values it: knocked out (0) at a spot at or below its barrier,
+    with the discrete-monitoring correction for ``monitoring_interval`` years between dates (``None``:
+    continuous monitoring).
 
     Returns:
         ``Greeks`` of Python floats, the holder's: value (currency), delta (shares), gamma (shares per unit of
@@ -355,8 +367,10 @@ def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None)
     variance = np.array([initial_variance(model)])
     valuation = default_valuation(model)
 
-    def pricer(s, strike, tau, call):
-        return valuation(s, strike, tau, call, variance)
+    def pricer(s, strike, tau, call, **barrier_terms):  # barrier options add barrier=B
+        if barrier_terms:
+            barrier_terms["monitoring_interval"] = monitoring_interval
+        return valuation(s, strike, tau, call, variance, **barrier_terms)
 
     total = [np.asarray(field, dtype=np.float64) for field in book.greeks(spot, 0.0, pricer)]
     for position in hedge.options:
@@ -369,7 +383,8 @@ def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None)
 
 # ---------------------------------------------------------------------------------------------- the stress test
 def stress_test(
-    model: MarketModel, book: Book, hedge: Hedge | None = None, scenarios: Sequence[Scenario] = DEFAULT_SCENARIOS
+    model: MarketModel, book: Book, hedge: Hedge | None = None, scenarios: Sequence[Scenario] = DEFAULT_SCENARIOS,
+    monitoring_interval: float | None = None,
 ) -> pd.DataFrame:
     """Full revaluation of book + hedge under each scenario, next to its Δ–Γ(–vega) Taylor estimates.
 
@@ -378,6 +393,7 @@ def stress_test(
         book: the liability.
         hedge: the hedge held (``initial_hedge``); ``None``: unhedged.
         scenarios: the market moves, applied instantly (no time passes, positions stay).
+        monitoring_interval: barrier monitoring step in years (``portfolio_greeks``); ``None``: continuous.
 
     Returns:
         One row per scenario, columns ``STRESS_COLUMNS``: ``scenario``, ``spot_shock``, ``vol_shock``, ``spot``
@@ -394,11 +410,11 @@ def stress_test(
     for index, scenario in enumerate(scenarios):
         if not isinstance(scenario, Scenario):
             raise ValueError(f"scenarios[{index}] must be a Scenario, got {type(scenario).__name__}")
-    base = portfolio_greeks(model, book, hedge)
+    base = portfolio_greeks(model, book, hedge, monitoring_interval)
     rows = []
     for scenario in scenarios:
         shocked_model = shock_model(model, scenario)
-        shocked = portfolio_greeks(shocked_model, book, hedge)
+        shocked = portfolio_greeks(shocked_model, book, hedge, monitoring_interval)
         d_spot = shocked_model.spot - model.spot
         delta_gamma = base.delta * d_spot + 0.5 * base.gamma * d_spot**2
         d_volatility = volatility_input(shocked_model) - volatility_input(model)

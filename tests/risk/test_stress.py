@@ -353,3 +353,24 @@ def test_written_files_are_never_overwritten(tmp_path):
     with pytest.raises(FileExistsError, match="never overwrites"):
         write_stress_outputs(table.iloc[:1], tmp_path / "out")
     assert (csv.read_bytes(), md.read_text()) == before
+
+
+def test_barrier_book_is_hedged_and_stressed_with_the_engines_monitoring():
+    """A short down-and-out call (K 100, B 90, daily monitoring): the t = 0 delta hedge is Δ-neutral under the
+    same BGK-corrected valuation, and a −10% shock (onto the barrier) knocks the book out: ΔV = −V_book + h·dS."""
+    from hedgegym.pricing import barrier
+
+    model = GeometricBrownianMotion(spot=100.0, volatility=0.2, mu=0.05, rate=0.02)
+    option = EuropeanOption(strike=100.0, maturity=0.25, call=True, barrier=90.0)
+    book = Book((Position(option, -10.0),))
+    step = 0.25 / 63
+    with pytest.raises(ValueError, match="monitoring_interval"):
+        initial_hedge(model, book, (), "delta")
+    hedge = initial_hedge(model, book, (), "delta", monitoring_interval=step)
+    unit = barrier.greeks(100.0, 100.0, 0.25, 0.2, 0.02, 0.0, True, barrier=90.0, monitoring_interval=step)
+    assert hedge.stock == pytest.approx(10 * 100 * float(unit.delta), rel=1e-12)
+    base = portfolio_greeks(model, book, hedge, monitoring_interval=step)
+    assert base.delta == pytest.approx(0.0, abs=1e-9)
+    table = stress_test(model, book, hedge, [Scenario("onto the barrier", -0.10, 0.0)], monitoring_interval=step)
+    expected = 10 * 100 * float(unit.price) + hedge.stock * (90.0 - 100.0)
+    assert table["value_change"].iloc[0] == pytest.approx(expected, rel=1e-12)
