@@ -103,6 +103,15 @@ def _concatenate(parts: list[Greeks]) -> Greeks:
     return Greeks(*(np.concatenate(field) for field in zip(*parts, strict=True)))
 
 
+class PathValuation(NamedTuple):
+    """The action-independent part of an episode: knock-out masks per book position (or None), and the Greeks of
+    the book ((n_steps + 1, N) per field) and of the hedge instruments ((n_steps + 1, N, k))."""
+
+    alive_path: tuple[np.ndarray | None, ...] | None
+    book_path: Greeks
+    instrument_path: Greeks
+
+
 class StepOutcome(NamedTuple):
     """What one step did, per path (currency unless stated). Each field (N,) except ``trades`` (N, k)."""
 
@@ -198,8 +207,13 @@ class HedgingEngine:
                                  f"regime_switching market; the {type(model).__name__} model has no barrier pricer")
 
     # ------------------------------------------------------------------ state
-    def reset(self, spot: ArrayLike, variance: ArrayLike) -> None:
-        """Start N episodes on the given paths, shapes (n_steps + 1, N) (time-major)."""
+    def reset(self, spot: ArrayLike, variance: ArrayLike, valued: PathValuation | None = None) -> None:
+        """Start N episodes on the given paths, shapes (n_steps + 1, N) (time-major).
+
+        ``valued``: the ``valuation_of_paths`` of an engine with the same model, book, hedge options and grid,
+        reset on these same paths — reused instead of re-valuing every node (evaluating several hedgers on one
+        path set values it once). The caller vouches that the paths are the same; shapes are checked.
+        """
         spot = np.asarray(spot, dtype=np.float64)
         variance = np.asarray(variance, dtype=np.float64)
         if spot.ndim != 2 or spot.shape[0] != self.n_steps + 1 or variance.shape != spot.shape:
@@ -209,16 +223,28 @@ class HedgingEngine:
             )
         self.spot_path, self.variance_path = spot, variance
         self.n_paths = spot.shape[1]
-        self.alive_path = (
-            tuple(option.alive(spot, axis=0) if option.barrier is not None else None for option in self.book.options)
-            if self.book.has_barrier else None
-        )
-        self.book_path, self.instrument_path = self._value_paths(spot, variance)
+        if valued is not None:
+            wrong_instruments = valued.instrument_path.price.shape[-1] != self.n_instruments
+            if valued.book_path.price.shape != spot.shape or wrong_instruments:
+                raise ValueError("valued: a valuation of other paths or of another set of hedge instruments")
+            self.alive_path, self.book_path, self.instrument_path = valued
+        else:
+            self.alive_path = (
+                tuple(option.alive(spot, axis=0) if option.barrier is not None else None
+                      for option in self.book.options)
+                if self.book.has_barrier else None
+            )
+            self.book_path, self.instrument_path = self._value_paths(spot, variance)
         self.step_index = 0
         self.positions = np.zeros((self.n_paths, self.n_instruments))
         self._value_node()
         self.cash = -self.book_greeks.price.copy()
         self.wealth = np.zeros(self.n_paths)
+
+    @property
+    def valuation_of_paths(self) -> PathValuation:
+        """What ``reset`` computed from the paths alone (knock-out masks, book and instrument Greeks at every node)."""
+        return PathValuation(self.alive_path, self.book_path, self.instrument_path)
 
     @property
     def time(self) -> float:

@@ -16,6 +16,7 @@ unit (Heston: v; SABR: α; regime switching: σ; none for GBM and Merton)::
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +24,7 @@ import pandas as pd
 
 from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig
-from hedgegym.engine import HedgingEngine
+from hedgegym.engine import HedgingEngine, PathValuation
 from hedgegym.env.core import HedgingCore
 from hedgegym.evaluation.metrics import max_drawdown
 from hedgegym.market import SABR, Heston, MarketPaths, RegimeSwitchingVolatility
@@ -57,6 +58,11 @@ class Evaluation:
     ill_conditioned: int = 0
 
 
+_VALUED: weakref.WeakKeyDictionary[MarketPaths, dict[str, PathValuation]] = weakref.WeakKeyDictionary()
+"""Valuations of path sets (while the paths live), per valuation-relevant config: hedgers evaluated on the same
+``MarketPaths`` (``compare``) share one valuation of the book and hedge instruments at every node."""
+
+
 def _volatility_state(model, variance: FloatArray) -> FloatArray:
     """The state vega refers to: Heston v, SABR α, regime σ; zeros for constant-vol models."""
     if isinstance(model, Heston):
@@ -78,7 +84,10 @@ def evaluate(
     paths = paths if paths is not None else test_paths(config, n_paths, seed)
     core = HedgingCore(config, n_envs=paths.n_paths)
     engine: HedgingEngine = core.engine
-    engine.reset(np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T))
+    setup = config.model_dump_json(include={"market", "book", "hedging", "simulation"})
+    cached = _VALUED.setdefault(paths, {})
+    engine.reset(np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T), cached.get(setup))
+    cached[setup] = engine.valuation_of_paths
     is_classical = isinstance(hedger, Hedger)
     if is_classical:
         hedger.reset(engine)

@@ -60,3 +60,37 @@ def test_compare_command_runs_and_refuses_a_non_empty_directory(tmp_path):
     assert "delta" in result.output and (out / "results.md").exists()
     again = runner.invoke(app, ["compare", "--paths", "200", "--output-dir", str(out)])
     assert again.exit_code == 2 and "not empty" in again.output
+
+
+def test_hedgers_on_one_path_set_share_one_valuation(monkeypatch):
+    """compare values the book once per path set: the second hedger reuses the first one's valuation, with the
+    same numbers as a fresh valuation."""
+    from hedgegym.baselines import DeltaHedger
+    from hedgegym.config import parse_config
+    from hedgegym.engine import HedgingEngine
+    from hedgegym.evaluation import evaluate
+    from hedgegym.evaluation.rollout import test_paths
+
+    config = parse_config({"simulation": {"n_steps": 10}})
+    calls = []
+    original = HedgingEngine._value_paths
+    monkeypatch.setattr(HedgingEngine, "_value_paths", lambda self, s, v: calls.append(1) or original(self, s, v))
+    paths = test_paths(config, 300, 5)
+    first = evaluate(DeltaHedger(), config, paths=paths)
+    second = evaluate(DeltaHedger(rebalance_every=2), config, paths=paths)
+    assert len(calls) == 1
+    fresh = evaluate(DeltaHedger(rebalance_every=2), config, paths=test_paths(config, 300, 5))
+    assert len(calls) == 2
+    np.testing.assert_array_equal(second.per_path["pnl"], fresh.per_path["pnl"])
+    assert not np.array_equal(first.per_path["pnl"], second.per_path["pnl"])
+
+
+def test_a_valuation_of_other_paths_is_refused():
+    from hedgegym.config import parse_config
+    from hedgegym.env.core import HedgingCore
+
+    engine = HedgingCore(parse_config({"simulation": {"n_steps": 4}}), n_envs=3).engine
+    engine.reset(np.full((5, 3), 100.0), np.full((5, 3), 0.04))
+    valued = engine.valuation_of_paths
+    with pytest.raises(ValueError, match="valued"):
+        engine.reset(np.full((5, 2), 100.0), np.full((5, 2), 0.04), valued)
