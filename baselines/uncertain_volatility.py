@@ -14,7 +14,8 @@ value's Greeks:
 
 The PDE is solved once per (book, rate, dividend) and cached; the Greeks at the engine's node are grid
 lookups for all paths at once. The book must have one maturity (the grid's horizon); hedge options may expire
-later.
+later. A down-and-out book (every position with the same barrier) is solved with V = 0 at the barrier
+(continuous monitoring; the engine monitors at its nodes) and its hedge is 0 once the engine has knocked it out.
 """
 
 from __future__ import annotations
@@ -37,9 +38,22 @@ def book_worst_case(book: Book, rate: float, dividend: float, volatility_min: fl
     maturities = {position.option.maturity for position in book.positions}
     if len(maturities) != 1:
         raise ValueError(f"the uncertain-volatility hedgers need a book with one maturity, got {sorted(maturities)}")
+    barriers = {position.option.barrier for position in book.positions}
+    if len(barriers) != 1:
+        raise ValueError(f"the uncertain-volatility hedgers need every book position to share one down-and-out barrier "
+                         f"or none, got barriers {sorted(barriers, key=str)}")
     legs = [(p.quantity * p.option.multiplier, p.option.strike, p.option.call) for p in book.positions]
-    return solve_uncertain_volatility(Payoff.from_legs(legs, name="book"), book.maturity, rate, volatility_min,
-                                      volatility_max, dividend=dividend, side="bid", n_space=n_space, n_time=n_time)
+    payoff = Payoff.from_legs(legs, barrier=barriers.pop(), name="book")
+    return solve_uncertain_volatility(payoff, book.maturity, rate, volatility_min, volatility_max,
+                                      dividend=dividend, side="bid", n_space=n_space, n_time=n_time)
+
+
+def _alive(engine: HedgingEngine) -> FloatArray | float:
+    """1 where the book's barrier positions are still alive at the engine's node, 0 after a knock-out."""
+    if engine.alive_path is None:
+        return 1.0
+    masks = [path[engine.step_index] for path in engine.alive_path if path is not None]
+    return np.logical_and.reduce(masks).astype(np.float64)
 
 
 class _WorstCaseHedger(Hedger):
@@ -75,7 +89,7 @@ class UncertainVolatilityDeltaHedger(_WorstCaseHedger):
 
     def targets(self, engine: HedgingEngine) -> FloatArray:
         positions = engine.positions.copy()
-        positions[:, 0] = -self.grid(engine).delta_at(engine.spot, engine.time)
+        positions[:, 0] = -self.grid(engine).delta_at(engine.spot, engine.time) * _alive(engine)
         return positions
 
 
@@ -108,7 +122,8 @@ class RobustDeltaGammaHedger(_WorstCaseHedger):
         a[:, 0, 0] = 1.0  # the stock: Δ = 1, Γ = 0
         a[:, 0, 1] = option_greeks.delta
         a[:, 1, 1] = option_greeks.gamma
-        b = np.stack([grid.delta_at(spot, time), grid.gamma_at(spot, time)], axis=1)
+        alive = _alive(engine)
+        b = np.stack([grid.delta_at(spot, time) * alive, grid.gamma_at(spot, time) * alive], axis=1)
         solution = neutralise(a, b)
         self.ill_conditioned_count += int(solution.ill_conditioned.sum())
         targets = np.zeros((engine.n_paths, engine.n_instruments))

@@ -119,3 +119,25 @@ def test_uvm_hedge_of_a_short_butterfly_survives_an_adversarial_volatility():
     assert uvm_pnl.mean() > 0.0
     assert delta_pnl.mean() < 0.0
     assert cvar(uvm_pnl, 0.99) < cvar(delta_pnl + (uvm_ask - bs_premium) * growth, 0.99)
+
+
+def test_uvm_delta_of_a_down_and_out_book_matches_the_barrier_formula_and_stops_after_knock_out():
+    """With σ_min = σ_max the worst case is the down-and-out call itself (QuantLib-checked closed form, continuous
+    barrier); a path knocked out earlier holds no hedge even if the spot came back above the barrier."""
+    from hedgegym.pricing import barrier
+
+    book = [{"strike": 100.0, "maturity": 0.25, "call": True, "quantity": -10, "barrier": 90.0}]
+    engine = engine_at_step(config(book=book, n_steps=40), step=10, n_paths=2000)
+    hedger = UncertainVolatilityDeltaHedger(0.2, 0.2, n_space=400, n_time=400)
+    hedger.reset(engine)
+    targets = hedger.targets(engine)[:, 0]
+    alive = engine.alive_path[0][engine.step_index]
+    assert (~alive).any() and alive.any()
+    np.testing.assert_array_equal(targets[~alive], 0.0)
+    closed = 1000 * barrier.greeks(engine.spot, 100.0, engine.time_to_maturity, 0.2, 0.02, 0.0, True,
+                                   barrier=90.0).delta
+    near = alive & (engine.spot > 93.0) & (engine.spot < 120.0)
+    np.testing.assert_allclose(targets[near], closed[near], rtol=5e-3, atol=0.5)
+    with pytest.raises(ValueError, match="barrier"):
+        book_worst_case(config(book=[*book, {"strike": 110.0, "maturity": 0.25, "quantity": 10}]).build_book(),
+                        0.02, 0.0, 0.1, 0.2)
