@@ -178,7 +178,7 @@ def heatmap(table: pd.DataFrame, metric: str, path: str | Path) -> Path:
     axis.set_xticks(range(grid.shape[1]), grid.columns)
     axis.set_yticks(range(grid.shape[0]), grid.index)
     for (i, j), value in np.ndenumerate(grid.to_numpy()):
-        axis.text(j, i, f"{value:,.3g}", ha="center", va="center", fontsize=8)
+        axis.text(j, i, f"{value:,.4g}", ha="center", va="center", fontsize=8)
     figure.colorbar(image, ax=axis, label=metric)
     axis.set_title(f"{metric} by hedger (rows) and market (columns)")
     figure.tight_layout()
