@@ -32,10 +32,11 @@ from hedgegym.baselines import (
     WhalleyWilmottHedger,
 )
 from hedgegym.config import ConfigError, ExperimentConfig, MarketConfig
-from hedgegym.env.features import Scales
 from hedgegym.evaluation.reports import compare
+from hedgegym.instruments import black_scholes_pricer
 
-__all__ = ["STUDY_METRICS", "MisspecificationStudy", "heatmap", "load_study", "run_study", "study_hedgers"]
+__all__ = ["STUDY_METRICS", "MisspecificationStudy", "calibration_premium", "heatmap", "load_study", "markdown",
+           "run_study", "study_hedgers"]
 
 STUDY_METRICS = ("y", "cvar_95", "cvar_99", "rmse", "max_drawdown")
 
@@ -114,9 +115,7 @@ def run_study(study: MisspecificationStudy, n_paths: int | None = None, bootstra
     evaluation = study.experiment.evaluation
     n_paths = evaluation.n_paths if n_paths is None else n_paths
     bootstrap = evaluation.bootstrap if bootstrap is None else bootstrap
-    premium = Scales.from_setup(study.experiment.market.build(), study.experiment.build_book())
-    book_value = -float(study.experiment.build_book().greeks(
-        premium.spot, 0.0, _calibration_pricer(study)).price)
+    premium = calibration_premium(study)
     frames = []
     for market in study.markets:
         if progress is not None:
@@ -128,17 +127,17 @@ def run_study(study: MisspecificationStudy, n_paths: int | None = None, bootstra
         frame = comparison.table[columns].copy()
         for suffix in ("", "_low", "_high"):
             if f"y{suffix}" in frame:
-                frame[f"y_pct_premium{suffix}"] = 100.0 * frame[f"y{suffix}"] / abs(book_value)
+                frame[f"y_pct_premium{suffix}"] = 100.0 * frame[f"y{suffix}"] / premium
         frame.insert(0, "market", market)
         frames.append(frame.reset_index())
     return pd.concat(frames, ignore_index=True)
 
 
-def _calibration_pricer(study: MisspecificationStudy):
-    from hedgegym.instruments import black_scholes_pricer
-
+def calibration_premium(study: MisspecificationStudy) -> float:
+    """|Black–Scholes value| of the book at t = 0 and the calibration volatility (currency): Y's 100% mark."""
     model = study.experiment.market.build()
-    return black_scholes_pricer(study.calibration_volatility, model.rate, model.dividend)
+    pricer = black_scholes_pricer(study.calibration_volatility, model.rate, model.dividend)
+    return abs(float(study.experiment.build_book().greeks(np.array([model.spot]), 0.0, pricer).price[0]))
 
 
 def markdown(table: pd.DataFrame, metrics: tuple[str, ...] = ("y_pct_premium", *STUDY_METRICS[1:])) -> str:

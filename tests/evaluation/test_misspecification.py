@@ -87,3 +87,17 @@ def test_calibration_model_must_be_gbm(tmp_path):
     data["experiment"]["market"] = data["markets"]["regimes"]
     with pytest.raises(ConfigError, match=r"experiment\.market\.model"):
         load_study(write(tmp_path, data))
+
+
+def test_y_is_measured_against_the_black_scholes_premium_at_the_calibration_vol(tmp_path):
+    """The 100% mark of Y: |BS value| of the book at σ₀, here a short ATM call written out with math.erf."""
+    import math
+
+    from hedgegym.evaluation.misspecification import calibration_premium
+
+    s, k, t, sigma, r = 100.0, 100.0, 0.1, 0.2, 0.02
+    d1 = (math.log(s / k) + (r + 0.5 * sigma**2) * t) / (sigma * math.sqrt(t))
+    cdf = lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))  # noqa: E731
+    call = s * cdf(d1) - k * math.exp(-r * t) * cdf(d1 - sigma * math.sqrt(t))
+    study = load_study(write(tmp_path, study_dict()))
+    assert calibration_premium(study) == pytest.approx(10 * 100 * call, rel=1e-12)
