@@ -50,10 +50,10 @@ def book_worst_case(book: Book, rate: float, dividend: float, volatility_min: fl
 
 def _alive(engine: HedgingEngine) -> FloatArray | float:
     """1 where the book's barrier positions are still alive at the engine's node, 0 after a knock-out."""
-    if engine.alive_path is None:
+    masks = engine.alive_at(engine.step_index)
+    if masks is None:
         return 1.0
-    masks = [path[engine.step_index] for path in engine.alive_path if path is not None]
-    return np.logical_and.reduce(masks).astype(np.float64)
+    return np.logical_and.reduce([mask for mask in masks if mask is not None]).astype(np.float64)
 
 
 class _WorstCaseHedger(Hedger):

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from hedgegym import __version__
 from hedgegym.config import ConfigError, ExperimentConfig, load_config
+from hedgegym.instruments import monitored
 from hedgegym.pricing.model_greeks import model_greeks
 
 if TYPE_CHECKING:
@@ -116,8 +117,8 @@ def check(
                       "the Broadie–Glasserman–Kou correction for that monitoring")
 
     try:
-        total = book.greeks(np.array([spot0]), 0.0, lambda s, k, t, c, barrier=None: model_greeks(
-            model, s, k, t, c, variance0, barrier=barrier, monitoring_interval=dt))
+        total = book.greeks(np.array([spot0]), 0.0, monitored(
+            lambda s, k, t, c, **terms: model_greeks(model, s, k, t, c, variance0, **terms), dt))
     except ValueError:
         total = None
     if total is not None:

@@ -46,7 +46,7 @@ from numpy.typing import ArrayLike
 
 from hedgegym import _validation as check
 from hedgegym.costs import CostModel
-from hedgegym.instruments import Book, EuropeanOption, Pricer
+from hedgegym.instruments import Book, EuropeanOption, Pricer, monitored
 from hedgegym.market import GeometricBrownianMotion, MarketModel, RegimeSwitchingVolatility
 from hedgegym.pricing import barrier as barrier_pricing
 from hedgegym.pricing import black_scholes
@@ -80,8 +80,6 @@ def default_valuation(model: MarketModel) -> Valuation:
         return proxy
 
     def exact(spot, strike, tau, call, variance, barrier=None, monitoring_interval=None):
-        if barrier is None:
-            return model_greeks(model, spot, strike, tau, call, variance)
         return model_greeks(model, spot, strike, tau, call, variance, barrier=barrier,
                             monitoring_interval=monitoring_interval)
     return exact
@@ -268,15 +266,9 @@ class HedgingEngine:
             s, v = spot[start:start + rows], variance[start:start + rows]
             t = self.times[start:start + rows, None]
 
-            def pricer(s_, strike, tau, call, barrier=None, v=v):
-                if barrier is None:
-                    return self.valuation(s_, strike, tau, call, v)
-                return self.valuation(s_, strike, tau, call, v, barrier=barrier, monitoring_interval=self.dt)
-
-            alive = None if self.alive_path is None else [
-                None if rows_alive is None else rows_alive[start:start + rows] for rows_alive in self.alive_path
-            ]
-            book_parts.append(self.book.greeks(s, t, pricer, alive))
+            pricer = monitored(lambda s_, strike, tau, call, v=v, **terms: self.valuation(s_, strike, tau, call, v,
+                                                                                         **terms), self.dt)
+            book_parts.append(self.book.greeks(s, t, pricer, self.alive_at(slice(start, start + rows))))
             columns = [Greeks(s, np.ones_like(s), *(np.zeros_like(s) for _ in range(3)))]
             columns += [option.greeks(s, t, pricer) for option in self.hedge_options]
             instrument_parts.append(Greeks(*(np.stack(field, axis=-1) for field in zip(*columns, strict=True))))
@@ -288,15 +280,14 @@ class HedgingEngine:
 
         Shape: every field (N,), currency (the holder's, like ``book_greeks``).
         """
-        def monitored(spot, strike, tau, call, barrier=None):
-            if barrier is None:
-                return pricer(spot, strike, tau, call)
-            return pricer(spot, strike, tau, call, barrier=barrier, monitoring_interval=self.dt)
+        return self.book.greeks(self.spot, self.time, monitored(pricer, self.dt), self.alive_at(self.step_index))
 
-        alive = None if self.alive_path is None else [
-            None if path is None else path[self.step_index] for path in self.alive_path
-        ]
-        return self.book.greeks(self.spot, self.time, monitored, alive)
+    def alive_at(self, index: int | slice) -> list[np.ndarray | None] | None:
+        """Knock-out masks of the book's positions at node ``index`` (or a slice of nodes): per position ``None``
+        (vanilla) or bool (N,) / (rows, N), True while alive; ``None`` for a book without barriers."""
+        if self.alive_path is None:
+            return None
+        return [None if path is None else path[index] for path in self.alive_path]
 
     def _value_node(self) -> None:
         """Point the current-node attributes at row ``step_index`` of the precomputed valuations."""

@@ -47,6 +47,7 @@ __all__ = [
     "Position",
     "Pricer",
     "black_scholes_pricer",
+    "monitored",
 ]
 
 
@@ -120,6 +121,18 @@ class BlackScholesPricer:
             return black_scholes.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend, call)
         return barrier_pricing.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend, call,
                                       barrier=barrier, monitoring_interval=monitoring_interval)
+
+
+def monitored(value: Callable[..., Greeks], monitoring_interval: float | None) -> Pricer:
+    """``value`` as a ``Pricer`` whose barrier options are monitored every ``monitoring_interval`` years: a call
+    that carries ``barrier=B`` is passed on with ``monitoring_interval`` too (``None``: continuous monitoring);
+    vanilla calls go through unchanged, so ``value`` needs the keywords only if the book has barriers."""
+    def pricer(spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
+               barrier: float | None = None) -> Greeks:
+        if barrier is None:
+            return value(spot, strike, time_to_maturity, call)
+        return value(spot, strike, time_to_maturity, call, barrier=barrier, monitoring_interval=monitoring_interval)
+    return pricer
 
 
 def black_scholes_pricer(

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from hedgegym.engine import HedgingEngine, default_valuation
-from hedgegym.instruments import Book, EuropeanOption, Position
+from hedgegym.instruments import Book, EuropeanOption, Position, monitored
 from hedgegym.market import (
     SABR,
     GeometricBrownianMotion,
@@ -367,10 +367,8 @@ def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None,
     variance = np.array([initial_variance(model)])
     valuation = default_valuation(model)
 
-    def pricer(s, strike, tau, call, **barrier_terms):  # barrier options add barrier=B
-        if barrier_terms:
-            barrier_terms["monitoring_interval"] = monitoring_interval
-        return valuation(s, strike, tau, call, variance, **barrier_terms)
+    pricer = monitored(lambda s, strike, tau, call, **terms: valuation(s, strike, tau, call, variance, **terms),
+                       monitoring_interval)
 
     total = [np.asarray(field, dtype=np.float64) for field in book.greeks(spot, 0.0, pricer)]
     for position in hedge.options:
