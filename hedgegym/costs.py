@@ -213,7 +213,9 @@ class CompositeCost(CostModel):
     """Sum of several cost models, e.g. ``ProportionalCost(0.001) + FixedCost(1.0)``.
 
     Nested composites are flattened. With no components the cost is zero (a frictionless market) but the inputs
-    are still validated.
+    are still validated. Immutable (setting or deleting ``models`` raises ``AttributeError``); equal to any
+    composite of equal components in the same order; ``copy``, ``deepcopy`` and ``pickle`` rebuild it from its
+    components.
     """
 
     __slots__ = ("models",)
@@ -232,6 +234,14 @@ class CompositeCost(CostModel):
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __reduce__(self) -> tuple[type[CompositeCost], tuple[CostModel, ...]]:
+        """Rebuild through ``__init__`` (``copy``, ``deepcopy`` and ``pickle`` all use this): the default protocol
+        would restore the slot with ``setattr``, which an immutable object refuses."""
+        return (type(self), self.models)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(repr(model) for model in self.models)})"

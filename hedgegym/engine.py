@@ -39,6 +39,7 @@ contiguous rows. No Python loop runs over paths; one runs over the (few) options
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -53,7 +54,15 @@ from hedgegym.pricing import black_scholes
 from hedgegym.pricing.greeks import FloatArray, Greeks
 from hedgegym.pricing.model_greeks import model_greeks
 
-__all__ = ["BARRIER_MODELS", "HedgingEngine", "StepOutcome", "Valuation", "default_valuation"]
+__all__ = [
+    "BARRIER_MODELS",
+    "HedgingEngine",
+    "ModelValuation",
+    "RegimeProxyValuation",
+    "StepOutcome",
+    "Valuation",
+    "default_valuation",
+]
 
 _NODES_PER_VALUATION = 1_000_000  # nodes valued per pricer call at reset (bounds the temporary memory)
 
@@ -66,23 +75,68 @@ BARRIER_MODELS = (GeometricBrownianMotion, RegimeSwitchingVolatility)
 """The market models whose default valuation prices barrier options."""
 
 
-def default_valuation(model: MarketModel) -> Valuation:
-    """The model's own pricer; Black–Scholes at √variance for the regime-switching model (no closed form).
+@dataclass(frozen=True)
+class ModelValuation:
+    """A ``Valuation`` by the market model's own pricer: ``model_greeks(model, ...)`` (GBM, Heston, Merton, SABR;
+    barrier options under GBM). A module-level value object (not a closure), so engines and envs holding it copy,
+    deepcopy and pickle; equal when the models are equal.
+
+    Shape: every field of the result has the broadcast shape of ``spot`` and ``variance``, e.g. (N,).
+    Raises: ``ValueError`` from ``model_greeks`` for a model without a pricer or a barrier it cannot value.
+    """
+
+    model: MarketModel
+
+    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
+                 variance: ArrayLike, barrier: float | None = None,
+                 monitoring_interval: float | None = None) -> Greeks:
+        return model_greeks(self.model, spot, strike, time_to_maturity, call, variance, barrier=barrier,
+                            monitoring_interval=monitoring_interval)
+
+
+@dataclass(frozen=True)
+class RegimeProxyValuation:
+    """The regime-switching model's ``Valuation`` (it has no closed form): Black–Scholes (Black & Scholes 1973,
+    Merton 1973) at the current regime's volatility √variance, the model's rate and dividend; barrier options by
+    ``hedgegym.pricing.barrier`` at the same σ. A module-level value object, like ``ModelValuation``.
+
+    Shape: every field of the result has the broadcast shape of ``spot`` and ``variance``, e.g. (N,).
+    """
+
+    model: RegimeSwitchingVolatility
+
+    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
+                 variance: ArrayLike, barrier: float | None = None,
+                 monitoring_interval: float | None = None) -> Greeks:
+        model, volatility = self.model, np.sqrt(variance)
+        if barrier is None:
+            return black_scholes.greeks(spot, strike, time_to_maturity, volatility, model.rate, model.dividend, call)
+        return barrier_pricing.greeks(spot, strike, time_to_maturity, volatility, model.rate, model.dividend, call,
+                                      barrier=barrier, monitoring_interval=monitoring_interval)
+
+
+@dataclass(frozen=True, eq=False)
+class _AtVariance:
+    """``valuation`` with the per-path ``variance`` bound, as a ``Pricer`` ``(spot, strike, τ, call, **barrier
+    terms)``: the engine's pricer for one block of nodes (a module-level class, not a lambda)."""
+
+    valuation: Valuation
+    variance: FloatArray
+
+    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
+                 **barrier_terms: float | None) -> Greeks:
+        return self.valuation(spot, strike, time_to_maturity, call, self.variance, **barrier_terms)
+
+
+def default_valuation(model: MarketModel) -> ModelValuation | RegimeProxyValuation:
+    """The model's own pricer (``ModelValuation``); Black–Scholes at √variance for the regime-switching model
+    (``RegimeProxyValuation``: no closed form).
 
     Barrier options: the closed form of ``hedgegym.pricing.barrier`` (GBM: at σ; regime switching: at √variance);
-    other models raise ``ValueError`` when asked for one."""
+    other models raise ``ValueError`` when asked for one. The result is a picklable value object."""
     if isinstance(model, RegimeSwitchingVolatility):
-        def proxy(spot, strike, tau, call, variance, barrier=None, monitoring_interval=None):
-            if barrier is None:
-                return black_scholes.greeks(spot, strike, tau, np.sqrt(variance), model.rate, model.dividend, call)
-            return barrier_pricing.greeks(spot, strike, tau, np.sqrt(variance), model.rate, model.dividend, call,
-                                          barrier=barrier, monitoring_interval=monitoring_interval)
-        return proxy
-
-    def exact(spot, strike, tau, call, variance, barrier=None, monitoring_interval=None):
-        return model_greeks(model, spot, strike, tau, call, variance, barrier=barrier,
-                            monitoring_interval=monitoring_interval)
-    return exact
+        return RegimeProxyValuation(model)
+    return ModelValuation(model)
 
 
 def _row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -266,8 +320,7 @@ class HedgingEngine:
             s, v = spot[start:start + rows], variance[start:start + rows]
             t = self.times[start:start + rows, None]
 
-            pricer = monitored(lambda s_, strike, tau, call, v=v, **terms: self.valuation(s_, strike, tau, call, v,
-                                                                                         **terms), self.dt)
+            pricer = monitored(_AtVariance(self.valuation, v), self.dt)
             book_parts.append(self.book.greeks(s, t, pricer, self.alive_at(slice(start, start + rows))))
             columns = [Greeks(s, np.ones_like(s), *(np.zeros_like(s) for _ in range(3)))]
             columns += [option.greeks(s, t, pricer) for option in self.hedge_options]

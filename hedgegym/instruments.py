@@ -44,6 +44,7 @@ __all__ = [
     "BlackScholesPricer",
     "Book",
     "EuropeanOption",
+    "MonitoredPricer",
     "Position",
     "Pricer",
     "black_scholes_pricer",
@@ -94,17 +95,37 @@ class Pricer(Protocol):
     ) -> Greeks: ...
 
 
+def _value_key(value: object) -> object:
+    """A hashable stand-in for a float or an array parameter: equal keys ⇔ equal values (arrays: shape and entries)."""
+    if isinstance(value, np.ndarray):
+        return (value.shape, tuple(value.ravel().tolist()))
+    return value
+
+
 @dataclass(frozen=True, eq=False)
 class BlackScholesPricer:
     """Black–Scholes–Merton ``Pricer`` with fixed volatility, rate and dividend (built by ``black_scholes_pricer``).
 
     ``volatility`` may be a scalar or an array broadcasting against ``spot`` (e.g. one σ per path). Barrier options
-    (``barrier`` given) are valued by the closed form of ``hedgegym.pricing.barrier``.
+    (``barrier`` given) are valued by the closed form of ``hedgegym.pricing.barrier``. A value object: two pricers
+    are equal when their parameters are (arrays compared entry by entry), so a copied or unpickled pricer equals
+    its original.
     """
 
     volatility: float | FloatArray
     rate: float | FloatArray = 0.0
     dividend: float | FloatArray = 0.0
+
+    def _key(self) -> tuple[object, ...]:
+        return (_value_key(self.volatility), _value_key(self.rate), _value_key(self.dividend))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BlackScholesPricer):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def __call__(
         self,
@@ -123,16 +144,29 @@ class BlackScholesPricer:
                                       barrier=barrier, monitoring_interval=monitoring_interval)
 
 
-def monitored(value: Callable[..., Greeks], monitoring_interval: float | None) -> Pricer:
+@dataclass(frozen=True)
+class MonitoredPricer:
+    """``value`` as a ``Pricer`` whose barrier options are monitored every ``monitoring_interval`` years (built by
+    ``monitored``). A module-level value object, not a closure, so that it copies and pickles (when ``value`` does)."""
+
+    value: Callable[..., Greeks]
+    monitoring_interval: float | None
+
+    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
+                 barrier: float | None = None) -> Greeks:
+        """``value(spot, strike, τ, call)``; with ``barrier`` B also ``barrier=B, monitoring_interval=Δt``.
+        Shape: that of ``value``'s result (the broadcast of the inputs)."""
+        if barrier is None:
+            return self.value(spot, strike, time_to_maturity, call)
+        return self.value(spot, strike, time_to_maturity, call, barrier=barrier,
+                          monitoring_interval=self.monitoring_interval)
+
+
+def monitored(value: Callable[..., Greeks], monitoring_interval: float | None) -> MonitoredPricer:
     """``value`` as a ``Pricer`` whose barrier options are monitored every ``monitoring_interval`` years: a call
     that carries ``barrier=B`` is passed on with ``monitoring_interval`` too (``None``: continuous monitoring);
     vanilla calls go through unchanged, so ``value`` needs the keywords only if the book has barriers."""
-    def pricer(spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
-               barrier: float | None = None) -> Greeks:
-        if barrier is None:
-            return value(spot, strike, time_to_maturity, call)
-        return value(spot, strike, time_to_maturity, call, barrier=barrier, monitoring_interval=monitoring_interval)
-    return pricer
+    return MonitoredPricer(value, monitoring_interval)
 
 
 def black_scholes_pricer(
