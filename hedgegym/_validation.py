@@ -2,6 +2,8 @@
 
 Each check returns its argument as a float64 array (broadcasting is left to the caller) and raises
 ``ValueError`` naming the argument and the allowed range when any element is out of range or not finite.
+Booleans are not numbers here (``True`` is not a spot of 1.0): a bool, or an array or sequence of bools, is
+refused with the argument's name, as is anything numpy cannot read as real numbers (``None``, strings, objects).
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ def _scalar(name: str, value: float, ok: bool, allowed: str) -> np.float64:
 
 
 def _as_float_array(name: str, value: ArrayLike) -> NDArray[np.float64]:
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be a real number, not a boolean, got {value!r}")
+    if isinstance(value, list | tuple):  # Python sequences: every element a real number (no bools, no None)
+        elements = np.asarray(value, dtype=object).ravel() if value else np.empty(0, dtype=object)
+        bad = [x for x in elements if not _is_real_scalar(x)]
+        if bad:
+            raise ValueError(f"{name} must be real numbers (not booleans, None or text), got an element {bad[0]!r}")
+    elif isinstance(value, np.ndarray) and value.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be an array of real numbers, got an array of dtype {value.dtype}")
+    if value is None or isinstance(value, str | bytes):
+        raise ValueError(f"{name} must be a real number or an array of real numbers, got {value!r}")
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:

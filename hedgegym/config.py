@@ -21,12 +21,22 @@ is also the number of rebalancing dates of an episode.
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hedgegym.costs import CompositeCost, CostModel, FixedCost, ProportionalCost, QuadraticImpact, SpreadCost
 from hedgegym.instruments import Book, EuropeanOption, Position
@@ -40,8 +50,9 @@ from hedgegym.market import (
 )
 
 __all__ = [
-    "ConfigError", "CostsConfig", "EnvConfig", "ExperimentConfig", "HedgingConfig", "MarketConfig", "PositionConfig",
-    "SimulationConfig", "load_config",
+    "MAX_EVALUATION_NODES", "MAX_SIMULATION_NODES", "REQUIRED_SECTIONS", "ConfigError", "CostsConfig", "EnvConfig",
+    "ExperimentConfig", "FiniteFloat", "HedgingConfig", "Int", "MarketConfig", "PositionConfig", "SimulationConfig",
+    "apply_overrides", "check_evaluation_size", "load_config", "parse_config",
 ]
 
 MARKET_MODELS: dict[str, type[MarketModel]] = {
@@ -56,6 +67,44 @@ _NOT_FROM_YAML = {"volatility_rule"}  # a Python callable: set it in code, not i
 
 class ConfigError(ValueError):
     """A configuration file that cannot be read or does not validate; the message lists every bad field."""
+
+
+def _not_a_bool(value: object) -> object:
+    """YAML's ``true``/``false`` are not numbers: ``spot: true`` must not become a spot of 1.0."""
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"must be a number, not a boolean (got {value!r})")
+    return value
+
+
+FiniteFloat = Annotated[float, BeforeValidator(_not_a_bool), Field(allow_inf_nan=False)]
+"""A finite real number: ints and numeric text are read as floats; NaN, ±inf and booleans are refused."""
+Int = Annotated[int, BeforeValidator(_not_a_bool)]
+"""An integer (booleans refused)."""
+
+MAX_EVALUATION_NODES = 2**23
+"""Largest ``n_paths × (n_steps + 1)`` of one held-out evaluation. ``evaluate`` keeps 13 float64 series per
+node for each hedger (104 bytes) and peaks near 200 bytes per node while stepping one hedger (measured:
+``/usr/bin/time -v`` on ``evaluate(DeltaHedger(), ...)``), and ``compare`` keeps every hedger's series: at this
+bound a 10-hedger comparison needs about 8.4M × (200 + 10 × 104) B ≈ 10 GB. Allows 131,072 paths at 63 steps."""
+MAX_SIMULATION_NODES = 2**26
+"""Largest ``simulation.n_paths × (n_steps + 1)`` (``hedgegym check``): spot and variance paths in float64 plus
+the model's work arrays, about 40 bytes per node, ≈ 2.7 GB at this bound (1M paths at 63 steps)."""
+REQUIRED_SECTIONS = ("market", "book")
+"""Sections a configuration file must spell out: a missing one would silently run the built-in default."""
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
+
+
+def check_evaluation_size(n_paths: int, n_steps: int, field: str = "evaluation.n_paths") -> int:
+    """``n_paths`` if ``n_paths × (n_steps + 1) ≤ MAX_EVALUATION_NODES``; else ``ValueError`` naming ``field``."""
+    if isinstance(n_paths, bool) or not isinstance(n_paths, int | np.integer) or n_paths < 1:
+        raise ValueError(f"{field} must be an integer >= 1, got {n_paths!r}")
+    limit = MAX_EVALUATION_NODES // (n_steps + 1)
+    if n_paths > limit:
+        raise ValueError(
+            f"{field} must be <= {limit:,} with {n_steps} steps (n_paths × (n_steps + 1) <= {MAX_EVALUATION_NODES:,}: "
+            f"the evaluation keeps about 100 bytes per path and step for every hedger), got {n_paths:,}"
+        )
+    return int(n_paths)
 
 
 class MarketConfig(BaseModel):
@@ -83,7 +132,10 @@ class MarketConfig(BaseModel):
         try:
             return cls(**parameters)
         except (ValueError, TypeError) as error:
-            raise ValueError(f"market ({self.model}): {error}") from error
+            message = str(error)
+            if message.split(" ", 1)[0] in allowed:
+                raise ValueError(f"market.{message} ({self.model} model)") from error
+            raise ValueError(f"market ({self.model}): {message}") from error
 
     @model_validator(mode="after")
     def _parameters_are_valid(self) -> MarketConfig:
@@ -101,12 +153,12 @@ class PositionConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    strike: float = Field(gt=0, description="strike, currency per unit")
-    maturity: float = Field(gt=0, description="years from the start of the simulation")
+    strike: FiniteFloat = Field(gt=0, description="strike, currency per unit")
+    maturity: FiniteFloat = Field(gt=0, description="years from the start of the simulation")
     call: bool = Field(default=True, strict=True, description="true: call, false: put")
-    quantity: float = Field(description="contracts held; negative for a short position")
-    multiplier: float = Field(default=100.0, gt=0, description="units of underlying per contract")
-    barrier: float | None = Field(default=None, gt=0, allow_inf_nan=False,
+    quantity: FiniteFloat = Field(description="contracts held; negative for a short position")
+    multiplier: FiniteFloat = Field(default=100.0, gt=0, description="units of underlying per contract")
+    barrier: FiniteFloat | None = Field(default=None, gt=0,
                                   description="down-and-out barrier, currency per unit; null: vanilla")
 
     @field_validator("quantity")
@@ -132,10 +184,10 @@ class HedgeOptionConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    strike: float = Field(gt=0)
-    maturity: float = Field(gt=0, description="years; must be >= the book's maturity")
+    strike: FiniteFloat = Field(gt=0)
+    maturity: FiniteFloat = Field(gt=0, description="years; must be >= the book's maturity")
     call: bool = Field(default=True, strict=True)
-    multiplier: float = Field(default=100.0, gt=0)
+    multiplier: FiniteFloat = Field(default=100.0, gt=0)
 
     def build(self) -> EuropeanOption:
         return EuropeanOption(self.strike, self.maturity, self.call, self.multiplier)
@@ -146,8 +198,8 @@ class PerInstrumentRate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    stock: float = Field(default=0.0, ge=0)
-    options: float = Field(default=0.0, ge=0)
+    stock: FiniteFloat = Field(default=0.0, ge=0)
+    options: FiniteFloat = Field(default=0.0, ge=0)
 
     def per_instrument(self, n_options: int) -> tuple[float, ...]:
         return (self.stock, *([self.options] * n_options))
@@ -179,7 +231,7 @@ class HedgingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     hedge_options: list[HedgeOptionConfig] = Field(default_factory=list)
-    liquidate_at_maturity: bool = False
+    liquidate_at_maturity: bool = Field(default=False, strict=True)
 
 
 REWARDS = ("pnl", "mean_variance", "cvar", "entropic")
@@ -193,12 +245,12 @@ class EnvConfig(BaseModel):
 
     features: list[str] | None = Field(default=None, description="None: the default feature set")
     reward: Literal["pnl", "mean_variance", "cvar", "entropic"] = "mean_variance"
-    risk_aversion: float = Field(default=1.0, gt=0, description="κ of mean–variance, λ of the entropic reward")
-    cvar_level: float = Field(default=0.95, gt=0, lt=1)
-    cvar_threshold: float = Field(default=0.0, description="w of the Rockafellar–Uryasev CVaR reward (scaled)")
+    risk_aversion: FiniteFloat = Field(default=1.0, gt=0, description="κ of mean–variance, λ of the entropic reward")
+    cvar_level: FiniteFloat = Field(default=0.95, gt=0, lt=1)
+    cvar_threshold: FiniteFloat = Field(default=0.0, description="w of the Rockafellar–Uryasev CVaR reward (scaled)")
     action: Literal["absolute", "delta_relative"] = "absolute"
-    position_limit: float = Field(default=1.5, gt=0, description="|action| = 1 ↔ this many × the book notional")
-    episodes_per_draw: int = Field(default=64, ge=1, le=100_000, description="paths simulated per generator call")
+    position_limit: FiniteFloat = Field(default=1.5, gt=0, description="|action| = 1 ↔ this many × the book notional")
+    episodes_per_draw: Int = Field(default=64, ge=1, le=100_000, description="paths simulated per generator call")
 
     @field_validator("features")
     @classmethod
@@ -220,10 +272,10 @@ class SimulationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    n_paths: int = Field(default=100_000, ge=1, le=10_000_000)
-    n_steps: int = Field(default=63, ge=1, le=100_000)
-    seed: int = Field(default=0, ge=0)
-    horizon: float | None = Field(default=None, gt=0, description="episode length in years; None: to maturity")
+    n_paths: Int = Field(default=100_000, ge=1, le=10_000_000)
+    n_steps: Int = Field(default=63, ge=1, le=100_000)
+    seed: Int = Field(default=0, ge=0)
+    horizon: FiniteFloat | None = Field(default=None, gt=0, description="episode length in years; None: to maturity")
 
 
 class EvaluationConfig(BaseModel):
@@ -231,10 +283,10 @@ class EvaluationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    n_paths: int = Field(default=10_000, ge=10, le=1_000_000)
-    seed: int = Field(default=1234, ge=0, description="test paths: child stream 1 of SeedSequence(seed)")
-    bootstrap: int = Field(default=500, ge=0, le=10_000)
-    cao_hull_c: float = Field(default=1.5, ge=0)
+    n_paths: Int = Field(default=10_000, ge=10, le=1_000_000)
+    seed: Int = Field(default=1234, ge=0, description="test paths: child stream 1 of SeedSequence(seed)")
+    bootstrap: Int = Field(default=500, ge=0, le=10_000)
+    cao_hull_c: FiniteFloat = Field(default=1.5, ge=0)
 
 
 class AgentConfig(BaseModel):
@@ -248,20 +300,20 @@ class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     algo: Literal["ppo", "sac", "deep_hedging"] = "ppo"
-    seed: int = Field(default=0, ge=0)
-    n_envs: int = Field(default=1024, ge=1, le=65_536)
-    total_timesteps: int = Field(default=2_000_000, ge=1)
-    learning_rate: float = Field(default=3e-4, gt=0)
-    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1)
-    gamma: float = Field(default=1.0, gt=0, le=1, description="episodic hedging: undiscounted by default")
-    batch_size: int = Field(default=4096, ge=1)
-    n_epochs: int = Field(default=4, ge=1, description="PPO epochs per rollout")
+    seed: Int = Field(default=0, ge=0)
+    n_envs: Int = Field(default=1024, ge=1, le=65_536)
+    total_timesteps: Int = Field(default=2_000_000, ge=1)
+    learning_rate: FiniteFloat = Field(default=3e-4, gt=0)
+    net_arch: list[Annotated[Int, Field(ge=1)]] = Field(default_factory=lambda: [64, 64], min_length=1)
+    gamma: FiniteFloat = Field(default=1.0, gt=0, le=1, description="episodic hedging: undiscounted by default")
+    batch_size: Int = Field(default=4096, ge=1)
+    n_epochs: Int = Field(default=4, ge=1, description="PPO epochs per rollout")
     sb3_kwargs: dict = Field(default_factory=dict)
     risk_measure: Literal["entropic", "cvar", "mean_std"] = "mean_std"
-    risk_aversion: float = Field(default=1.5, gt=0, description="mean_std c (Cao–Hull: 1.5) / entropic λ")
-    cvar_level: float = Field(default=0.95, gt=0, lt=1)
-    iterations: int = Field(default=500, ge=1)
-    batch_paths: int = Field(default=4096, ge=16)
+    risk_aversion: FiniteFloat = Field(default=1.5, gt=0, description="mean_std c (Cao–Hull: 1.5) / entropic λ")
+    cvar_level: FiniteFloat = Field(default=0.95, gt=0, lt=1)
+    iterations: Int = Field(default=500, ge=1)
+    batch_paths: Int = Field(default=4096, ge=16)
 
 
 def _default_book() -> list[PositionConfig]:
@@ -269,11 +321,19 @@ def _default_book() -> list[PositionConfig]:
 
 
 class ExperimentConfig(BaseModel):
-    """A whole experiment: the market, the option book, the simulation."""
+    """A whole experiment: the market, the option book, the simulation.
+
+    Cross-field checks run here, at load time, so ``check``, ``compare`` and the envs refuse the same configs
+    before any work: the hedging engine's own set-up checks (one maturity for the whole book, hedge options
+    expiring no earlier than the book, barrier books on a market with a barrier pricer: ``HedgingEngine`` is
+    built once, without simulating), the horizon within the book's maturity, and sizes that fit in memory
+    (``MAX_SIMULATION_NODES``, ``MAX_EVALUATION_NODES``). ``name`` names the results directory, so it is one
+    safe path component.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = "default"
+    name: str = Field(default="default", description="1-100 letters, digits, '_', '-', '.'; first a letter or digit")
     market: MarketConfig = Field(default_factory=MarketConfig)
     book: list[PositionConfig] = Field(default_factory=_default_book, min_length=1)
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
@@ -308,6 +368,42 @@ class ExperimentConfig(BaseModel):
                                  f"knocked out at inception), got {position.barrier}")
         return self
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError(
+                "name must be one path component of 1-100 letters, digits, '_', '-' or '.', starting with a letter "
+                f"or digit (it names the results directory), got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _engine_accepts_the_setup(self) -> ExperimentConfig:
+        """The engine's own set-up checks, run here once (nothing is simulated or valued)."""
+        from hedgegym.engine import HedgingEngine
+
+        try:
+            HedgingEngine(self.market.build(), self.build_book(), self.simulation.n_steps,
+                          hedge_options=self.build_hedge_options(), costs=self.build_costs(),
+                          liquidate_at_maturity=self.hedging.liquidate_at_maturity, horizon=self.simulation.horizon)
+        except ValueError as error:
+            message = str(error)
+            raise ValueError(f"hedging.{message}" if message.startswith("hedge_options") else message) from None
+        return self
+
+    @model_validator(mode="after")
+    def _sizes_fit_in_memory(self) -> ExperimentConfig:
+        n_steps = self.simulation.n_steps
+        check_evaluation_size(self.evaluation.n_paths, n_steps)
+        limit = MAX_SIMULATION_NODES // (n_steps + 1)
+        if self.simulation.n_paths > limit:
+            raise ValueError(
+                f"simulation.n_paths must be <= {limit:,} with {n_steps} steps (n_paths × (n_steps + 1) <= "
+                f"{MAX_SIMULATION_NODES:,}: about 40 bytes per path and step), got {self.simulation.n_paths:,}"
+            )
+        return self
+
     @model_validator(mode="after")
     def _horizon_within_maturity(self) -> ExperimentConfig:
         maturity = max(position.maturity for position in self.book)
@@ -333,26 +429,84 @@ class ExperimentConfig(BaseModel):
 def _format(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "config"
-        lines.append(f"  {where}: {item['msg']}")
+        where = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}" if where and not message.startswith(where) else f"  {message}")
     return "\n".join(lines)
 
 
-def parse_config(data: object, source: str = "config") -> ExperimentConfig:
-    """Validate a mapping (e.g. parsed YAML); ``ConfigError`` lists every bad field with its path."""
+def parse_config(data: object, source: str = "config", required: tuple[str, ...] = ()) -> ExperimentConfig:
+    """Validate a mapping (e.g. parsed YAML); ``ConfigError`` lists every bad field with its path.
+
+    ``required``: top-level sections that must be present (``load_config`` requires ``REQUIRED_SECTIONS``);
+    others take their defaults. ``None`` is an empty mapping.
+    """
+    data = {} if data is None else data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"invalid configuration in {source}: expected a mapping of sections (market:, book:, ...), "
+                          f"got a {type(data).__name__}")
+    missing = [section for section in required if section not in data]
+    if missing:
+        raise ConfigError(f"invalid configuration in {source}: missing section(s) {', '.join(missing)}; a config "
+                          f"file must spell out {' and '.join(required)} (no silent built-in default)")
     try:
-        return ExperimentConfig.model_validate(data if data is not None else {})
+        return ExperimentConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(f"invalid configuration in {source}:\n{_format(error)}") from None
 
 
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate a YAML experiment file."""
+    """Read and validate a YAML experiment file; ``ConfigError`` if it is missing, empty, not YAML, lacks a section
+    of ``REQUIRED_SECTIONS`` or has a bad field (named in the message)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
         data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from None
-    return parse_config(data, str(path))
+    if data is None:
+        raise ConfigError(f"{path} is empty: a config file needs at least the sections {', '.join(REQUIRED_SECTIONS)}")
+    return parse_config(data, str(path), required=REQUIRED_SECTIONS)
+
+
+def apply_overrides(
+    config: ExperimentConfig, overrides: Mapping[str, Any], source: str = "overrides"
+) -> ExperimentConfig:
+    """A new config with dotted-path ``overrides`` (``{"evaluation.n_paths": 3, "book.0.strike": 105}``) applied
+    and the whole config validated again (field types, ranges and every cross-field check).
+
+    Raises ``ConfigError`` naming the field: an unknown section or field, a bad value, a path through a
+    non-section. ``None`` values are skipped (an option the user did not give). Used by the CLI flags
+    (``--paths``, ``--seed``, ...) and by the scripts' overrides.
+    """
+    data = config.model_dump()
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        parts = key.split(".")
+        node: Any = data
+        for depth, part in enumerate(parts[:-1]):
+            node = _child(node, part, ".".join(parts[: depth + 1]), source)
+        last = parts[-1]
+        if isinstance(node, list):
+            _child(node, last, key, source)
+            node[int(last)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ConfigError(f"invalid configuration in {source}: {key}: {'.'.join(parts[:-1])} is not a section")
+    return parse_config(data, source)
+
+
+def _child(node: Any, part: str, where: str, source: str) -> Any:
+    if isinstance(node, dict):
+        if part not in node:
+            raise ConfigError(f"invalid configuration in {source}: {where} is not a section or field; allowed: "
+                              f"{', '.join(node)}")
+        return node[part]
+    if isinstance(node, list):
+        if not part.isdigit() or int(part) >= len(node):
+            raise ConfigError(f"invalid configuration in {source}: {where}: index must be 0..{len(node) - 1}")
+        return node[int(part)]
+    raise ConfigError(f"invalid configuration in {source}: {where}: not a section")
