@@ -70,8 +70,9 @@ class HedgingCore:
         self.episodes_per_draw = env.episodes_per_draw
         self.generators: list[np.random.Generator | None] = [None] * n_envs
         self._cursor = self.episodes_per_draw  # empty block
-        self._spot_block = np.empty((self.episodes_per_draw, self.n_steps + 1, n_envs))
-        self._variance_block = np.empty_like(self._spot_block)
+        # allocated by the first draw: evaluation on fixed paths (N = number of test paths) never draws
+        self._spot_block: np.ndarray | None = None
+        self._variance_block: np.ndarray | None = None
         self.last_outcome: StepOutcome | None = None
 
     # ------------------------------------------------------------------ randomness
@@ -85,6 +86,9 @@ class HedgingCore:
         self._cursor = self.episodes_per_draw
 
     def _draw_block(self) -> None:
+        if self._spot_block is None:
+            self._spot_block = np.empty((self.episodes_per_draw, self.n_steps + 1, self.n_envs))
+            self._variance_block = np.empty_like(self._spot_block)
         for i, generator in enumerate(self.generators):
             if generator is None:
                 generator = self.generators[i] = seeding.np_random(None)[0]
@@ -117,13 +121,20 @@ class HedgingCore:
         return evaluate_features(self.feature_names, self.engine, self.scales, self._node_features)
 
     def targets(self, actions: np.ndarray) -> FloatArray:
-        """Target positions (N, k) for actions (N, k) in [−1, 1] (see the module docstring)."""
-        actions = np.asarray(actions, dtype=np.float64).reshape(self.n_envs, -1)
-        if actions.shape[1] != self.engine.n_instruments:
-            raise ValueError(
-                f"actions must have {self.engine.n_instruments} component(s) per env (stock"
-                f"{' + hedge options' if self.engine.n_instruments > 1 else ''}), got {actions.shape[1]}"
-            )
+        """Target positions (N, k) for actions (N, k) in [−1, 1] (see the module docstring).
+
+        ``ValueError`` naming the expected shape (N, k) when ``actions`` has another shape (a scalar, ``None``, a
+        batch of the wrong size), is not numeric, or holds NaN or inf.
+        """
+        k, n = self.engine.n_instruments, self.engine.n_paths
+        what = f"stock{' + hedge options' if k > 1 else ''}"
+        raw = np.asarray(actions) if actions is not None else None
+        if raw is None or raw.dtype.kind not in "iuf":
+            kind = "None" if raw is None else f"dtype {raw.dtype}"
+            raise ValueError(f"actions must be real numbers of shape ({n}, {k}) (envs × {what}), got {kind}")
+        if raw.shape != (n, k):
+            raise ValueError(f"actions must have shape ({n}, {k}) (envs × {what}), got shape {raw.shape}")
+        actions = raw.astype(np.float64, copy=False)
         if not np.all(np.isfinite(actions)):
             raise ValueError("actions must be finite numbers in [-1, 1]; got NaN or inf")
         targets = np.clip(actions, -1.0, 1.0) * self.position_scale

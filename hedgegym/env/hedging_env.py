@@ -81,6 +81,12 @@ class HedgingEnv(gym.Env):
     def step(self, action):
         if self._needs_reset:
             raise RuntimeError("call reset() before step() (and again after an episode has terminated)")
-        observations, rewards, terminated, _outcome = self.core.step(np.asarray(action)[None, :])
+        shape = self.action_space.shape
+        array = None if action is None else np.asarray(action)
+        if array is None or array.shape != shape:
+            got = "None" if array is None else f"shape {array.shape}"
+            raise ValueError(f"action must be an array of shape {shape} (stock"
+                             f"{' + hedge options' if shape[0] > 1 else ''}, each in [-1, 1]), got {got}")
+        observations, rewards, terminated, _outcome = self.core.step(array[None, :])
         self._needs_reset = terminated
         return observations[0], float(rewards[0]), bool(terminated), False, self.core.info(0)

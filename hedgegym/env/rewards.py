@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hedgegym import _validation as check
 from hedgegym.pricing.greeks import FloatArray
 
 __all__ = ["Reward"]
@@ -38,9 +39,9 @@ class Reward:
     def __post_init__(self) -> None:
         if self.kind not in ("pnl", "mean_variance", "cvar", "entropic"):
             raise ValueError(f"reward must be one of pnl, mean_variance, cvar, entropic; got {self.kind!r}")
-        if not self.risk_aversion > 0:
-            raise ValueError(f"risk_aversion must be > 0, got {self.risk_aversion}")
-        if not 0 < self.cvar_level < 1:
+        check.positive("risk_aversion", self.risk_aversion)
+        check.finite("cvar_threshold", self.cvar_threshold)
+        if not 0 < check.finite("cvar_level", self.cvar_level) < 1:
             raise ValueError(f"cvar_level must be in (0, 1), got {self.cvar_level}")
 
     @property

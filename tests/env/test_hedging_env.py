@@ -129,8 +129,35 @@ def test_out_of_range_actions_are_clipped_and_nan_actions_raise():
     np.testing.assert_array_equal(clipped.step(np.array([7.0]))[0], bounded.step(np.array([1.0]))[0])
     with pytest.raises(ValueError, match="finite"):
         clipped.step(np.array([np.nan]))
-    with pytest.raises(ValueError, match="component"):
+    with pytest.raises(ValueError, match=r"shape \(1,\)"):
         clipped.step(np.array([0.1, 0.2]))
+
+
+@pytest.mark.parametrize("action", [0.5, None, np.float32(0.5), "0.5", [[0.5]]], ids=repr)
+def test_actions_of_the_wrong_shape_or_type_name_the_expected_shape(action):
+    """Was: ``step(0.5)`` / ``step(None)`` → IndexError 'too many indices for array: array is 0-dimensional'."""
+    env = HedgingEnv(small_config(MARKETS["gbm"]))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"action must be an array of shape \(1,\)"):
+        env.step(action)
+    env.step(np.array([0.5]))  # the env is still usable
+
+
+def test_core_refuses_non_numeric_actions_by_name():
+    env = HedgingEnv(small_config(MARKETS["gbm"]))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"actions must be real numbers of shape \(1, 1\)"):
+        env.core.targets(np.array([["x"]]))
+
+
+@pytest.mark.parametrize("field", ["risk_aversion", "cvar_threshold", "cvar_level"])
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_reward_refuses_non_finite_parameters(field, value):
+    """Was: ``Reward(risk_aversion=inf)`` accepted, then rewards of −inf/NaN; ``cvar_threshold=nan`` accepted."""
+    from hedgegym.env.rewards import Reward
+
+    with pytest.raises(ValueError, match=field):
+        Reward("cvar", **{field: value})
 
 
 def test_delta_relative_action_zero_is_the_model_delta_hedge():

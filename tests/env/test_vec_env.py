@@ -89,3 +89,22 @@ def test_ppo_trains_for_a_few_updates_on_the_batched_env():
     model = PPO("MlpPolicy", vec, n_steps=12, batch_size=64, n_epochs=1, seed=0, device="cpu")
     model.learn(total_timesteps=16 * 12 * 2)
     assert model.num_timesteps == 16 * 12 * 2
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (4, 1), (8,), (4, 2, 1)])
+def test_action_batch_of_the_wrong_size_names_the_expected_shape(shape):
+    """Was: a raw numpy 'cannot reshape array of size 6 into shape (4,newaxis)' (or a silent reinterpretation)."""
+    env = BatchedHedgingVecEnv(CONFIG, n_envs=4, seed=0)
+    env.reset()
+    with pytest.raises(ValueError, match=r"actions must have shape \(4, 2\) \(envs × stock \+ hedge options\)"):
+        env.step(np.zeros(shape, dtype=np.float32))
+
+
+def test_evaluation_sized_core_allocates_no_episode_buffer():
+    """Was: ``HedgingCore(config, n_envs=N)`` allocated episodes_per_draw × (n_steps + 1) × N floats twice at
+    construction (30 GiB for evaluation.n_paths = 10^6), though evaluation on fixed paths never draws episodes."""
+    from hedgegym.config import parse_config
+    from hedgegym.env.core import HedgingCore
+
+    core = HedgingCore(parse_config(CONFIG), n_envs=1_000_000)
+    assert core._spot_block is None and core._variance_block is None
