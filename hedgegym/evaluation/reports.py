@@ -113,11 +113,21 @@ def markdown_table(table: pd.DataFrame, columns: tuple[str, ...] = MAIN_COLUMNS)
 
 
 def write_outputs(comparison: Comparison, directory: str | Path) -> list[Path]:
-    """Write tables, per-path results and plots into ``directory`` (refuses a non-empty one); the files."""
-    directory = Path(directory)
-    if directory.exists() and any(directory.iterdir()):
-        raise FileExistsError(f"{directory} is not empty: hedgegym never overwrites results; choose a new directory")
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write tables, per-path results and plots into ``directory``; the files (paths under ``directory``).
+
+    All at once (``hedgegym.output.atomic_directory``): written into a temporary sibling and renamed at the end,
+    so an error or Ctrl-C leaves no half-written directory. ``OutputDirError`` (a ``ValueError``) before writing
+    anything if ``directory`` is a file, a non-empty directory, or under a path that cannot be written.
+    """
+    from hedgegym.output import atomic_directory
+
+    final = Path(directory)
+    with atomic_directory(final) as temporary:
+        written = _write_files(comparison, temporary)
+    return [final / path.name for path in written]
+
+
+def _write_files(comparison: Comparison, directory: Path) -> list[Path]:
     written = []
     table = comparison.table
     table.to_csv(directory / "results.csv", float_format="%.10g")
