@@ -5,8 +5,8 @@ Model (pricing measure), with v the instantaneous variance::
     dS/S = (r − q) dt + √v dW₁,     dv = κ(θ − v) dt + σᵥ √v dW₂,     d⟨W₁, W₂⟩ = ρ dt
 
 Arguments: ``variance`` v at the node, ``mean_reversion`` κ ≥ 0, ``long_run_variance`` θ ≥ 0,
-``vol_of_vol`` σᵥ > 0 (for σᵥ = 0 the model is Black–Scholes with a deterministic variance: use
-``black_scholes``), ``correlation`` ρ ∈ [−1, 1]. Parameters that violate the Feller condition 2κθ ≥ σᵥ²
+``vol_of_vol`` σᵥ ≥ 0 (σᵥ = 0: Black–Scholes at the deterministic average variance, exactly),
+``correlation`` ρ ∈ [−1, 1]. Parameters that violate the Feller condition 2κθ ≥ σᵥ²
 are allowed: the formula holds for them (v can touch 0, the price stays well defined).
 
 Method. Lewis' (2000) single-integral form with a Black–Scholes control variate (as in QuantLib's
@@ -113,22 +113,63 @@ def _abscissae(tail_end: float, min_scale: float, max_phase: float, points: int)
     return np.concatenate(parts_u), np.concatenate(parts_w)
 
 
+def _expm1(z: np.ndarray) -> np.ndarray:
+    """e^z − 1 for complex z without cancellation near 0 (numpy's complex expm1 is not accurate there):
+    Re = expm1(x)·cos y − 2 sin²(y/2), Im = eˣ sin y."""
+    x, y = z.real, z.imag
+    half_sine = np.sin(0.5 * y)
+    return (np.expm1(x) * np.cos(y) - 2.0 * half_sine * half_sine) + 1j * (np.exp(x) * np.sin(y))
+
+
+def _log1p_ratio(w: np.ndarray) -> np.ndarray:
+    """log(1 + w)/w for complex w (principal branch), accurate as w → 0 (limit 1); numpy's complex log1p is
+    log(1 + w) and loses the digits of small w. Re log(1 + w) = ½ log1p(2a + a² + b²) for |w| < ½, else log|1 + w|."""
+    a, b = w.real, w.imag
+    small = np.abs(w) < 0.5
+    real = np.where(small, 0.5 * np.log1p(a * (2.0 + a) + b * b), np.log(np.hypot(1.0 + a, b)))
+    log1p = real + 1j * np.arctan2(b, 1.0 + a)
+    nonzero = w != 0.0
+    return np.where(nonzero, log1p / np.where(nonzero, w, 1.0), 1.0)
+
+
 def _characteristic_exponent(
     u: FloatArray, tau: FloatArray, kappa: float, theta: float, sigma: float, rho: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """C, D and ∂D/∂τ of φ(u − i/2) = exp(C + D v) ("little trap" form); u and tau broadcast."""
+    r"""C, D and ∂D/∂τ of φ(u − i/2) = exp(C + D v) ("little trap" form); u and tau broadcast.
+
+    The published form (Albrecher et al. 2007), with β = κ − ρσᵥiz, d = √(β² + σᵥ²(u² + ¼)), g = (β − d)/(β + d),
+
+        D = (β − d)/σᵥ² · (1 − e^{−dτ})/(1 − g e^{−dτ}),   C = κθ/σᵥ² · [(β − d)τ − 2 log((1 − g e^{−dτ})/(1 − g))],
+
+    divides differences of nearly equal numbers by σᵥ², which loses ~2·log10(1/σᵥ) digits (1 % at σᵥ = 1e-7).
+    It is rewritten without that division: (β − d)/σᵥ² = −(u² + ¼)/(β + d), 1 − g = 2d/(β + d),
+    (1 − g e^{−dτ})/(1 − g) = 1 + ω with ω = g(1 − e^{−dτ})/(1 − g), so that with h = (1 − e^{−dτ})/(dτ),
+
+        D = −(u² + ¼) τ h · d/(β + d) / (1 − g e^{−dτ}),   C = −κθ (u² + ¼) τ/(β + d) · (1 − h · log(1 + ω)/ω),
+        ∂D/∂τ = −2 (u² + ¼) (d/(β + d))² e^{−dτ}/(1 − g e^{−dτ})²,
+
+    with e^z − 1 and log(1 + ω)/ω evaluated without cancellation. κ, σᵥ, β and d enter only through ratios, so
+    they are scaled by max(κ, σᵥ) (no underflow for any σᵥ > 0). At σᵥ → 0 this is exactly the Black–Scholes
+    exponent −½(u² + ¼)·E[∫v dt]; the error is a few ulps of the exponent uniformly in σᵥ > 0.
+    """
+    scale = max(kappa, sigma)
+    kappa_hat, sigma_hat = kappa / scale, sigma / scale
     z = u - 0.5j
-    beta = kappa - rho * sigma * 1j * z
     quadratic = u * u + 0.25  # z² + iz, real on this contour
-    d = np.sqrt(beta * beta + sigma * sigma * quadratic)
-    g = (beta - d) / (beta + d)
-    decay = np.exp(-d * tau)
+    beta = kappa_hat - rho * sigma_hat * 1j * z
+    d = np.sqrt(beta * beta + sigma_hat * sigma_hat * quadratic)
+    beta_plus_d = beta + d
+    ratio = d / beta_plus_d  # d/(β + d) = (1 − g)/2
+    g = -sigma_hat * sigma_hat * quadratic / (beta_plus_d * beta_plus_d)
+    d_tau = scale * d * tau
+    decay = np.exp(-d_tau)
+    nonzero = d_tau != 0.0
+    h = np.where(nonzero, -_expm1(-d_tau) / np.where(nonzero, d_tau, 1.0), 1.0)  # (1 − e^{−dτ})/(dτ)
     one_minus_g_decay = 1.0 - g * decay
-    d_coefficient = (beta - d) / (sigma * sigma) * (1.0 - decay) / one_minus_g_decay
-    c_coefficient = kappa * theta / (sigma * sigma) * (
-        (beta - d) * tau - 2.0 * np.log(one_minus_g_decay / (1.0 - g))
-    )
-    d_rate = -0.5 * quadratic - beta * d_coefficient + 0.5 * sigma * sigma * d_coefficient * d_coefficient
+    omega = g * (h * d_tau) / (2.0 * ratio)
+    d_coefficient = -quadratic * tau * h * ratio / one_minus_g_decay
+    c_coefficient = -theta * kappa_hat * quadratic * tau / beta_plus_d * (1.0 - h * _log1p_ratio(omega))
+    d_rate = -2.0 * quadratic * ratio * ratio * decay / (one_minus_g_decay * one_minus_g_decay)
     return c_coefficient, d_coefficient, d_rate
 
 
@@ -192,7 +233,7 @@ def greeks(
     variance = check.non_negative("variance", variance)
     kappa = float(check.non_negative("mean_reversion", mean_reversion))
     theta = float(check.non_negative("long_run_variance", long_run_variance))
-    sigma = float(check.positive("vol_of_vol", vol_of_vol))
+    sigma = float(check.non_negative("vol_of_vol", vol_of_vol))
     rho = float(check.in_closed_range("correlation", correlation, -1.0, 1.0))
     rate = check.finite("rate", rate)
     dividend = check.finite("dividend", dividend)
@@ -215,7 +256,8 @@ def greeks(
 
     scale_all = np.maximum(total_variance, floor)
     distance = np.abs(np.log(spot / strike) + (rate - dividend) * tau) / np.sqrt(scale_all)
-    live = np.flatnonzero((tau > 0.0) & (distance <= moneyness_cutoff))
+    # σᵥ = 0: φ = φ_BS at each node's own v_cv exactly, so no node needs the Fourier correction
+    live = np.flatnonzero((tau > 0.0) & (distance <= moneyness_cutoff) & (sigma > 0.0))
     if live.size:
         scale = scale_all[live]
         oscillations = distance[live]
@@ -248,11 +290,23 @@ def greeks(
                         control_variance, u, weight, c_coef, d_coef, d_rate, kappa * theta,
                         price_, delta_, gamma_, vega_, theta_,
                     )
-    control = black_scholes.greeks(spot, strike, tau, np.sqrt(control_variance), rate, dividend, call)
+    control_volatility = np.sqrt(control_variance)
+    control = black_scholes.greeks(spot, strike, tau, control_volatility, rate, dividend, call)
     price_ = np.maximum(price_ + control.price, 0.0)
     delta_ += control.delta
     gamma_ += control.gamma
-    theta_ += control.theta  # vega_: ∂V/∂v is the Fourier term alone (0 at expiry and beyond the cutoff)
+    theta_ += control.theta  # at live nodes v_cv is a constant of the exact identity: ∂V/∂v is the Fourier term
+    # nodes without the Fourier correction (σᵥ = 0, beyond the moneyness cutoff) are V_BS(σ_cv) with their own
+    # σ_cv² = E[∫v dt]/τ, which moves with v and τ: chain rule through Black–Scholes' vega
+    plain = np.ones(spot.size, dtype=bool)
+    plain[live] = False
+    plain &= (tau > 0.0) & (total_variance > floor)
+    if plain.any():
+        t, v, sigma_cv = tau[plain], variance[plain], control_volatility[plain]
+        weight = _expected_total_variance(np.ones_like(t), t, kappa, 0.0) / t  # ∂σ_cv²/∂v = (1 − e^{−κτ})/(κτ)
+        forward_variance = theta + (v - theta) * np.exp(-kappa * t)  # E[v_τ]: ∂(τσ_cv²)/∂τ
+        vega_[plain] = control.vega[plain] * weight / (2.0 * sigma_cv)
+        theta_[plain] -= control.vega[plain] * (forward_variance - control_variance[plain]) / (2.0 * sigma_cv * t)
     return Greeks(*(a.reshape(shape) for a in (price_, delta_, gamma_, vega_, theta_)))
 
 

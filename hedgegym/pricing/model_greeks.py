@@ -64,27 +64,12 @@ def _(model: Heston, spot, strike, time_to_maturity, call=True, variance=None, *
     if barrier is not None:
         raise _no_barrier(model)
     v = model.initial_variance if variance is None else variance
-    if model.vol_of_vol >= 1e-8:
-        return heston.greeks(
-            spot, strike, time_to_maturity, v, model.mean_reversion, model.long_run_variance, model.vol_of_vol,
-            model.correlation, model.rate, model.dividend, call,
-        )
-    # no vol-of-vol: Black–Scholes with the deterministic average variance E[∫v dt]/τ
-    tau = np.asarray(time_to_maturity, dtype=np.float64)
-    safe_tau = np.where(tau > 0.0, tau, 1.0)
-    v = np.asarray(v, dtype=np.float64)
-    average = heston._expected_total_variance(v, safe_tau, model.mean_reversion, model.long_run_variance) / safe_tau
-    volatility = np.sqrt(np.maximum(average, 0.0))
-    g = black_scholes.greeks(spot, strike, tau, volatility, model.rate, model.dividend, call)
-    # σ_eff² = w(τ)/τ moves with v and with τ: chain rule through Black–Scholes' vega
-    safe_volatility = np.where(volatility > 0.0, volatility, 1.0)
-    weight = heston._expected_total_variance(1.0, safe_tau, model.mean_reversion, 0.0) / safe_tau  # ∂average/∂v
-    forward_variance = model.long_run_variance + (v - model.long_run_variance) * np.exp(-model.mean_reversion * tau)
-    d_volatility_d_tau = (forward_variance - average) / (2.0 * safe_volatility * safe_tau)
-    live = (tau > 0.0) & (volatility > 0.0)
-    vega = np.where(live, g.vega * weight / (2.0 * safe_volatility), 0.0)
-    theta = g.theta - np.where(live, g.vega * d_volatility_d_tau, 0.0)
-    return g._replace(vega=vega, theta=theta)
+    # every σᵥ ≥ 0, no switch: heston.greeks is accurate uniformly as σᵥ → 0 and exact (Black–Scholes at the
+    # deterministic average variance, Greeks by the chain rule) at σᵥ = 0
+    return heston.greeks(
+        spot, strike, time_to_maturity, v, model.mean_reversion, model.long_run_variance, model.vol_of_vol,
+        model.correlation, model.rate, model.dividend, call,
+    )
 
 
 @model_greeks.register

@@ -130,7 +130,7 @@ def test_expiry_and_extreme_nodes_are_finite():
     ("overrides", "argument"),
     [
         ({"correlation": 1.5}, "correlation"),
-        ({"vol_of_vol": 0.0}, "vol_of_vol"),
+        ({"vol_of_vol": -0.1}, "vol_of_vol"),
         ({"mean_reversion": -1.0}, "mean_reversion"),
         ({"long_run_variance": -0.01}, "long_run_variance"),
     ],
