@@ -111,6 +111,19 @@ class BatchedHedgingVecEnv(VecEnv):
             self._cached_infos = [empty] * self.num_envs
         return list(self._cached_infos)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copy and pickle state: the cached read-only infos (``mappingproxy``, which cannot be pickled) travel as a
+        flag and are rebuilt by ``__setstate__``."""
+        state = self.__dict__.copy()
+        state["_cached_infos"] = self._cached_infos is not None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        cached = state.pop("_cached_infos")
+        self.__dict__.update(state, _cached_infos=None)
+        if cached:
+            self._empty_infos()
+
     def close(self) -> None:
         return None
 
