@@ -1,7 +1,11 @@
-"""SB3 callbacks: hedging metrics in TensorBoard, a rich progress bar, checkpoints that survive Ctrl-C.
+"""SB3 callbacks: hedging metrics in TensorBoard, a rich progress bar, checkpoints at rollout boundaries, a
+graceful Ctrl-C; and the run's TensorBoard logger.
 
-TensorBoard tags written by ``HedgeMetricsCallback`` (every ``eval_every`` environment steps, on a fixed
-validation set of paths — child stream 3 of ``SeedSequence(evaluation.seed)``, disjoint from training and test):
+TensorBoard tags written by ``HedgeMetricsCallback`` (on a fixed validation set of paths — child stream 3 of
+``SeedSequence(evaluation.seed)``, disjoint from training and test — at the first rollout boundary at or past
+every multiple of ``eval_every`` environment steps, and at the last step of training), into the same events
+file as SB3's own scalars. SB3's ``train/*`` values are written by SB3 alone, at the end of the rollout after
+the update (this callback never flushes SB3's logger, so they keep SB3's steps):
 
 ==========================  ===========================================================================
 tag                         meaning (currency unless stated)
@@ -15,27 +19,46 @@ tag                         meaning (currency unless stated)
 ``hedge/y_vs_delta``        Y of the policy ÷ Y of the delta hedger (< 1: better than delta)
 ``hedge_delta/<metric>``    the same metrics for the delta hedger on the same paths (flat reference lines)
 ``hedge/position_vs_delta`` a figure: the policy's stock position and −Δ_book along validation path 0
-``hparams`` (text)          the agent configuration, as YAML
+``hparams`` (text)          the agent configuration, as YAML (at step 0)
 ==========================  ===========================================================================
+
+Evaluations run with the global torch / numpy generators saved and restored, so logging never changes training.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import numpy as np
+import torch
 import yaml
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import Figure
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from torch.utils.tensorboard import SummaryWriter
 
+from hedgegym.agents.checkpoint import save_checkpoint
 from hedgegym.baselines import DeltaHedger
 from hedgegym.config import ExperimentConfig
 from hedgegym.env.features import Scales
 from hedgegym.evaluation.metrics import metric_values
 from hedgegym.evaluation.rollout import VALIDATION_STREAM, evaluate, test_paths
 
-__all__ = ["HedgeMetricsCallback", "RichProgressCallback", "validation_paths"]
+__all__ = ["HedgeMetricsCallback", "RichProgressCallback", "RolloutCheckpointCallback", "TrainingInterrupted",
+           "run_logger", "validation_paths"]
 
 LOGGED = ("mean_cost", "std_pnl", "cvar_95", "rmse", "turnover", "y")
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on request (Ctrl-C); ``checkpoint`` is the model zip saved on the way out, or None."""
+
+    def __init__(self, checkpoint: Path | None, steps: int | None = None) -> None:
+        self.checkpoint = checkpoint
+        self.steps = steps
+        super().__init__(f"training interrupted at {steps} steps; checkpoint: {checkpoint}")
 
 
 def validation_paths(config: ExperimentConfig, n_paths: int):
@@ -43,46 +66,95 @@ def validation_paths(config: ExperimentConfig, n_paths: int):
     return test_paths(config, n_paths, config.evaluation.seed, stream=VALIDATION_STREAM)
 
 
+class _TensorBoard(TensorBoardOutputFormat):
+    """SB3's TensorBoard output with ``purge_step``: events at or after that step, left in the directory by an
+    interrupted run, are hidden by TensorBoard (the resumed run writes them again)."""
+
+    def __init__(self, folder: str, purge_step: int | None) -> None:
+        self.writer = SummaryWriter(log_dir=folder, purge_step=purge_step)
+        self._is_closed = False
+
+
+def run_logger(folder: str | Path, start_step: int) -> Logger:
+    """The logger of a run (TensorBoard events in ``folder``); a run resumed at ``start_step`` > 0 purges the
+    events an interrupted run wrote at or after that step."""
+    return Logger(str(folder), [_TensorBoard(str(folder), start_step or None)])
+
+
+def _writer(logger: Logger) -> SummaryWriter | None:
+    return next((f.writer for f in logger.output_formats if isinstance(f, TensorBoardOutputFormat)), None)
+
+
+@contextmanager
+def _generators_untouched() -> Iterator[None]:
+    """Save and restore the global torch and numpy generators around an evaluation."""
+    numpy_state = np.random.get_state()  # noqa: NPY002 (SB3 samples minibatches from it)
+    with torch.random.fork_rng(devices=[]):
+        yield
+    np.random.set_state(numpy_state)  # noqa: NPY002
+
+
 class HedgeMetricsCallback(BaseCallback):
-    """Evaluate the policy on fixed validation paths every ``eval_every`` steps; log under ``hedge/``."""
+    """Evaluate the policy on fixed validation paths every ``eval_every`` steps; log under ``hedge/`` (see the
+    module docstring). Needs a TensorBoard output in the model's logger (``run_logger``); without one it does
+    nothing. ``ValueError`` when ``eval_every`` or ``n_paths`` is not a positive integer."""
 
     def __init__(self, config: ExperimentConfig, eval_every: int = 50_000, n_paths: int = 2_000) -> None:
         super().__init__()
+        for name, value in (("eval_every", eval_every), ("n_paths", n_paths)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         self.config = config
-        self.eval_every = eval_every
-        self.paths = validation_paths(config, n_paths)
+        self.eval_every = int(eval_every)
+        self.paths = validation_paths(config, int(n_paths))
         self.scales = Scales.from_setup(config.market.build(), config.build_book())
-        self._next = 0
+        self._last: int | None = None
         self._delta: dict[str, float] | None = None
+        self._tensorboard: SummaryWriter | None = None
 
     def _metrics(self, per_path) -> dict[str, float]:
         values = metric_values(per_path, None, self.scales.value)
         return {name: float(values[name]) for name in LOGGED}
 
     def _on_training_start(self) -> None:
-        self.logger.record("hparams", yaml.safe_dump(self.config.agent.model_dump(mode="json")),
-                           exclude=("stdout", "log", "json", "csv"))
-        delta = evaluate(DeltaHedger(), self.config, paths=self.paths)
+        self._tensorboard = _writer(self.logger)
+        if self._tensorboard is None:
+            return
+        if self.num_timesteps == 0:
+            self._tensorboard.add_text("hparams", yaml.safe_dump(self.config.agent.model_dump(mode="json")), 0)
+        with _generators_untouched():
+            delta = evaluate(DeltaHedger(), self.config, paths=self.paths)
         self._delta = self._metrics(delta.per_path)
         self._delta_position = delta.series["book_delta"][:, 0]
-        self._next = self.num_timesteps
+        self._last = None
+
+    def _on_rollout_start(self) -> None:
+        step = self.num_timesteps
+        if self._last is None or step // self.eval_every > self._last // self.eval_every:
+            self.log_now()
 
     def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            self._next = self.num_timesteps + self.eval_every
-            self.log_now()
         return True
 
+    def _on_training_end(self) -> None:
+        if self._last != self.num_timesteps:
+            self.log_now()
+
     def log_now(self) -> None:
-        result = evaluate(self.model, self.config, paths=self.paths)
+        """Evaluate now and write the ``hedge/*`` points at ``num_timesteps``."""
+        if self._tensorboard is None:
+            return
+        step = self._last = self.num_timesteps
+        with _generators_untouched():
+            result = evaluate(self.model, self.config, paths=self.paths)
         metrics = self._metrics(result.per_path)
+        writer = self._tensorboard
         for name, value in metrics.items():
-            self.logger.record(f"hedge/{name}", value)
-            self.logger.record(f"hedge_delta/{name}", self._delta[name])
-        self.logger.record("hedge/y_vs_delta", metrics["y"] / self._delta["y"])
-        self.logger.record("hedge/position_vs_delta", Figure(self._figure(result), close=True),
-                           exclude=("stdout", "log", "json", "csv"))
-        self.logger.dump(self.num_timesteps)
+            writer.add_scalar(f"hedge/{name}", value, step)
+            writer.add_scalar(f"hedge_delta/{name}", self._delta[name], step)
+        writer.add_scalar("hedge/y_vs_delta", metrics["y"] / self._delta["y"], step)
+        writer.add_figure("hedge/position_vs_delta", self._figure(result), step, close=True)
+        writer.flush()
 
     def _figure(self, result):
         import matplotlib
@@ -99,8 +171,41 @@ class HedgeMetricsCallback(BaseCallback):
         return figure
 
 
+class RolloutCheckpointCallback(BaseCallback):
+    """Exact checkpoints (``hedgegym.agents.checkpoint``) at rollout boundaries: at the first rollout start at or
+    past every multiple of ``every`` environment steps. ``request_stop()`` (the Ctrl-C handler) makes the next
+    rollout start save a checkpoint and raise ``TrainingInterrupted``; the final checkpoint is the caller's."""
+
+    def __init__(self, directory: str | Path, every: int) -> None:
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int | np.integer) or every < 1:
+            raise ValueError(f"every must be an integer >= 1, got {every!r}")
+        self.directory = Path(directory)
+        self.every = int(every)
+        self.stop_requested = False
+        self._last = 0
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
+
+    def _on_training_start(self) -> None:
+        self._last = self.num_timesteps
+
+    def _on_rollout_start(self) -> None:
+        step = self.num_timesteps
+        path = None
+        if step // self.every > self._last // self.every or self.stop_requested:
+            path = save_checkpoint(self.model, self.directory)
+        self._last = step
+        if self.stop_requested:
+            raise TrainingInterrupted(path, step)
+
+    def _on_step(self) -> bool:
+        return True
+
+
 class RichProgressCallback(BaseCallback):
-    """A rich progress bar over ``total_timesteps`` (SB3's own bar needs tqdm, not a dependency here)."""
+    """A rich progress bar of ``num_timesteps`` out of ``total_timesteps`` (SB3's own bar needs tqdm)."""
 
     def __init__(self, total_timesteps: int) -> None:
         super().__init__()
@@ -111,14 +216,15 @@ class RichProgressCallback(BaseCallback):
 
     def _on_training_start(self) -> None:
         self.progress.start()
-        self.task = self.progress.add_task("train", total=self.total, completed=0)
+        self.task = self.progress.add_task("train", total=self.total, completed=min(self.num_timesteps, self.total))
 
     def _on_step(self) -> bool:
-        self.progress.update(self.task, completed=min(self.num_timesteps - self._start, self.total))
+        self.progress.update(self.task, completed=min(self.num_timesteps, self.total))
         return True
 
-    def _init_callback(self) -> None:
-        self._start = self.model.num_timesteps
-
     def _on_training_end(self) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop the bar (also after an exception ended training early)."""
         self.progress.stop()

@@ -34,7 +34,7 @@ from hedgegym.env.core import HedgingCore
 from hedgegym.env.features import CLIP, evaluate_features, evaluate_node_features, state_columns
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["DeepHedger", "DeepHedgingPolicy", "train_deep_hedger"]
+__all__ = ["DeepHedger", "DeepHedgingPolicy", "check_differentiable_costs", "train_deep_hedger"]
 
 
 class DeepHedgingPolicy(nn.Module):
@@ -69,6 +69,12 @@ def _proportional_rates(config: ExperimentConfig, k: int) -> np.ndarray:
         raise ValueError("costs: deep hedging differentiates proportional costs only; set fixed, quadratic_impact "
                          "and half_spread to 0")
     return np.array(costs.proportional.per_instrument(k - 1))
+
+
+def check_differentiable_costs(config: ExperimentConfig) -> None:
+    """``ValueError`` unless ``config.costs`` are proportional only (the costs deep hedging differentiates);
+    ``train`` calls it before it creates a run directory."""
+    _proportional_rates(config, 1 + len(config.hedging.hedge_options))
 
 
 def _risk(x: torch.Tensor, config: ExperimentConfig, threshold: torch.Tensor) -> torch.Tensor:

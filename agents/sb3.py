@@ -29,7 +29,8 @@ def make_vec_env(config: ExperimentConfig, n_envs: int | None = None, seed: int 
 
 
 def make_model(config: ExperimentConfig, tensorboard_log: str | None = None, device: str = "cpu") -> Any:
-    """An untrained PPO or SAC model on a fresh batched env seeded by ``agent.seed``."""
+    """An untrained PPO or SAC model on a fresh batched env seeded by ``agent.seed``; ``ConfigError`` when SB3
+    refuses the settings (an unknown or out-of-range ``sb3_kwargs`` entry, PPO's ``batch_size`` 1, …)."""
     agent = config.agent
     env = make_vec_env(config)
     common: dict[str, Any] = {
@@ -54,3 +55,5 @@ def make_model(config: ExperimentConfig, tensorboard_log: str | None = None, dev
         return cls("MlpPolicy", env, **settings)
     except TypeError as error:
         raise ConfigError(f"agent.sb3_kwargs: {error}") from None
+    except (AssertionError, ValueError) as error:  # SB3 checks its settings with asserts and ValueErrors
+        raise ConfigError(f"agent (sb3_kwargs or a field SB3 receives: batch_size, n_envs, ...): {error}") from None

@@ -1,37 +1,86 @@
-"""Training runs: a new run directory per run, TensorBoard, checkpoints, the final model, an evaluation table.
+"""Training runs: a new run directory per run, TensorBoard, exact checkpoints, the final model, an evaluation table.
 
 Layout of ``runs/<config>__<algo>__<seed>__<YYYYmmdd-HHMMSS>/`` (an existing directory is never reused):
 
-* ``config.yaml`` — the resolved configuration (seed and timesteps included);
+* ``config.yaml`` — the resolved configuration (seed, timesteps and evaluation paths included);
 * ``tb/`` — TensorBoard events (SB3's scalars and ``hedge/…``, see ``hedgegym.agents.callbacks``);
-* ``checkpoints/model_<steps>_steps.zip`` — periodic SB3 checkpoints (also written on Ctrl-C);
+* ``checkpoints/model_<steps>_steps.zip`` (+ ``.state.pkl``, SAC ``.replay.pkl``) — exact checkpoints
+  (``hedgegym.agents.checkpoint``) at the first rollout boundary past every tenth of ``total_timesteps``, on
+  Ctrl-C, and one at the last step (SB3 completes whole rollouts: a run ends at the first rollout boundary at or
+  past ``total_timesteps``, and its last checkpoint is at that step);
 * ``final_model.zip`` (PPO/SAC) or ``final_model.pt`` (deep hedging: the policy's state dict);
 * ``evaluation/`` — ``hedgegym compare``'s files with the trained agent added to the classical hedgers.
 
-``resume(run_dir)`` continues PPO/SAC from the newest checkpoint until the configured total timesteps.
+Every file is written under a temporary name and renamed into place; nothing is written before the inputs
+validate (config, overrides, SB3 arguments). ``resume(run_dir)`` continues a PPO/SAC run from its newest
+checkpoint: the result equals the uninterrupted run (same final policy, bit for bit, and the same
+``evaluation/``); a complete run is left untouched. Deep-hedging runs keep no checkpoints (a run is short).
+
+Ctrl-C during PPO/SAC training stops at the next rollout boundary, saves a checkpoint there and raises
+``TrainingInterrupted(checkpoint)``; a second Ctrl-C stops at once, without a new checkpoint (``checkpoint`` None).
 """
 
 from __future__ import annotations
 
-import re
+import shutil
+import signal
+import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import torch
 from stable_baselines3 import PPO, SAC
-from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+from stable_baselines3.common.callbacks import CallbackList
 from torch.utils.tensorboard import SummaryWriter
 
-from hedgegym.agents.callbacks import HedgeMetricsCallback, RichProgressCallback
-from hedgegym.agents.deep_hedging import DeepHedger, DeepHedgingPolicy, train_deep_hedger
-from hedgegym.agents.sb3 import make_model, make_vec_env
-from hedgegym.config import ExperimentConfig, load_config
+from hedgegym.agents.callbacks import (
+    HedgeMetricsCallback,
+    RichProgressCallback,
+    RolloutCheckpointCallback,
+    TrainingInterrupted,
+    run_logger,
+)
+from hedgegym.agents.checkpoint import (
+    CheckpointError,
+    list_checkpoints,
+    load_checkpoint,
+    restore_pending_logs,
+    save_checkpoint,
+    write_atomically,
+)
+from hedgegym.agents.deep_hedging import DeepHedger, DeepHedgingPolicy, check_differentiable_costs, train_deep_hedger
+from hedgegym.agents.sb3 import make_model
+from hedgegym.config import ConfigError, ExperimentConfig, load_config, parse_config
 from hedgegym.env.core import HedgingCore
 from hedgegym.evaluation.reports import Comparison, compare, default_hedgers, write_outputs
 
-__all__ = ["evaluate_run", "load_agent", "new_run_directory", "resume", "train"]
+__all__ = ["RunError", "TrainingInterrupted", "apply_overrides", "evaluate_run", "load_agent", "new_run_directory",
+           "resume", "train"]
 
 ALGORITHMS = {"ppo": PPO, "sac": SAC}
+CHECKPOINTS, EVALUATION = "checkpoints", "evaluation"
+
+
+class RunError(ValueError):
+    """A run directory that cannot be resumed or evaluated (missing, not a run, no or damaged checkpoint)."""
+
+
+def apply_overrides(config: ExperimentConfig, **sections: dict[str, object] | None) -> ExperimentConfig:
+    """``config`` with ``sections`` (e.g. ``agent={"seed": 3}``; ``None`` values ignored) merged in and the whole
+    configuration validated again, so the config's own bounds apply to overrides (``ConfigError`` naming the
+    field, e.g. ``agent.total_timesteps``). With no overrides it re-validates ``config`` as it is."""
+    data = config.model_dump(mode="json")
+    for section, values in sections.items():
+        if section not in data or not isinstance(data[section], dict):
+            raise ConfigError(f"overrides: {section!r} is not a configuration section")
+        updates = {key: value for key, value in (values or {}).items() if value is not None}
+        data[section] = {**data[section], **updates}
+    return parse_config(data, "the configuration with its overrides")
 
 
 def new_run_directory(config: ExperimentConfig, runs_dir: str | Path = "runs") -> Path:
@@ -43,41 +92,96 @@ def new_run_directory(config: ExperimentConfig, runs_dir: str | Path = "runs") -
 
 
 def _checkpoint_every(config: ExperimentConfig) -> int:
-    """Checkpoint about 10 times per run (in env.step calls of the VecEnv)."""
-    return max(config.agent.total_timesteps // (10 * config.agent.n_envs), 1)
+    """About 10 checkpoints per run (environment steps between them)."""
+    return max(config.agent.total_timesteps // 10, 1)
+
+
+def _positive(name: str, value: object, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def _final_model(directory: Path, config: ExperimentConfig) -> Path:
+    return directory / ("final_model.pt" if config.agent.algo == "deep_hedging" else "final_model.zip")
 
 
 def train(config: ExperimentConfig, runs_dir: str | Path = "runs", eval_every: int | None = None,
           validation_paths: int = 2_000, evaluation_paths: int | None = None) -> Path:
-    """Train ``config.agent`` into a new run directory and evaluate it; returns the directory."""
+    """Train ``config.agent`` into a new run directory and evaluate it; returns the directory.
+
+    ``eval_every``: environment steps between ``hedge/*`` points (default total/20); ``validation_paths``: their
+    path count; ``evaluation_paths`` overrides ``evaluation.n_paths`` (same bounds). Raises ``ConfigError`` /
+    ``ValueError`` before anything is written; ``TrainingInterrupted`` on Ctrl-C (see the module docstring).
+    """
+    config = apply_overrides(config, evaluation={"n_paths": evaluation_paths})
+    _positive("eval_every", eval_every, optional=True)
+    _positive("validation_paths", validation_paths)
+    if config.agent.algo == "deep_hedging":
+        try:
+            check_differentiable_costs(config)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        model = None
+    else:
+        model = make_model(config)  # SB3 checks its arguments here: a bad sb3_kwargs leaves no directory
     directory = new_run_directory(config, runs_dir)
     config.save(directory / "config.yaml")
-    if config.agent.algo == "deep_hedging":
+    if model is None:
         _train_deep(config, directory)
     else:
-        model = make_model(config, tensorboard_log=str(directory / "tb"))
-        _learn(model, config, directory, config.agent.total_timesteps, eval_every, validation_paths,
-               reset_num_timesteps=True)
-        model.save(directory / "final_model.zip")
-    evaluate_run(directory, evaluation_paths, output_name="evaluation")
+        _learn(model, config, directory, eval_every, validation_paths)
+        write_atomically(directory / "final_model.zip", model.save)
+    _evaluate_into(directory, config, None, EVALUATION)
     return directory
 
 
-def _learn(model, config: ExperimentConfig, directory: Path, timesteps: int, eval_every: int | None,
-           validation_paths: int, reset_num_timesteps: bool) -> None:
-    callbacks = CallbackList([
-        RichProgressCallback(timesteps),
-        CheckpointCallback(_checkpoint_every(config), str(directory / "checkpoints"), name_prefix="model"),
-        HedgeMetricsCallback(config, eval_every or max(config.agent.total_timesteps // 20, 1), validation_paths),
-    ])
+@contextmanager
+def _stop_on_interrupt(checkpoints: RolloutCheckpointCallback) -> Iterator[None]:
+    """First Ctrl-C: checkpoint and stop at the next rollout boundary; a second one: stop now."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(_signum, _frame) -> None:
+        checkpoints.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.stderr.write("\nstopping at the end of this rollout to save a checkpoint (Ctrl-C again: stop now, "
+                         "without one)\n")
+
+    signal.signal(signal.SIGINT, handler)
     try:
-        model.learn(total_timesteps=timesteps, callback=callbacks, reset_num_timesteps=reset_num_timesteps,
-                    tb_log_name="run")
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _learn(model, config: ExperimentConfig, directory: Path, eval_every: int | None, validation_paths: int,
+           pending_logs: tuple[dict, dict, dict] | None = None) -> None:
+    """Train ``model`` from its ``num_timesteps`` to ``agent.total_timesteps``; checkpoint at the end."""
+    total = config.agent.total_timesteps
+    start = model.num_timesteps
+    if start >= total:
+        return
+    model.set_logger(run_logger(directory / "tb", start))
+    if pending_logs is not None:
+        restore_pending_logs(model.logger, pending_logs)
+    progress = RichProgressCallback(total)
+    checkpoints = RolloutCheckpointCallback(directory / CHECKPOINTS, _checkpoint_every(config))
+    hedge = HedgeMetricsCallback(config, eval_every or max(total // 20, 1), validation_paths)
+    try:
+        with _stop_on_interrupt(checkpoints):
+            model.learn(total_timesteps=total - start if start else total, reset_num_timesteps=start == 0,
+                        callback=CallbackList([progress, checkpoints, hedge]), tb_log_name="run")
+        model.logger.dump(model.num_timesteps)  # the last update's train/* values, at the last step
+        save_checkpoint(model, directory / CHECKPOINTS)
     except KeyboardInterrupt:
-        path = directory / "checkpoints" / f"model_{model.num_timesteps}_steps.zip"
-        path.parent.mkdir(exist_ok=True)
-        model.save(path)
-        raise
+        raise TrainingInterrupted(None, model.num_timesteps) from None
+    finally:
+        progress.stop()
+        model.logger.close()
 
 
 def _train_deep(config: ExperimentConfig, directory: Path) -> None:
@@ -87,53 +191,110 @@ def _train_deep(config: ExperimentConfig, directory: Path) -> None:
     def progress(iteration: int, risk: float) -> None:
         writer.add_scalar("deep_hedging/risk", risk, iteration)
 
-    policy, _history = train_deep_hedger(config, progress)
-    torch.save(policy.state_dict(), directory / "final_model.pt")
-    writer.close()
+    try:
+        policy, _history = train_deep_hedger(config, progress)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(None) from None  # deep hedging keeps no checkpoints
+    finally:
+        writer.close()
+    write_atomically(directory / "final_model.pt", lambda handle: torch.save(policy.state_dict(), handle))
 
 
-def resume(directory: str | Path, eval_every: int | None = None, validation_paths: int = 2_000) -> Path:
-    """Continue a PPO/SAC run from its newest checkpoint up to the configured total timesteps."""
+def _run_config(directory: str | Path) -> tuple[Path, ExperimentConfig]:
+    """The run directory and its config; ``RunError`` when it is not a run directory."""
     directory = Path(directory)
-    config = load_config(directory / "config.yaml")
-    checkpoints = sorted((directory / "checkpoints").glob("model_*_steps.zip"),
-                         key=lambda p: int(re.search(r"_(\d+)_steps", p.name).group(1)))
+    if not directory.exists():
+        raise RunError(f"no such run directory: {directory}")
+    if not directory.is_dir():
+        raise RunError(f"{directory} is not a directory")
+    if not (directory / "config.yaml").is_file():
+        runs = sorted(p.name for p in directory.iterdir() if (p / "config.yaml").is_file())
+        hint = f"; it holds runs (e.g. {directory / runs[-1]}): pass one of them" if runs else ""
+        raise RunError(f"{directory} is not a run directory (no config.yaml){hint}")
+    try:
+        return directory, load_config(directory / "config.yaml")
+    except ConfigError as error:
+        raise RunError(f"{directory}/config.yaml does not load: {error}") from None
+
+
+def resume(directory: str | Path, eval_every: int | None = None,
+           validation_paths: int = 2_000) -> Literal["complete", "evaluated", "trained"]:
+    """Finish the run in ``directory``; returns what was done.
+
+    * ``"complete"``: the run has its final model and ``evaluation/``: nothing is done, nothing written;
+    * ``"evaluated"``: it had its final model only (stopped during the evaluation): ``evaluation/`` written;
+    * ``"trained"``: PPO/SAC continued from the newest checkpoint to ``agent.total_timesteps`` exactly as the
+      uninterrupted run (``hedgegym.agents.checkpoint``), then the final model and ``evaluation/``.
+
+    ``RunError``: no such directory, not a run directory, no checkpoint, a damaged checkpoint (named), or an
+    unfinished deep-hedging run (no checkpoints). ``TrainingInterrupted`` on Ctrl-C, as ``train``.
+    """
+    directory, config = _run_config(directory)
+    _positive("eval_every", eval_every, optional=True)
+    _positive("validation_paths", validation_paths)
+    if _final_model(directory, config).is_file():
+        if (directory / EVALUATION).is_dir():
+            return "complete"
+        _evaluate_into(directory, config, None, EVALUATION)
+        return "evaluated"
+    if config.agent.algo == "deep_hedging":
+        raise RunError(f"{directory}: deep-hedging runs keep no checkpoints and this one has no final model; "
+                       "train it again")
+    checkpoints = list_checkpoints(directory / CHECKPOINTS)
     if not checkpoints:
-        raise FileNotFoundError(f"{directory}/checkpoints holds no checkpoint to resume from")
-    model = ALGORITHMS[config.agent.algo].load(checkpoints[-1], env=make_vec_env(config), device="cpu",
-                                               tensorboard_log=str(directory / "tb"))
-    remaining = config.agent.total_timesteps - model.num_timesteps
-    if remaining <= 0:
-        return directory  # already complete: nothing to do, nothing rewritten
-    _learn(model, config, directory, remaining, eval_every, validation_paths, reset_num_timesteps=False)
-    final = directory / "final_model.zip"
-    if final.exists():
-        raise FileExistsError(f"{final} exists: the run was complete; hedgegym never overwrites a model")
-    model.save(final)
-    return directory
+        raise RunError(f"{directory} holds no checkpoint to resume from ({CHECKPOINTS}/model_<steps>_steps.zip)")
+    try:
+        model, pending = load_checkpoint(checkpoints[-1], ALGORITHMS[config.agent.algo])
+    except CheckpointError as error:
+        raise RunError(str(error)) from None
+    _learn(model, config, directory, eval_every, validation_paths, pending)
+    write_atomically(directory / "final_model.zip", model.save)
+    _evaluate_into(directory, config, None, EVALUATION)
+    return "trained"
 
 
 def load_agent(directory: str | Path):
-    """The trained agent of a run: an SB3 model, or a ``DeepHedger``; and the run's config."""
-    directory = Path(directory)
-    config = load_config(directory / "config.yaml")
+    """The trained agent of a run: an SB3 model, or a ``DeepHedger``; and the run's config (``RunError`` when
+    the directory is not a run or has no final model)."""
+    directory, config = _run_config(directory)
+    final = _final_model(directory, config)
+    if not final.is_file():
+        raise RunError(f"{directory} has no {final.name} (unfinished: continue it with --resume {directory})")
     if config.agent.algo == "deep_hedging":
         core = HedgingCore(config, n_envs=1)
         policy = DeepHedgingPolicy(len(core.feature_names), core.engine.n_instruments, list(config.agent.net_arch),
                                    core.position_scale)
-        policy.load_state_dict(torch.load(directory / "final_model.pt"))
+        policy.load_state_dict(torch.load(final))
         return DeepHedger(policy, config), config
-    model = ALGORITHMS[config.agent.algo].load(directory / "final_model.zip", device="cpu")
+    model = ALGORITHMS[config.agent.algo].load(final, device="cpu")
     model.name = config.agent.algo
     return model, config
 
 
-def evaluate_run(directory: str | Path, n_paths: int | None = None, output_name: str | None = None) -> Comparison:
-    """Put a run's trained agent into the comparison table with the classical hedgers (same held-out paths)."""
-    directory = Path(directory)
-    agent, config = load_agent(directory)
+def _evaluate_into(directory: Path, config: ExperimentConfig, agent, output_name: str) -> Comparison:
+    """Compare the run's agent with the classical hedgers; the files appear in ``directory/output_name`` at once
+    (written in a hidden temporary directory, then renamed)."""
+    target = directory / output_name
+    if target.exists():
+        raise FileExistsError(f"{target} exists: hedgegym never overwrites results")
+    if agent is None:
+        agent, _ = load_agent(directory)
     settings = config.evaluation
-    comparison = compare(config, [*default_hedgers(config), agent], n_paths or settings.n_paths, settings.seed,
+    comparison = compare(config, [*default_hedgers(config), agent], settings.n_paths, settings.seed,
                          settings.bootstrap, settings.cao_hull_c)
-    write_outputs(comparison, directory / (output_name or f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}"))
+    partial = directory / f".{output_name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)  # left by a run stopped while writing it
+    write_outputs(comparison, partial)
+    partial.rename(target)
     return comparison
+
+
+def evaluate_run(directory: str | Path, n_paths: int | None = None, output_name: str | None = None) -> Comparison:
+    """Put a run's trained agent into the comparison table with the classical hedgers (same held-out paths),
+    written to ``<run>/<output_name>`` (default ``evaluation_<time>``). ``n_paths`` overrides
+    ``evaluation.n_paths`` within its bounds (``ConfigError`` naming it); ``RunError`` for a directory that is
+    not a finished run."""
+    directory, config = _run_config(directory)
+    agent, _ = load_agent(directory)
+    config = apply_overrides(config, evaluation={"n_paths": n_paths})
+    return _evaluate_into(directory, config, agent, output_name or f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}")

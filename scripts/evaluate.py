@@ -1,20 +1,37 @@
 """Put a trained agent into the comparison table of the classical hedgers (same held-out paths, metrics, CIs).
 
     python scripts/evaluate.py runs/<run-dir> [--paths N]      # also: hedgegym evaluate runs/<run-dir>
+
+Writes ``<run-dir>/evaluation_<time>/``. Exit code 2, with the reason, for a directory that is not a finished
+run or a ``--paths`` outside ``evaluation.n_paths``'s bounds.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rich.console import Console
 
-from hedgegym.agents.training import evaluate_run
+from hedgegym.agents.training import RunError, evaluate_run
+from hedgegym.config import ConfigError
 from hedgegym.evaluation.reports import markdown_table
 
-if __name__ == "__main__":
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir")
-    parser.add_argument("--paths", type=int, help="held-out paths (default: the run config's evaluation.n_paths)")
-    args = parser.parse_args()
-    Console().print(markdown_table(evaluate_run(args.run_dir, args.paths).table))
+    parser.add_argument("--paths", type=int, help="override evaluation.n_paths (held-out paths)")
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        comparison = evaluate_run(args.run_dir, args.paths)
+    except (RunError, ConfigError) as error:
+        console.print(f"[red]{error}[/red]", soft_wrap=True)
+        return 2
+    console.print(markdown_table(comparison.table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,8 +1,12 @@
 """Train a PPO, SAC or deep-hedging agent from a config into a new run directory (see hedgegym.agents.training).
 
-    python scripts/train.py --config configs/ppo_gbm_cost_20d.yaml [--seed N] [--total-timesteps N]
+    python scripts/train.py --config configs/ppo_gbm_cost_20d.yaml [--seed N] [--total-timesteps N] [--eval-paths N]
     python scripts/train.py --resume runs/<run-dir>
     tensorboard --logdir runs/
+
+Overrides are merged into the config and validated with it (the config's bounds; the error names the field);
+nothing is written before they validate. Exit codes: 0 done (or nothing left to do), 2 bad input, 130 Ctrl-C.
+Ctrl-C stops PPO/SAC at the end of the rollout with a checkpoint (a second Ctrl-C: at once, without one).
 """
 
 from __future__ import annotations
@@ -12,41 +16,67 @@ import sys
 
 from rich.console import Console
 
-from hedgegym.agents.training import resume, train
+from hedgegym.agents.training import RunError, TrainingInterrupted, apply_overrides, resume, train
 from hedgegym.config import ConfigError, load_config
 
+_RESUMED = {
+    "complete": "{run} is complete (final model and evaluation/): nothing to do, nothing written",
+    "evaluated": "{run} had its final model: wrote its evaluation/",
+    "trained": "resumed and finished {run}",
+}
 
-def main() -> int:
+
+def _interrupted(stop: TrainingInterrupted, directory: str | None) -> str:
+    if stop.checkpoint is not None:
+        return (f"interrupted: checkpoint saved at {stop.steps:,} steps ({stop.checkpoint}); continue with "
+                f"--resume {stop.checkpoint.parent.parent}")
+    resume_hint = f"--resume {directory}" if directory else "--resume <run-dir>"
+    return ("interrupted: no checkpoint was saved now (deep-hedging runs keep none; PPO/SAC: the second Ctrl-C "
+            f"stops without one); a PPO/SAC run continues from its last periodic checkpoint, if any, with "
+            f"{resume_hint}")
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="experiment YAML (its agent: section picks the algorithm)")
     parser.add_argument("--seed", type=int, help="override agent.seed")
     parser.add_argument("--total-timesteps", type=int, help="override agent.total_timesteps (PPO/SAC)")
-    parser.add_argument("--resume", help="continue the run in this directory from its last checkpoint")
+    parser.add_argument("--resume", help="finish the run in this directory from its last checkpoint")
     parser.add_argument("--runs-dir", default="runs")
-    parser.add_argument("--eval-paths", type=int, help="held-out paths of the final table (default: config)")
-    args = parser.parse_args()
+    parser.add_argument("--eval-paths", type=int, help="override evaluation.n_paths (held-out paths of the table)")
+    args = parser.parse_args(argv)
     console = Console()
-    if args.resume:
-        directory = resume(args.resume)
-        console.print(f"resumed and finished {directory}")
+    if args.resume is not None:
+        if any(value is not None for value in (args.config, args.seed, args.total_timesteps, args.eval_paths)):
+            parser.error("--resume continues a run with its saved config: it takes no --config, --seed, "
+                         "--total-timesteps or --eval-paths")
+        try:
+            outcome = resume(args.resume)
+        except RunError as error:
+            console.print(f"[red]{error}[/red]", soft_wrap=True)
+            return 2
+        except TrainingInterrupted as stop:
+            console.print(f"[yellow]{_interrupted(stop, args.resume)}[/yellow]", soft_wrap=True)
+            return 130
+        console.print(_RESUMED[outcome].format(run=args.resume), soft_wrap=True)
         return 0
     if not args.config:
         parser.error("--config is required (or --resume)")
     try:
-        config = load_config(args.config)
+        config = apply_overrides(load_config(args.config),
+                                 agent={"seed": args.seed, "total_timesteps": args.total_timesteps},
+                                 evaluation={"n_paths": args.eval_paths})
+        directory = train(config, args.runs_dir)
     except ConfigError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(f"[red]{error}[/red]", soft_wrap=True)
         return 2
-    updates = {k: v for k, v in {"seed": args.seed, "total_timesteps": args.total_timesteps}.items() if v is not None}
-    if updates:
-        config = config.model_copy(update={"agent": config.agent.model_copy(update=updates)})
-    try:
-        directory = train(config, args.runs_dir, evaluation_paths=args.eval_paths)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted: a checkpoint was saved; continue with --resume <run-dir>[/yellow]")
+    except OSError as error:  # --runs-dir not writable, or a file in its place
+        console.print(f"[red]--runs-dir {args.runs_dir}: {error}[/red]", soft_wrap=True)
+        return 2
+    except TrainingInterrupted as stop:
+        console.print(f"[yellow]{_interrupted(stop, None)}[/yellow]", soft_wrap=True)
         return 130
-    table = (directory / "evaluation" / "results.md").read_text()
-    console.print(table)
+    console.print((directory / "evaluation" / "results.md").read_text())
     console.print(f"run written to {directory}")
     return 0
 
