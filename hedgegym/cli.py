@@ -4,6 +4,11 @@
     hedgegym check --config configs/gbm_call.yaml     # the market and book of a config, priced two ways
     hedgegym stress --config configs/gbm_call.yaml    # the hedged book under spot and volatility shocks
     hedgegym dashboard --config configs/gbm_call.yaml # the hedged book's Greeks vs targets, with alerts (PNG)
+
+Bad input exits with code 2 and one escaped red message naming the field or option (never a traceback); every
+flag that overrides a config field goes through ``hedgegym.config.apply_overrides``, so it meets the same checks
+as the file. Heavy libraries (torch, stable-baselines3, matplotlib) are imported inside the commands that use
+them: ``hedgegym --help`` and ``--version`` stay fast.
 """
 
 from __future__ import annotations
@@ -19,11 +24,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from hedgegym import __version__
-from hedgegym.config import ConfigError, ExperimentConfig, load_config
-from hedgegym.instruments import monitored
-from hedgegym.pricing.model_greeks import model_greeks
 
 if TYPE_CHECKING:
+    from hedgegym.config import ExperimentConfig
     from hedgegym.instruments import Book
     from hedgegym.market import MarketModel
     from hedgegym.risk.stress import Hedge
@@ -32,13 +35,43 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="hedgegym: a 
 console = Console(width=120) if not Console().is_terminal else Console()
 
 
+def _print_version(value: bool) -> None:
+    """Eager option callback: runs while the arguments are parsed, so ``hedgegym --version`` needs no command."""
+    if value:
+        console.print(f"hedgegym {__version__}", markup=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version)
+    ] = False,
 ) -> None:
-    if version:
-        console.print(f"hedgegym {__version__}")
-        raise typer.Exit()
+    """hedgegym: a workbench for learning to hedge."""
+
+
+def _fail(message: object, code: int = 2) -> typer.Exit:
+    """Print ``message`` (escaped: brackets in user input are text, not rich markup) in red; the Exit to raise."""
+    console.print(f"[red]{escape(str(message))}[/red]")
+    return typer.Exit(code=code)
+
+
+def _load(config: Path | None, overrides: dict[str, object] | None = None) -> ExperimentConfig:
+    """The config file (or the built-in default when no ``--config`` is given) with the flags' overrides applied
+    and validated; exits 2 with the reason on bad input."""
+    from hedgegym.config import ConfigError, ExperimentConfig, apply_overrides, load_config
+
+    try:
+        experiment = load_config(config) if config is not None else ExperimentConfig()
+        return apply_overrides(experiment, overrides, source="command-line options") if overrides else experiment
+    except ConfigError as error:
+        raise _fail(error) from None
+
+
+MAX_PATHS_HELP = "at most 1,000,000 and n_paths × (n_steps + 1) <= 8,388,608"
+CHECK_TOLERANCE = 1e-9
+"""Rounding floor of ``check``'s comparison, relative to the strike (see ``check``)."""
 
 
 @app.command()
@@ -46,36 +79,35 @@ def check(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Experiment YAML; default: the built-in GBM short call.")
     ] = None,
-    paths: Annotated[int | None, typer.Option("--paths", min=1, help="Override simulation.n_paths.")] = None,
+    paths: Annotated[
+        int | None, typer.Option("--paths", min=2, max=10_000_000, help="Override simulation.n_paths (>= 2: the "
+                                 "standard error needs two paths).")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override simulation.seed.")] = None,
 ) -> None:
     """Simulate the config's market under the pricing measure and price its book two ways.
 
     For every option: the model's closed-form (or Fourier) value next to the discounted Monte Carlo mean
     payoff with its standard error and z-score, and the option's Greeks at the start; then the whole book's
-    value and Greeks. A |z| above 4 is flagged: the simulator and the pricer disagree. A barrier option's Monte
-    Carlo is knocked out at the simulation nodes (discrete monitoring), its model value BGK-corrected to match.
+    value and Greeks. A |z| above 4 is flagged: the simulator and the pricer disagree. z divides the difference
+    by sqrt(SE² + ε²), ε = 1e-9 × strike the floating-point rounding of both prices: a market without randomness
+    (volatility 0: SE = 0) passes when the two agree to rounding and fails, saying so, when they do not. A barrier
+    option's Monte Carlo is knocked out at the simulation nodes (discrete monitoring), its model value
+    BGK-corrected to match.
     """
-    try:
-        experiment = load_config(config) if config is not None else ExperimentConfig()
-    except ConfigError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(code=2) from None
-    simulation = experiment.simulation.model_copy(
-        update={k: v for k, v in {"n_paths": paths, "seed": seed}.items() if v is not None}
-    )
+    from hedgegym.instruments import monitored
+    from hedgegym.pricing.model_greeks import model_greeks
+
+    experiment = _load(config, {"simulation.n_paths": paths, "simulation.seed": seed})
+    simulation = experiment.simulation
+    if simulation.n_paths < 2:
+        raise _fail(f"simulation.n_paths must be >= 2 for check (a standard error needs two paths), got "
+                    f"{simulation.n_paths}")
     model = experiment.market.build()
     book = experiment.build_book()
-    dt = book.maturity / simulation.n_steps
-    steps_to_maturity = [option.maturity / dt for option in book.options]
-    off_grid = [m for m, k in zip(book.options, steps_to_maturity, strict=True) if abs(k - round(k)) > 1e-6]
-    if off_grid:
-        console.print(f"[red]book: maturity {off_grid[0].maturity} is not on the simulation grid "
-                      f"(dt = {dt:.6g} years); choose simulation.n_steps so every maturity is a whole number of "
-                      "steps[/red]")
-        raise typer.Exit(code=2)
+    dt = book.maturity / simulation.n_steps  # one maturity per book (checked by the config): on the grid
 
-    console.print(f"[bold]{experiment.name}[/bold]: {model}")
+    console.print(f"[bold]{escape(experiment.name)}[/bold]: {escape(str(model))}")
     start = time.perf_counter()
     with console.status(f"simulating {simulation.n_paths:,} paths × {simulation.n_steps} steps"):
         market_paths = model.simulate(
@@ -86,18 +118,18 @@ def check(
     table = Table(
         title="options, per unit of underlying (t = 0)",
         caption="vega per 1.00 of the model's volatility input: σ (GBM, Merton), variance v (Heston), α (SABR); "
-        "theta per year",
+        "theta per year; z = (Monte Carlo − model) / √(SE² + (1e-9·K)²)",
     )
     for column in ("option", "model value", "Monte Carlo", "std error", "z", "delta", "gamma", "vega", "theta"):
         table.add_column(column, justify="right", no_wrap=True)
     spot0, variance0 = market_paths.spot[0, 0], market_paths.variance[0, 0]
-    flagged = False
-    for option, steps in zip(book.options, steps_to_maturity, strict=True):
-        payoff = option.payoff(market_paths.spot[:, round(steps)]) / option.multiplier
-        payoff = payoff * option.alive(market_paths.spot[:, :round(steps) + 1])[:, -1]  # knocked out at a node: 0
+    flagged, exact_disagreements = False, []
+    for option in book.options:
+        payoff = option.payoff(market_paths.spot[:, -1]) / option.multiplier
+        payoff = payoff * option.alive(market_paths.spot)[:, -1]  # knocked out at a node: 0
         discounted = np.exp(-model.rate * option.maturity) * payoff
         estimate = float(np.mean(discounted))
-        error = float(np.std(discounted, ddof=1) / np.sqrt(discounted.size)) if discounted.size > 1 else float("nan")
+        error = float(np.std(discounted, ddof=1) / np.sqrt(discounted.size))
         label = f"{'call' if option.call else 'put'} K={option.strike:g} T={option.maturity:.4g}"
         label += "" if option.barrier is None else f" B={option.barrier:g}"
         try:
@@ -106,10 +138,16 @@ def check(
         except ValueError:
             table.add_row(label, "no closed form", f"{estimate:.4f}", f"{error:.4f}", "", "", "", "", "")
             continue
-        z = (estimate - float(g.price)) / error if error > 0 else 0.0
-        flagged |= abs(z) > 4
+        rounding = CHECK_TOLERANCE * option.strike
+        z = (estimate - float(g.price)) / float(np.hypot(error, rounding))
+        bad = abs(z) > 4
+        flagged |= bad
+        if bad and error <= rounding:
+            exact_disagreements.append(f"{label}: every path pays the same (std error 0 up to rounding), yet the "
+                                       "Monte Carlo "
+                                       f"{estimate:.10g} differs from the model value {float(g.price):.10g}")
         table.add_row(label, f"{float(g.price):.4f}", f"{estimate:.4f}", f"{error:.4f}",
-                      f"[red]{z:+.2f}[/red]" if abs(z) > 4 else f"{z:+.2f}",
+                      f"[red]{z:+.2f}[/red]" if bad else f"{z:+.2f}",
                       *(f"{float(x):.5g}" for x in (g.delta, g.gamma, g.vega, g.theta)))
     console.print(table)
     if book.has_barrier:
@@ -127,9 +165,10 @@ def check(
             summary.add_column(column, justify="right")
         summary.add_row(*(f"{float(x[0]):,.2f}" for x in total))
         console.print(summary)
+    for line in exact_disagreements:
+        console.print(f"[red]{escape(line)}[/red]")
     if flagged:
-        console.print("[red]|z| > 4: the Monte Carlo price and the model price disagree[/red]")
-        raise typer.Exit(code=1)
+        raise _fail("|z| > 4: the Monte Carlo price and the model price disagree", code=1)
 
 
 @app.command("compare")
@@ -140,56 +179,77 @@ def compare_command(
     output_dir: Annotated[
         Path | None, typer.Option("--output-dir", "-o", help="New or empty directory; default results/<name>__<time>.")
     ] = None,
-    paths: Annotated[int | None, typer.Option("--paths", min=10, help="Override evaluation.n_paths.")] = None,
+    paths: Annotated[
+        int | None,
+        typer.Option("--paths", min=10, max=1_000_000, help=f"Override evaluation.n_paths ({MAX_PATHS_HELP})."),
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override evaluation.seed.")] = None,
-    bootstrap: Annotated[int | None, typer.Option("--bootstrap", min=0, help="Override evaluation.bootstrap.")] = None,
+    bootstrap: Annotated[
+        int | None, typer.Option("--bootstrap", min=0, max=10_000, help="Override evaluation.bootstrap.")
+    ] = None,
 ) -> None:
-    """Every classical hedger that fits the config, on the same held-out paths: table, CSV, Markdown, plots."""
+    """Every classical hedger that fits the config, on the same held-out paths: table, CSV, Markdown, plots.
+
+    The output directory is checked before any work (a file, a non-empty directory or an unwritable parent is
+    refused) and written all at once: an interrupted run leaves nothing behind.
+    """
     from rich.progress import Progress
 
     from hedgegym.evaluation.reports import compare, default_hedgers, markdown_table, write_outputs
+    from hedgegym.output import OutputDirError, check_output_dir
 
-    try:
-        experiment = load_config(config) if config is not None else ExperimentConfig()
-    except ConfigError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(code=2) from None
+    experiment = _load(config, {"evaluation.n_paths": paths, "evaluation.seed": seed,
+                                "evaluation.bootstrap": bootstrap})
     settings = experiment.evaluation
-    n_paths = paths if paths is not None else settings.n_paths
     directory = output_dir or Path("results") / f"{experiment.name}__{time.strftime('%Y%m%d-%H%M%S')}"
-    if directory.exists() and any(directory.iterdir()):
-        console.print(f"[red]--output-dir {directory} is not empty: hedgegym never overwrites results[/red]")
-        raise typer.Exit(code=2)
+    try:
+        check_output_dir(directory, "--output-dir")
+    except OutputDirError as error:
+        raise _fail(error) from None
     hedgers = default_hedgers(experiment)
     start = time.perf_counter()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("hedging", total=len(hedgers))
 
         def advance(name: str) -> None:
-            progress.update(task, advance=1, description=f"hedging: {name}")
+            progress.update(task, advance=1, description=f"hedging: {escape(name)}")
 
-        comparison = compare(
-            experiment, hedgers, n_paths, seed if seed is not None else settings.seed,
-            bootstrap if bootstrap is not None else settings.bootstrap, settings.cao_hull_c, progress=advance,
-        )
-    write_outputs(comparison, directory)
-    console.print(markdown_table(comparison.table))
-    console.print(f"{len(hedgers)} hedgers × {n_paths:,} paths in {time.perf_counter() - start:.1f} s → {directory}")
+        comparison = compare(experiment, hedgers, settings.n_paths, settings.seed, settings.bootstrap,
+                             settings.cao_hull_c, progress=advance)
+    try:
+        write_outputs(comparison, directory)
+    except OutputDirError as error:
+        raise _fail(error) from None
+    console.print(escape(markdown_table(comparison.table)))
+    for name, reason in getattr(comparison, "skipped", {}).items():
+        console.print(f"[yellow]skipped {escape(str(name))}: {escape(str(reason))}[/yellow]")
+    console.print(f"{len(hedgers)} hedgers × {settings.n_paths:,} paths in {time.perf_counter() - start:.1f} s → "
+                  f"{escape(str(directory))}")
 
 
 @app.command("evaluate")
 def evaluate_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by scripts/train.py.")],
-    paths: Annotated[int | None, typer.Option("--paths", min=10, help="Override evaluation.n_paths.")] = None,
+    paths: Annotated[
+        int | None,
+        typer.Option("--paths", min=10, max=1_000_000, help=f"Override evaluation.n_paths ({MAX_PATHS_HELP})."),
+    ] = None,
 ) -> None:
     """Put a trained agent into the comparison table of the classical hedgers (writes <run>/evaluation_<time>/)."""
-    from hedgegym.agents.training import evaluate_run
-    from hedgegym.evaluation.reports import markdown_table
+    from hedgegym.output import OutputDirError, check_output_dir
 
     if not (run_dir / "config.yaml").is_file():
-        console.print(f"[red]{run_dir} is not a run directory (no config.yaml)[/red]")
-        raise typer.Exit(code=2)
-    console.print(markdown_table(evaluate_run(run_dir, paths).table))
+        raise _fail(f"{run_dir} is not a run directory (no config.yaml)")
+    _load(run_dir / "config.yaml", {"evaluation.n_paths": paths})  # the run's config and --paths, checked first
+    try:
+        check_output_dir(run_dir / f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}", "evaluation directory")
+    except OutputDirError as error:
+        raise _fail(error) from None
+
+    from hedgegym.agents.training import evaluate_run  # torch and stable-baselines3: only now
+    from hedgegym.evaluation.reports import markdown_table
+
+    console.print(escape(markdown_table(evaluate_run(run_dir, paths).table)))
 
 
 _HEDGE_HELP = ("Hedge held at t = 0: none, delta (stock) or greeks (stock + hedging.hedge_options via the Greek "
@@ -200,14 +260,13 @@ def _hedged_portfolio(config: Path | None, hedge: str | None) -> tuple[Experimen
     """Load the config and build (experiment, model, book, hedge at t = 0); exit 2 with the reason on bad input."""
     from hedgegym.risk.stress import initial_hedge
 
+    experiment = _load(config)
     try:
-        experiment = load_config(config) if config is not None else ExperimentConfig()
         model = experiment.market.build()
         book = experiment.build_book()
         positions = initial_hedge(model, book, experiment.build_hedge_options(), hedge, _monitoring(experiment))
-    except (ConfigError, ValueError) as error:
-        console.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(code=2) from None
+    except ValueError as error:
+        raise _fail(error) from None
     return experiment, model, book, positions
 
 
@@ -267,26 +326,23 @@ def stress_command(
         try:
             chosen = parse_scenarios(yaml.safe_load(scenarios.read_text()), str(scenarios))
         except (OSError, yaml.YAMLError, ValueError) as error:
-            console.print(f"[red]--scenarios: {escape(str(error))}[/red]")
-            raise typer.Exit(code=2) from None
+            raise _fail(f"--scenarios: {error}") from None
     if out is not None:
         existing = [out / name for name in ("stress.csv", "stress.md") if (out / name).exists()]
         if existing:
-            console.print(f"[red]--out: {existing[0]} exists: hedgegym never overwrites results[/red]")
-            raise typer.Exit(code=2)
+            raise _fail(f"--out: {existing[0]} exists: hedgegym never overwrites results")
     experiment, model, book, positions = _hedged_portfolio(config, hedge)
     try:
         table = stress_test(model, book, positions, chosen, _monitoring(experiment))
     except ValueError as error:
-        console.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(code=2) from None
+        raise _fail(error) from None
     base = portfolio_greeks(model, book, positions, _monitoring(experiment))
-    console.print(f"[bold]{experiment.name}[/bold]: {model}")
+    console.print(f"[bold]{escape(experiment.name)}[/bold]: {escape(str(model))}")
     console.print(_describe_hedge(positions))
     console.print(f"portfolio at t = 0: Δ {format_amount(base.delta)} shares, Γ {format_amount(base.gamma, 4)} "
                   f"per unit of spot, vega {format_amount(base.vega)}")
     result = Table(
-        title=f"stress test: {experiment.name}, instantaneous shocks, full revaluation (currency)",
+        title=f"stress test: {escape(experiment.name)}, instantaneous shocks, full revaluation (currency)",
         caption="Δ–Γ est. = Δ·dS + ½Γ·dS², plus vega·d(vol input: σ, Heston v₀, SABR α); vol in vol points; Δ in "
         "shares, Γ in shares per unit of spot",
     )
@@ -295,21 +351,20 @@ def stress_command(
     for row in table.itertuples(index=False):
         loss = format_amount(row.loss)
         result.add_row(
-            row.scenario, f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f}pt",
+            escape(str(row.scenario)), f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f}pt",
             *(format_amount(x) for x in (row.value_change, row.delta_gamma_estimate, row.delta_gamma_vega_estimate,
                                          row.delta_change)),
             format_amount(row.gamma_change, 3), f"[red]{loss}[/red]" if row.loss > 0 else loss,
         )
     console.print(result)
     worst = worst_scenario(table)
-    console.print(f"worst scenario: [bold]{worst['scenario']}[/bold], loss {format_amount(worst['loss'])}")
+    console.print(f"worst scenario: [bold]{escape(str(worst['scenario']))}[/bold], loss {format_amount(worst['loss'])}")
     if out is not None:
         try:
             paths = write_stress_outputs(table, out, title=f"stress test: {experiment.name}")
-        except FileExistsError as error:
-            console.print(f"[red]{escape(str(error))}[/red]")
-            raise typer.Exit(code=2) from None
-        console.print(f"→ {paths[0]}, {paths[1]}")
+        except (FileExistsError, OSError) as error:
+            raise _fail(f"--out: {error}") from None
+        console.print(f"→ {escape(str(paths[0]))}, {escape(str(paths[1]))}")
 
 
 @app.command("dashboard")
@@ -342,12 +397,11 @@ def dashboard_command(
                                 portfolio_greeks(model, book, None, interval),
                                 {"delta": target_delta, "gamma": target_gamma, "vega": target_vega})
     except ValueError as error:
-        console.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(code=2) from None
-    console.print(f"[bold]{experiment.name}[/bold]: {model}")
+        raise _fail(error) from None
+    console.print(f"[bold]{escape(experiment.name)}[/bold]: {escape(str(model))}")
     console.print(_describe_hedge(positions))
     result = Table(
-        title=f"Greeks dashboard: {experiment.name} (t = 0)",
+        title=f"Greeks dashboard: {escape(experiment.name)} (t = 0)",
         caption="deviation = |actual − target| / max(|target|, |unhedged book|); yellow > 10%, red > 25%. "
         "Δ in shares, Γ per unit of spot, vega per 1.00 of the model's volatility input",
     )
@@ -364,9 +418,8 @@ def dashboard_command(
                               title=f"{experiment.name}: Greeks vs targets (hedge: "
                               f"{', '.join(positions.neutralised) or 'none'})")
     except (FileExistsError, OSError) as error:
-        console.print(f"[red]--out: {escape(str(error))}[/red]")
-        raise typer.Exit(code=2) from None
-    console.print(f"→ {path}")
+        raise _fail(f"--out: {error}") from None
+    console.print(f"→ {escape(str(path))}")
 
 
 if __name__ == "__main__":

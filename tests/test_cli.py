@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -28,21 +29,28 @@ def test_check_without_config_uses_the_default():
 
 def test_bad_config_exits_with_the_field_named(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("market: {model: heston, correlation: 2.0}\n")
+    bad.write_text("market: {model: heston, correlation: 2.0}\nbook: [{strike: 100, maturity: 0.25, quantity: -1}]\n")
     result = runner.invoke(app, ["check", "--config", str(bad)])
     assert result.exit_code == 2
     assert "correlation" in result.output
 
 
-def test_off_grid_maturity_is_refused(tmp_path):
-    config = tmp_path / "grid.yaml"
-    config.write_text(
-        "book:\n  - {strike: 100, maturity: 1.0, quantity: -1}\n  - {strike: 100, maturity: 0.3, quantity: -1}\n"
-        "simulation: {n_paths: 100, n_steps: 4}\n"
-    )
-    result = runner.invoke(app, ["check", "--config", str(config)])
+@pytest.mark.parametrize("command", ["check", "compare", "stress"])
+def test_engine_setup_faults_are_refused_by_every_command_before_any_work(tmp_path, command):
+    """Was: a book with maturities 0.25 and 0.5, or a hedge option expiring before the book, passed the config and
+    ``check``, then raised a traceback from the engine in ``compare`` and the env."""
+    two = tmp_path / "two.yaml"
+    two.write_text("market: {model: gbm}\nbook:\n  - {strike: 100, maturity: 0.25, quantity: -1}\n"
+                   "  - {strike: 100, maturity: 0.5, quantity: -1}\nsimulation: {n_paths: 100, n_steps: 4}\n")
+    result = runner.invoke(app, [command, "--config", str(two)])
+    assert result.exit_code == 2, result.output
+    assert "book: all options must share one maturity (the episode), got [0.25, 0.5]" in _flat(result.output)
+    early = tmp_path / "early.yaml"
+    early.write_text("market: {model: gbm}\nbook: [{strike: 100, maturity: 0.25, quantity: -1}]\n"
+                     "hedging: {hedge_options: [{strike: 100, maturity: 0.1}]}\n")
+    result = runner.invoke(app, [command, "--config", str(early)])
     assert result.exit_code == 2
-    assert "not on the simulation grid" in result.output
+    assert "hedging.hedge_options[0].maturity must be >= the book's maturity 0.25, got 0.1" in _flat(result.output)
 
 
 # ---------------------------------------------------------------------------------------------- stress, dashboard
@@ -128,3 +136,139 @@ def test_dashboard_alerts_against_targets(tmp_path):
     result = runner.invoke(app, ["dashboard", "--hedge", "gamma", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "hedge must be one of none, delta, greeks" in _flat(result.output)
+
+
+# ---------------------------------------------------------------------------------------------- bad input (issue 10)
+def _config(tmp_path, text: str, name: str = "c.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+BOOK = "book: [{strike: 100, maturity: 0.25, quantity: -10}]\n"
+
+
+def test_version_needs_no_command():
+    """Was: 'Missing command' (exit 2)."""
+    from hedgegym import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"hedgegym {__version__}"
+
+
+def test_help_imports_neither_torch_nor_stable_baselines():
+    """Was: torch and SB3 imported by ``import hedgegym.cli`` (4 s before ``--help`` printed anything)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hedgegym.cli; "
+            "print(sorted(m for m in ('torch', 'stable_baselines3', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_check_volatility_zero_agrees_with_the_closed_form_and_passes(tmp_path):
+    """Was: σ = 0, the Monte Carlo equal to the model price, yet z = −474 and exit 1 (a false alarm). Reference:
+    with no randomness the call is worth S − K e^{−rT} = 100 − 95 e^{−0.005} = 5.47382 (put 105 e^{−0.005} − 100)."""
+    config = _config(tmp_path, "market: {model: gbm, volatility: 0.0, mu: 0.05, rate: 0.02}\nbook:\n"
+                     "  - {strike: 95, maturity: 0.25, quantity: -10}\n"
+                     "  - {strike: 105, maturity: 0.25, quantity: -10, call: false}\n"
+                     "simulation: {n_paths: 1000, n_steps: 10}\n")
+    result = runner.invoke(app, ["check", "--config", config])
+    assert result.exit_code == 0, result.output
+    assert f"{100 - 95 * np.exp(-0.005):.4f}" == "5.4738" and result.output.count("5.4738") == 2
+    assert f"{105 * np.exp(-0.005) - 100:.4f}" == "4.4763" and result.output.count("4.4763") == 2
+    assert "disagree" not in result.output
+
+
+def test_check_zero_standard_error_with_a_disagreement_fails_and_says_so(tmp_path, monkeypatch):
+    """A pricer off by 0.01 on a σ = 0 market: no sampling error, so the difference is a disagreement."""
+    from hedgegym.pricing import model_greeks as module
+
+    real = module.model_greeks
+    monkeypatch.setattr(module, "model_greeks", lambda *a, **k: real(*a, **k)._replace(price=real(*a, **k).price
+                                                                                      + 0.01))
+    config = _config(tmp_path, "market: {model: gbm, volatility: 0.0, rate: 0.02}\nbook:\n"
+                     "  - {strike: 95, maturity: 0.25, quantity: -10}\nsimulation: {n_paths: 100, n_steps: 5}\n")
+    result = runner.invoke(app, ["check", "--config", config])
+    assert result.exit_code == 1, result.output
+    assert "every path pays the same (std error 0 up to rounding), yet the Monte Carlo" in _flat(result.output)
+
+
+def test_check_refuses_one_path():
+    """Was: ``--paths 1`` printed 'nan' as the standard error and passed."""
+    result = runner.invoke(app, ["check", "--paths", "1"])
+    assert result.exit_code == 2
+    assert "--paths" in result.output and "nan" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("", "is empty: a config file needs at least the sections market, book"),
+        (BOOK, "missing section(s) market"),
+        ("market: {model: gbm}\n", "missing section(s) book"),
+        ("market: {model: gbm, spot: true}\n" + BOOK, "market.spot must be a real number, not a boolean"),
+        ("market: {model: gbm, volatility: true}\n" + BOOK, "market.volatility must be a real number, not a boolean"),
+        ("market: {model: gbm}\nbook: [{strike: .inf, maturity: 0.25, quantity: -1}]\n", "book.0.strike: Input should "
+         "be a finite number"),
+        ("market: {model: gbm}\n" + BOOK + "costs: {proportional: {stock: .inf}}\n",
+         "costs.proportional.stock: Input should be a finite number"),
+        ("market: {model: gbm}\n" + BOOK + "env: {cvar_threshold: .nan}\n", "env.cvar_threshold"),
+        ("market: {model: gbm}\n" + BOOK + "name: ../../x\n", "name must be one path component"),
+        ("market: {model: gbm, spot: '[/red]'}\n" + BOOK, "market.spot must be a real number or an array of real "
+         "numbers, got '[/red]'"),
+        ("market: {model: gbm, spot: '[bold]7'}\n" + BOOK, "got '[bold]7'"),
+    ],
+    ids=["empty", "no-market", "no-book", "spot-true", "vol-true", "inf-strike", "inf-cost", "nan-cvar", "name",
+         "markup-error", "markup-dropped"],
+)
+def test_bad_input_exits_2_with_the_field_named_and_brackets_kept(tmp_path, text, named):
+    """Was: an empty file or a missing section ran the built-in default; booleans were numbers; .inf passed to a
+    traceback (costs named 'rate'); messages printed as rich markup ('[/red]' raised MarkupError, '[bold]' vanished)."""
+    result = runner.invoke(app, ["compare", "--config", _config(tmp_path, text), "--output-dir",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert named in _flat(result.output)
+    assert not (tmp_path / "out").exists()
+
+
+def test_paths_override_is_bounded_by_memory(tmp_path):
+    """Was: ``--paths`` had no upper bound and evaluation.n_paths = 10^6 (allowed) tried a 30 GiB buffer."""
+    result = runner.invoke(app, ["compare", "--paths", "500000", "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "evaluation.n_paths must be <= 131,072 with 63 steps" in _flat(result.output)
+    assert 131_072 * 64 == 2**23
+
+
+@pytest.mark.parametrize("case", ["file", "full", "below-a-file"])
+def test_unusable_output_dir_is_refused_before_any_work(tmp_path, case):
+    """Was: a traceback (a file), or the refusal only after all the work (read-only parent)."""
+    (tmp_path / "file").write_text("keep")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("keep")
+    target = {"file": tmp_path / "file", "full": tmp_path / "full", "below-a-file": tmp_path / "file" / "out"}[case]
+    result = runner.invoke(app, ["compare", "--paths", "10", "--bootstrap", "0", "--output-dir", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "--output-dir" in result.output and "hedging" not in result.output
+    assert (tmp_path / "file").read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["file", "full"]
+
+
+def test_compare_writes_a_complete_directory_and_lists_skipped_hedgers(tmp_path, monkeypatch):
+    from hedgegym.evaluation import reports
+
+    real = reports.compare
+
+    def compare_with_a_skip(*args, **kwargs):
+        comparison = real(*args, **kwargs)
+        comparison.skipped = {"[bold]odd": "no [option] to hedge with"}
+        return comparison
+
+    monkeypatch.setattr(reports, "compare", compare_with_a_skip)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["compare", "--paths", "10", "--bootstrap", "0", "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "skipped [bold]odd: no [option] to hedge with" in _flat(result.output)
+    assert {"results.csv", "results.md", "per_path.csv", "config.yaml"} <= {p.name for p in out.iterdir()}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary sibling left
