@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from hedgegym.baselines.base import Hedger
-from hedgegym.baselines.greek_solver import neutralise
+from hedgegym.baselines.delta_gamma import DEFAULT_POSITION_LIMIT, check_solver_limits, option_position_limits
+from hedgegym.baselines.greek_solver import DEFAULT_MAX_CONDITION, FallbackCounter, neutralise
 from hedgegym.engine import HedgingEngine
 from hedgegym.instruments import Book, black_scholes_pricer
 from hedgegym.pricing.greeks import FloatArray
@@ -95,22 +96,26 @@ class UncertainVolatilityDeltaHedger(_WorstCaseHedger):
 
 class RobustDeltaGammaHedger(_WorstCaseHedger):
     """Cancel the worst-case value's Δ and Γ with the stock and the first listed option (BS Greeks at
-    ``hedge_volatility``); see the module docstring. Further listed options are not traded."""
+    ``hedge_volatility``); see the module docstring. Further listed options are not traded. Where the 2×2 system is
+    ill-conditioned or the option position would exceed ``position_limit`` × the book's size, the step falls back
+    to the robust Δ with the stock alone (``hedgegym.baselines.greek_solver``), counted in ``fallbacks``."""
 
     def __init__(self, volatility_min: float, volatility_max: float, hedge_volatility: float,
-                 n_space: int = 200, n_time: int = 200, name: str | None = None) -> None:
+                 n_space: int = 200, n_time: int = 200, name: str | None = None,
+                 max_condition: float = DEFAULT_MAX_CONDITION, position_limit: float = DEFAULT_POSITION_LIMIT) -> None:
         super().__init__(volatility_min, volatility_max, n_space, n_time)
         if not hedge_volatility > 0:
             raise ValueError(f"hedge_volatility must be > 0, got {hedge_volatility}")
         self.hedge_volatility = float(hedge_volatility)
         self.name = name or f"uvm_delta_gamma_{self.volatility_min:g}_{self.volatility_max:g}"
-        self.ill_conditioned_count = 0
+        self.max_condition, self.position_limit = check_solver_limits(max_condition, position_limit)
+        self.fallbacks = FallbackCounter()
 
     def reset(self, engine: HedgingEngine) -> None:
         if engine.n_instruments < 2:
             raise ValueError(f"{self.name} needs a listed hedge option (hedging.hedge_options); the config has none")
         super().reset(engine)
-        self.ill_conditioned_count = 0
+        self.fallbacks.reset(engine.n_paths)
 
     def targets(self, engine: HedgingEngine) -> FloatArray:
         grid = self.grid(engine)
@@ -124,8 +129,9 @@ class RobustDeltaGammaHedger(_WorstCaseHedger):
         a[:, 1, 1] = option_greeks.gamma
         alive = _alive(engine)
         b = np.stack([grid.delta_at(spot, time) * alive, grid.gamma_at(spot, time) * alive], axis=1)
-        solution = neutralise(a, b)
-        self.ill_conditioned_count += int(solution.ill_conditioned.sum())
+        limits = option_position_limits(engine, self.position_limit)[:2]
+        solution = neutralise(a, b, self.max_condition, limits)
+        self.fallbacks.add(solution)
         targets = np.zeros((engine.n_paths, engine.n_instruments))
         targets[:, :2] = solution.positions
         return targets

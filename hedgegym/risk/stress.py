@@ -263,7 +263,8 @@ class Hedge:
     """The hedge held next to the book: ``stock`` shares and listed ``options`` (``Position``: contracts).
 
     ``neutralised`` names the Greeks the hedge cancels (empty: no hedge). ``ill_conditioned`` is True when the
-    Greek solver found the Δ, Γ, vega system near-singular; ``initial_hedge`` then neutralised Δ and Γ only.
+    Greek solver could not cancel every Greek asked for (an ill-conditioned system or a position beyond the limit)
+    and fell back to the leading ones in ``neutralised``.
     """
 
     stock: float = 0.0
@@ -296,8 +297,10 @@ def initial_hedge(
     Runs the hedger of ``hedgegym.baselines`` (``DeltaHedger`` or ``GreekNeutralHedger``: the k-Greek solver)
     on a one-path ``HedgingEngine`` at inception, so the positions are exactly the ones ``hedgegym compare``
     starts from. ``"greeks"`` neutralises Δ, Γ with one listed option and Δ, Γ, vega with two or more; when
-    that 3-Greek system is ill-conditioned (the options' Γ and vega collinear, as for Black–Scholes options of
-    one maturity) it falls back to Δ and Γ and sets ``Hedge.ill_conditioned``.
+    that system is ill-conditioned (e.g. the options' Γ and vega collinear, as for Black–Scholes options of one
+    maturity) or needs positions beyond the hedger's limit, the solver's policy drops the last Greek
+    (``hedgegym.baselines.greek_solver``): ``Hedge.neutralised`` names what is cancelled and
+    ``Hedge.ill_conditioned`` is set.
 
     Args:
         model: the market model (its spot and t = 0 state).
@@ -334,19 +337,11 @@ def initial_hedge(
         hedger.reset(engine)
         return Hedge(stock=float(hedger.targets(engine)[0, 0]), neutralised=("delta",))
     greeks = ("delta", "gamma") if len(options) == 1 else ("delta", "gamma", "vega")
-    hedger = GreekNeutralHedger(greeks)
-    hedger.reset(engine)
-    targets = hedger.targets(engine)[0]
-    ill = hedger.ill_conditioned_count > 0
-    if ill and len(greeks) == 3:
-        # Γ and vega rows collinear (e.g. Black–Scholes options of one maturity: vega = Γ S² σ τ): the solver's
-        # least-squares answer would trade Γ for vega; neutralise the Greeks the options can hedge instead
-        greeks = ("delta", "gamma")
-        hedger = GreekNeutralHedger(greeks)
-        hedger.reset(engine)
-        targets = hedger.targets(engine)[0]
+    solution = GreekNeutralHedger(greeks).solve(engine)  # the solver's policy: fewer Greeks when ill-conditioned
+    targets, neutralised = solution.positions[0], greeks[:int(solution.neutralised[0])]
     positions = tuple(Position(option, float(q)) for option, q in zip(options, targets[1:], strict=True))
-    return Hedge(stock=float(targets[0]), options=positions, neutralised=greeks, ill_conditioned=ill)
+    return Hedge(stock=float(targets[0]), options=positions, neutralised=neutralised,
+                 ill_conditioned=bool(solution.fell_back[0]))
 
 
 def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None,

@@ -85,13 +85,13 @@ def test_solver_reproduces_a_hand_computed_delta_gamma_vega_hedge():
     book = np.array([[-50.0, -4.0, -300.0]])
     solution = neutralise(greeks, book)
     np.testing.assert_allclose(solution.positions, [[30.5, 45.0, -10.0]], rtol=1e-12)
-    assert not solution.ill_conditioned.any()
+    assert not solution.fell_back.any()
 
 
 def test_solver_flags_an_option_without_gamma():
     greeks = np.array([[[1.0, 0.0], [0.0, 0.0]]])  # the hedge option has Δ = Γ = 0 (expired far OTM)
     solution = neutralise(greeks, np.array([[-5.0, -1.0]]))
-    assert solution.ill_conditioned.all()
+    assert solution.fell_back.all()
     np.testing.assert_allclose(solution.positions, [[5.0, 0.0]])
 
 
