@@ -281,3 +281,159 @@ def test_implied_volatility_rejects_prices_outside_the_no_arbitrage_bounds():
         bs.implied_volatility(5.0, 120.0, 100.0, 1.0)  # below intrinsic
     with pytest.raises(ValueError, match="time_to_maturity"):
         bs.implied_volatility(5.0, 100.0, 100.0, 0.0)
+
+
+# --- implied volatility against a 50-digit mpmath oracle (issue 10, case 4) ---------------------------------------
+
+EPS = np.finfo(float).eps
+
+
+def mpmath_price(spot, strike, tau, volatility, rate=0.0, dividend=0.0, call=True) -> mpmath.mpf:
+    """50-digit Black–Scholes–Merton value (mpmath, independent of hedgegym)."""
+    mpmath.mp.dps = 50
+    s, k, t, v, r, q = (mpmath.mpf(float(x)) if not isinstance(x, mpmath.mpf) else x
+                        for x in (spot, strike, tau, volatility, rate, dividend))
+    d1 = (mpmath.log(s / k) + (r - q + v * v / 2) * t) / (v * mpmath.sqrt(t))
+    d2 = d1 - v * mpmath.sqrt(t)
+    w = 1 if call else -1
+    return w * (s * mpmath.exp(-q * t) * mpmath.ncdf(w * d1) - k * mpmath.exp(-r * t) * mpmath.ncdf(w * d2))
+
+
+def mpmath_implied_volatility(price, spot, strike, tau, rate=0.0, dividend=0.0, call=True, bracket=(1e-3, 50.0)):
+    """The σ whose 50-digit price equals the float ``price`` exactly: bisection on log σ inside ``bracket``, then
+    Newton on log price with the analytic vega (all in mpmath at 50 digits, independent of hedgegym)."""
+    mpmath.mp.dps = 50
+    target = mpmath.log(mpmath.mpf(float(price)))
+    s, k, t, q = (mpmath.mpf(float(x)) for x in (spot, strike, tau, dividend))
+
+    def gap(volatility):
+        return mpmath.log(mpmath_price(spot, strike, tau, volatility, rate, dividend, call)) - target
+
+    low, high = (mpmath.log(mpmath.mpf(b)) for b in bracket)
+    assert gap(mpmath.exp(low)) < 0 < gap(mpmath.exp(high)), "the bracket does not contain the root"
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (middle, high) if gap(mpmath.exp(middle)) < 0 else (low, middle)
+    volatility = mpmath.exp((low + high) / 2)
+    for _ in range(8):
+        d1 = (mpmath.log(s / k) + (mpmath.mpf(float(rate)) - q + volatility**2 / 2) * t) / (volatility * mpmath.sqrt(t))
+        vega = s * mpmath.exp(-q * t) * mpmath.npdf(d1) * mpmath.sqrt(t)
+        value = mpmath_price(spot, strike, tau, volatility, rate, dividend, call)
+        volatility -= (mpmath.log(value) - target) * value / vega
+    assert abs(gap(volatility)) < mpmath.mpf(10) ** -30
+    return float(volatility)
+
+
+def test_implied_volatility_of_a_time_value_of_4e_13_is_not_zero():
+    # the issue's case: a call, r = q = 0, F = 100, K = 300, τ = 0.25, priced at σ = 0.30 (4.109167e-13)
+    assert float(mpmath_price(100.0, 300.0, 0.25, 0.3)) == pytest.approx(4.109167e-13, rel=1e-6)
+    expected = mpmath_implied_volatility(4.109167e-13, 100.0, 300.0, 0.25, bracket=(0.2, 0.4))
+    assert bs.implied_volatility(4.109167e-13, 100.0, 300.0, 0.25) == pytest.approx(expected, rel=1e-12)
+    exact = float(mpmath_price(100.0, 300.0, 0.25, 0.3))
+    assert bs.implied_volatility(exact, 100.0, 300.0, 0.25) == pytest.approx(0.3, rel=1e-12)
+
+
+def otm_and_itm_cases():
+    """Calls and puts, deep OTM to deep ITM, τ from 0.3 s to 3 years, σ from 1% to 500%, with carry."""
+    cases = []
+    for strike, tau, volatility, (rate, dividend), call in itertools.product(
+        (1.0, 60.0, 99.0, 100.0, 101.0, 160.0, 3000.0), (1e-8, 1e-3, 0.25, 3.0), (0.01, 0.3, 5.0),
+        ((0.0, 0.0), (0.05, 0.03), (-0.01, 0.02)), (True, False),
+    ):
+        price = float(mpmath_price(100.0, strike, tau, volatility, rate, dividend, call))
+        forward = 100.0 * np.exp((rate - dividend) * tau)
+        if price > 0.0:  # a positive float64 (else nothing to invert)
+            in_the_money = (forward - strike) * (1 if call else -1) > 0
+            cases.append((price, strike, tau, volatility, rate, dividend, call, in_the_money))
+    return cases
+
+
+def test_implied_volatility_out_of_the_money_recovers_sigma_to_1e_10_everywhere():
+    cases = [c for c in otm_and_itm_cases() if not c[-1]]
+    price, strike, tau, volatility, rate, dividend, call = (np.array([c[j] for c in cases]) for j in range(7))
+    upper = np.where(call, 100.0 * np.exp(-dividend * tau), strike * np.exp(-rate * tau))
+    invertible = price < upper  # σ = 5 over 3 years can round a price onto its upper bound S·e^(-qτ)
+    assert invertible.sum() >= 150 and np.min(price) < 1e-200  # down to prices below 1e-200
+    recovered = bs.implied_volatility(price[invertible], 100.0, strike[invertible], tau[invertible],
+                                      rate[invertible], dividend[invertible], call[invertible])
+    relative = np.abs(recovered - volatility[invertible]) / volatility[invertible]
+    assert relative.max() <= 1e-10, f"worst {relative.max():.2e} at case {np.argmax(relative)}"
+
+
+def test_implied_volatility_in_the_money_inverts_through_parity_or_refuses_an_unresolved_time_value():
+    inverted = refused = 0
+    for price, strike, tau, volatility, rate, dividend, call, itm in otm_and_itm_cases():
+        if not itm:
+            continue
+        intrinsic = (1 if call else -1) * (mpmath.mpf(100.0) * mpmath.exp(-mpmath.mpf(dividend) * tau)
+                                           - mpmath.mpf(strike) * mpmath.exp(-mpmath.mpf(rate) * tau))
+        time_value = float(mpmath.mpf(price) - intrinsic)  # exact time value of the float price
+        resolution = 16 * EPS * max(price, 100.0, strike)
+        try:
+            ours = float(bs.implied_volatility(price, 100.0, strike, tau, rate, dividend, call))
+        except ValueError as error:
+            assert "resolution" in str(error) and abs(time_value) <= resolution
+            refused += 1
+            continue
+        if ours == 0.0:  # at the lower bound to rounding
+            assert abs(time_value) <= resolution
+            continue
+        assert time_value > 0.0
+        reference = mpmath_implied_volatility(price, 100.0, strike, tau, rate, dividend, call,
+                                              bracket=(volatility / 4, volatility * 4))
+        vega = float(bs.vega(100.0, strike, tau, reference, rate, dividend, call))
+        # σ carries the rounding of the parity subtraction, ≈ ε·max(P, S, K), divided by vega
+        assert abs(ours - reference) <= 1e-10 * reference + EPS * max(price, 100.0, strike) / vega
+        inverted += 1
+    assert inverted >= 80 and refused >= 10
+
+
+def test_implied_volatility_of_tiny_prices_and_of_an_in_the_money_price_a_few_ulp_above_intrinsic():
+    for price, call in itertools.product((1e-300, 1e-200, 1e-20), (True, False)):
+        spot, strike = (100.0, 300.0) if call else (300.0, 100.0)  # out of the money
+        reference = mpmath_implied_volatility(price, spot, strike, 0.25, 0.02, 0.01, call, bracket=(1e-3, 1.0))
+        ours = bs.implied_volatility(price, spot, strike, 0.25, 0.02, 0.01, call)
+        assert ours == pytest.approx(reference, rel=1e-10)
+    # the smallest positive float64 still inverts: its 50-digit price rounds back to it
+    volatility = float(bs.implied_volatility(5e-324, 100.0, 300.0, 0.25))
+    assert float(mpmath_price(100.0, 300.0, 0.25, volatility)) == 5e-324
+    # a deep ITM call 14 ulp above its intrinsic value (r = q = 0, so parity is exact): inverts like the OTM put
+    price = 200.0 + 4.109167e-13
+    expected = mpmath_implied_volatility(price, 300.0, 100.0, 0.25, call=True, bracket=(0.2, 0.4))
+    assert bs.implied_volatility(price, 300.0, 100.0, 0.25) == pytest.approx(expected, rel=1e-12)
+    # 1 ulp above the intrinsic value the time value is not resolved: a clear refusal, not 0
+    with pytest.raises(ValueError, match=r"option_price.*resolution"):
+        bs.implied_volatility(np.nextafter(200.0, 300.0), 300.0, 100.0, 0.25)
+    assert bs.implied_volatility(200.0, 300.0, 100.0, 0.25) == 0.0  # exactly the intrinsic value
+
+
+def test_implied_volatility_is_vectorised_over_broadcast_shapes():
+    strike = np.array([[40.0], [100.0], [250.0]])
+    tau = np.array([1e-6, 0.1, 2.0])
+    volatility = np.array([[0.05], [0.6], [3.0]])
+    call = np.array([[False], [True], [True]])  # out of the money or at the money
+    price = np.vectorize(lambda k, t, v, c: float(mpmath_price(100.0, k, t, v, 0.01, 0.02, c)))(
+        strike, tau, volatility, call)
+    ours = bs.implied_volatility(price, 100.0, strike, tau, 0.01, 0.02, call)
+    assert ours.shape == (3, 3)
+    expected = np.broadcast_to(volatility, (3, 3)).copy()
+    expected[price <= 0.0] = 0.0  # prices that underflow to 0 sit at the lower bound
+    assert ours == pytest.approx(expected, rel=1e-10)
+
+
+def test_implied_volatility_refuses_prices_on_or_beyond_the_bounds_with_the_bounds_in_the_message():
+    tau, rate, dividend = 0.5, 0.04, 0.02
+    call_upper, put_upper = 100.0 * np.exp(-dividend * tau), 120.0 * np.exp(-rate * tau)
+    for price, call in ((call_upper, True), (put_upper, False), (1.5 * call_upper, True), (1.5 * put_upper, False)):
+        with pytest.raises(ValueError, match=r"option_price must lie in \[discounted intrinsic value, upper bound\)"):
+            bs.implied_volatility(price, 100.0, 120.0, tau, rate, dividend, call)
+    # σ = 20 over a year prices a call onto its upper bound in float64: refused, not a huge or NaN volatility
+    on_bound = float(mpmath_price(100.0, 100.0, 1.0, 20.0, 0.02, 0.01))
+    with pytest.raises(ValueError, match="option_price"):
+        bs.implied_volatility(on_bound, 100.0, 100.0, 1.0, 0.02, 0.01)
+    # below the discounted intrinsic value of an in-the-money put, K·e^(-rτ) − S·e^(-qτ) = 18.62…
+    with pytest.raises(ValueError, match="option_price"):
+        bs.implied_volatility(18.5, 100.0, 120.0, tau, rate, dividend, False)
+    for argument, value in (("tolerance", 0.0), ("max_iterations", 0)):
+        with pytest.raises(ValueError, match=argument):
+            bs.implied_volatility(1.0, 100.0, 120.0, tau, **{argument: value})
