@@ -38,11 +38,14 @@ from hedgegym.config import ExperimentConfig, load_config
 from hedgegym.costs import CompositeCost, CostModel, FixedCost, ProportionalCost, QuadraticImpact, SpreadCost
 from hedgegym.engine import HedgingEngine, ModelValuation, RegimeProxyValuation, default_valuation
 from hedgegym.env import BatchedHedgingVecEnv, HedgingEnv
+from hedgegym.env.features import Scales
+from hedgegym.env.rewards import Reward
 from hedgegym.evaluation.misspecification import load_study, study_hedgers
 from hedgegym.evaluation.reports import default_hedgers
 from hedgegym.instruments import Book, EuropeanOption, MonitoredPricer, Position, black_scholes_pricer, monitored
 from hedgegym.market import SABR, GeometricBrownianMotion, Heston, MertonJumpDiffusion, RegimeSwitchingVolatility
 from hedgegym.pricing import barrier as barrier_pricing
+from hedgegym.risk.stress import DEFAULT_SCENARIOS, Hedge
 from tests.pricing import quantlib_oracle as ql_oracle
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
@@ -318,6 +321,7 @@ def test_market_model_round_trips_and_simulates_the_same_paths(model) -> None:
         expected = model.simulate(3, 5, 0.01, np.random.default_rng(3))
         np.testing.assert_array_equal(paths.spot, expected.spot, err_msg=how)
         np.testing.assert_array_equal(paths.variance, expected.variance, err_msg=how)
+        assert_same(round_trip(expected), expected, f"paths {how}")
 
 
 def test_every_market_model_is_covered() -> None:
@@ -327,6 +331,14 @@ def test_every_market_model_is_covered() -> None:
     models = {cls for cls in classes if isinstance(cls, type) and dataclasses.is_dataclass(cls)
               and not getattr(cls, "__abstractmethods__", None)}
     assert models - {type(m) for m in MARKETS} <= {market.MarketPaths}, "add the new market model to MARKETS"
+
+
+def test_env_and_risk_value_objects_round_trip() -> None:
+    config = load_config(CONFIG_DIR / "market_maker_book.yaml")
+    model, book = config.market.build(), config.build_book()
+    hedge = Hedge(stock=-120.0, options=(Position(EuropeanOption(100.0, 0.25), 2.0),), neutralised=("delta",))
+    for obj in (Scales.from_setup(model, book), Reward("cvar", 2.0, 0.9, -0.1), hedge, *DEFAULT_SCENARIOS):
+        _value_round_trips(obj)
 
 
 def test_book_and_options_round_trip() -> None:
