@@ -236,9 +236,11 @@ def implied_volatility(
     precision however small: every price strictly inside the no-arbitrage bounds whose time value float64 can
     represent inverts, e.g. a time value of 1e-300. ``tolerance`` is on |Δ log s| (relative, in s).
 
-    Accuracy (measured against a 50-digit mpmath inversion, tests/pricing/test_black_scholes.py): ~1e-13
-    relative in σ out of the money; in the money the time value P − intrinsic carries the rounding of the
-    parity subtraction, and σ carries that relative error divided by ∂log b/∂log s.
+    Accuracy (against 50-digit mpmath, tests/pricing/test_black_scholes.py, 174 out-of-the-money cases with
+    τ from 1e-8 to 3 years, σ from 0.01 to 5, prices down to 1e-240): median 5e-16, worst 2.6e-12 relative
+    in σ (σ = 5 over 3 years, a price 1.5e-3 below its upper bound, where σ is ill-conditioned). In the money
+    the time value P − intrinsic carries the rounding of the parity subtraction, ≈ ε·max(P, S, K), so σ is
+    off by about that divided by vega.
 
     Shape: the broadcast shape of the inputs (0-d for scalars). Units: ``option_price`` in the currency of
     ``spot`` per unit of underlying, σ per √year.
@@ -249,7 +251,8 @@ def implied_volatility(
       * ``option_price`` of an in-the-money option whose time value is positive but not above the float64
         rounding of the parity subtraction (≈ a few ulp of the price): it does not determine σ — pass the
         out-of-the-money counterpart's price instead;
-      * ``time_to_maturity`` ≤ 0, and the inputs ``price`` checks (spot, strike > 0, finite rate, dividend).
+      * ``time_to_maturity`` ≤ 0, ``tolerance`` ≤ 0, ``max_iterations`` < 1, and the inputs ``price`` checks
+        (spot, strike > 0, finite rate and dividend).
     A price equal to the discounted intrinsic value (to within that rounding) gives volatility 0.
     """
     target = check.non_negative("option_price", option_price)
