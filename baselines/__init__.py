@@ -6,8 +6,10 @@ from hedgegym.baselines.delta_gamma import GreekNeutralHedger
 from hedgegym.baselines.greek_solver import neutralise
 from hedgegym.baselines.leland import LelandHedger
 from hedgegym.baselines.no_hedge import NoHedge
+from hedgegym.baselines.stock_costs import HedgerDomainError, StockCosts
 from hedgegym.baselines.uncertain_volatility import RobustDeltaGammaHedger, UncertainVolatilityDeltaHedger
 from hedgegym.baselines.whalley_wilmott import WhalleyWilmottHedger
 
-__all__ = ["DeltaHedger", "GreekNeutralHedger", "Hedger", "LelandHedger", "NoHedge", "RobustDeltaGammaHedger",
-           "UncertainVolatilityDeltaHedger", "WhalleyWilmottHedger", "neutralise"]
+__all__ = ["DeltaHedger", "GreekNeutralHedger", "Hedger", "HedgerDomainError", "LelandHedger", "NoHedge",
+           "RobustDeltaGammaHedger", "StockCosts", "UncertainVolatilityDeltaHedger", "WhalleyWilmottHedger",
+           "neutralise"]

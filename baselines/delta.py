@@ -7,9 +7,11 @@ or assumed vol, the practitioner's choice). Rebalancing rules (Δ_port = Δ_book
 * every ``rebalance_every`` steps (1: every step) — time-based;
 * ``band``: only when |Δ_port| > band × notional, then back to delta-neutral — delta-threshold;
 * ``cost_benefit``: only when the variance the mismatch would carry to expiry, priced at ``risk_aversion`` γ
-  (per unit of currency), exceeds ``safety`` × the cost of removing it: γ/2 (Δ_port S σ)² τ > safety · c
-  |Δ_port| S, i.e. |Δ_port| > 2 · safety · c / (γ S σ² τ), with c the stock's proportional cost rate and τ the
-  time to maturity — a band that is narrow early in the life and widens (stops trading) near expiry.
+  (per unit of currency), exceeds ``safety`` × the cost of removing it: γ/2 (Δ_port S σ)² τ > safety · C(Δ_port),
+  with τ the time to maturity and C(q) the cost of trading q shares under the engine's **whole** cost model
+  (proportional, half-spread, fixed fee, quadratic impact: ``engine.costs``). For proportional costs alone,
+  C(q) = c |q| S and the rule is the band |Δ_port| > 2 · safety · c / (γ S σ² τ) — narrow early in the life,
+  wide (no trading) near expiry; a fixed fee K adds the threshold |Δ_port| > √(2 · safety · K / (γ τ)) / (S σ).
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ class DeltaHedger(Hedger):
         rebalance_every: int = 1,
         band: float | None = None,
         cost_benefit: bool = False,
-        cost_rate: float = 0.0,
         risk_aversion: float = 1.0,
         safety: float = 1.0,
         name: str | None = None,
@@ -51,8 +52,9 @@ class DeltaHedger(Hedger):
         self.volatility = volatility
         self.rebalance_every = int(rebalance_every)
         self.band = band
+        if not (np.isfinite(risk_aversion) and risk_aversion > 0) or not (np.isfinite(safety) and safety > 0):
+            raise ValueError(f"risk_aversion and safety must be finite numbers > 0, got {risk_aversion!r}, {safety!r}")
         self.cost_benefit = cost_benefit
-        self.cost_rate = cost_rate
         self.risk_aversion = risk_aversion
         self.safety = safety
         self.name = name or self._default_name()
@@ -75,10 +77,18 @@ class DeltaHedger(Hedger):
             trade = np.abs(mismatch) > self.band * notional
         elif self.cost_benefit:
             sigma = np.sqrt(engine.variance) if self.volatility is None else self.volatility
-            benefit_rate = self.risk_aversion * engine.spot * sigma**2 * engine.time_to_maturity
-            # |mismatch| · benefit_rate > 2 · safety · c  (written without a division: σ or τ may be 0)
-            trade = np.abs(mismatch) * benefit_rate > 2.0 * self.safety * self.cost_rate
+            benefit = 0.5 * self.risk_aversion * (mismatch * engine.spot * sigma) ** 2 * engine.time_to_maturity
+            trade = benefit > self.safety * self.trade_cost(engine, -mismatch)
         else:
             trade = np.ones(engine.n_paths, dtype=bool)
         positions[:, 0] = np.where(trade, target, positions[:, 0])
         return positions
+
+    @staticmethod
+    def trade_cost(engine: HedgingEngine, stock_trade: FloatArray) -> FloatArray:
+        """C(q): what trading ``stock_trade`` shares (N,) now costs under the engine's cost model, currency (N,)."""
+        if engine.costs is None:
+            return np.zeros(engine.n_paths)
+        trades = np.zeros((engine.n_paths, engine.n_instruments))
+        trades[:, 0] = stock_trade
+        return engine.costs.unchecked_cost(trades, engine.instrument_greeks.price)

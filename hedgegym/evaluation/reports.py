@@ -15,13 +15,14 @@ the no-hedge row). ``write_outputs(comparison, directory)`` writes into a new (o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from hedgegym.baselines import DeltaHedger, GreekNeutralHedger, Hedger, LelandHedger, NoHedge, WhalleyWilmottHedger
+from hedgegym.baselines.stock_costs import HedgerDomainError, StockCosts
 from hedgegym.config import ExperimentConfig
 from hedgegym.env.features import Scales, reference_volatility
 from hedgegym.evaluation.metrics import summarize
@@ -34,31 +35,36 @@ MAIN_COLUMNS = ("mean_pnl", "std_pnl", "rmse", "cvar_95", "max_drawdown", "mean_
 
 @dataclass
 class Comparison:
-    table: pd.DataFrame  # index: hedger name; columns: metrics and their CI bounds
+    table: pd.DataFrame  # index: hedger name; columns: metrics and their CI bounds, and fallback_steps
     evaluations: list[Evaluation]
     config: ExperimentConfig
+    skipped: dict[str, str] = field(default_factory=dict)  # hedger name → why it was left out
 
 
 def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
-    """No hedge; delta every step, every 5 steps, in a 5% band; and, when they apply, the cost-aware rules
-    (cost–benefit band, Leland, Whalley–Wilmott: stock proportional cost > 0) and the option hedges
-    (delta–gamma: ≥ 1 listed option; delta–gamma–vega: ≥ 2)."""
+    """No hedge; delta every step, every 5 steps, in a 5% band; and, when they apply, the cost-aware rules and the
+    option hedges:
+
+    * any stock cost (proportional, half-spread, fixed fee or quadratic impact): the cost–benefit band (it prices
+      each trade with the whole cost model); with a linear cost (proportional or half-spread): Leland; with
+      costs Whalley–Wilmott's band covers (linear, or a fixed fee alone): Whalley–Wilmott. Each reads the stock's
+      cost terms from the engine's cost model and refuses, at ``reset``, a market outside its model
+      (``HedgerDomainError``): ``compare`` then leaves it out with the reason.
+    * delta–gamma with ≥ 1 listed option; delta–gamma–vega with ≥ 2.
+    """
     hedgers: list[Hedger] = [NoHedge(), DeltaHedger()]
     if config.simulation.n_steps >= 10:
         hedgers.append(DeltaHedger(rebalance_every=5))
     hedgers.append(DeltaHedger(band=0.05))
-    cost = config.costs.proportional.stock
-    if cost > 0:
-        model = config.market.build()
-        sigma = reference_volatility(model)
-        notional = config.build_book().notional
-        gamma_risk = 100.0 / (notional * model.spot)
-        hedgers += [
-            DeltaHedger(cost_benefit=True, cost_rate=cost, risk_aversion=gamma_risk),
-            LelandHedger(volatility=sigma, cost_rate=cost),
-            WhalleyWilmottHedger(cost_rate=cost, risk_aversion=gamma_risk),
-        ]
     n_options = len(config.hedging.hedge_options)
+    stock_costs = StockCosts.of(config.costs.build(n_options))
+    if stock_costs.any:
+        model = config.market.build()
+        gamma_risk = 100.0 / (config.build_book().notional * model.spot)
+        hedgers.append(DeltaHedger(cost_benefit=True, risk_aversion=gamma_risk))
+        if stock_costs.linear:
+            hedgers.append(LelandHedger(volatility=reference_volatility(model)))
+        hedgers.append(WhalleyWilmottHedger(risk_aversion=gamma_risk))
     if n_options >= 1:
         hedgers.append(GreekNeutralHedger(("delta", "gamma")))
     if n_options >= 2:
@@ -75,24 +81,35 @@ def compare(
     cao_hull_c: float = 1.5,
     progress: Callable[[str], None] | None = None,
 ) -> Comparison:
-    """Evaluate every hedger on one held-out path set and tabulate the metrics (see the module docstring)."""
+    """Evaluate every hedger on one held-out path set and tabulate the metrics (see the module docstring).
+
+    A hedger whose model does not cover the config (``HedgerDomainError`` at its ``reset``, e.g. Leland on a long
+    book with a Leland number ≥ 1) is left out of the table; ``Comparison.skipped`` names it with the reason.
+    The table's ``fallback_steps`` column counts the path-steps on which a Greek-neutral hedger neutralised fewer
+    Greeks than asked (an ill-conditioned system or a position beyond its limit: ``hedgegym.baselines.greek_solver``).
+    """
     hedgers = hedgers if hedgers is not None else default_hedgers(config)
     paths = test_paths(config, n_paths, seed)
     scales = Scales.from_setup(config.market.build(), config.build_book())
-    evaluations = []
+    evaluations, skipped = [], {}
     for hedger in hedgers:
+        name = getattr(hedger, "name", type(hedger).__name__)
         if progress is not None:
-            progress(getattr(hedger, "name", type(hedger).__name__))
-        evaluations.append(evaluate(hedger, config, paths=paths))
+            progress(name)
+        try:
+            evaluations.append(evaluate(hedger, config, paths=paths))
+        except HedgerDomainError as error:
+            skipped[name] = str(error)
     reference = next((e for e in evaluations if e.name == "no_hedge"), None)
     no_hedge_rmse = None if reference is None else float(np.sqrt(np.mean(reference.per_path["pnl"] ** 2)))
     rows = {}
     for evaluation in evaluations:
         baseline = None if evaluation is reference else no_hedge_rmse
         rows[evaluation.name] = summarize(evaluation.per_path, baseline, scales.value, bootstrap, seed, cao_hull_c)
+        rows[evaluation.name]["fallback_steps"] = evaluation.fallback_steps
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "hedger"
-    return Comparison(table, evaluations, config)
+    return Comparison(table, evaluations, config, skipped)
 
 
 def markdown_table(table: pd.DataFrame, columns: tuple[str, ...] = MAIN_COLUMNS) -> str:

@@ -55,7 +55,7 @@ class Evaluation:
     name: str
     per_path: pd.DataFrame
     series: dict[str, FloatArray] = field(repr=False)
-    ill_conditioned: int = 0
+    fallback_steps: int = 0  # path-steps on which a Greek-neutral hedger neutralised fewer Greeks than asked
 
 
 _VALUED: weakref.WeakKeyDictionary[MarketPaths, dict[str, PathValuation]] = weakref.WeakKeyDictionary()
@@ -140,5 +140,7 @@ def evaluate(
         "max_drawdown": drawdown,
         **{f"attribution_{t}": series[t].sum(axis=0) for t in ATTRIBUTION_TERMS},
     })
+    fallbacks = getattr(hedger, "fallbacks", None)  # a Greek-neutral hedger's FallbackCounter
+    per_path["fallback_steps"] = fallbacks.per_path if fallbacks is not None else 0
     label = name or getattr(hedger, "name", type(hedger).__name__)
-    return Evaluation(label, per_path, series, getattr(hedger, "ill_conditioned_count", 0))
+    return Evaluation(label, per_path, series, int(per_path["fallback_steps"].sum()))
