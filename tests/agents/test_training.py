@@ -1,13 +1,40 @@
-"""Training runs: run directory contents, never reusing a directory, resume from a checkpoint, evaluate a run."""
+"""Training runs: run directory contents, never reusing a directory, exact resume, complete runs left alone,
+bad inputs refused before anything is written, and TensorBoard steps.
+
+The reference of every resume test is the uninterrupted run with the same seed (the issue's definition of
+"resuming is continuing"): its final policy must be equal bit for bit, and its evaluation files byte for byte.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import numpy as np
 import pytest
+import yaml
+from stable_baselines3 import PPO, SAC
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from typer.testing import CliRunner
 
-from hedgegym.agents.training import evaluate_run, new_run_directory, resume, train
+from hedgegym.agents import training
+from hedgegym.agents.callbacks import RichProgressCallback, TrainingInterrupted
+from hedgegym.agents.checkpoint import checkpoint_steps, list_checkpoints
+from hedgegym.agents.training import (
+    RunError,
+    apply_overrides,
+    evaluate_run,
+    new_run_directory,
+    resume,
+    train,
+)
 from hedgegym.cli import app
-from hedgegym.config import load_config, parse_config
+from hedgegym.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SMOKE = {
     "name": "smoke",
@@ -15,32 +42,77 @@ SMOKE = {
     "book": [{"strike": 100.0, "maturity": 0.05, "quantity": -10}],
     "simulation": {"n_steps": 8},
     "costs": {"proportional": {"stock": 0.002}},
+    "env": {"episodes_per_draw": 3},  # a path block ends mid-run: the resumed env must continue inside it
     "evaluation": {"n_paths": 100, "bootstrap": 10},
 }
+AGENTS = {
+    # PPO rollout = 4 envs x 8 steps = 32 steps; 200 is not a multiple: the run ends at 224
+    "ppo": {"algo": "ppo", "n_envs": 4, "batch_size": 16, "total_timesteps": 200, "net_arch": [8]},
+    "sac": {"algo": "sac", "n_envs": 4, "batch_size": 16, "total_timesteps": 240, "net_arch": [8],
+            "sb3_kwargs": {"learning_starts": 64, "buffer_size": 1000}},
+}
+FAST = {"validation_paths": 20, "eval_every": 10_000}
 
 
-def test_ppo_run_directory_holds_config_tensorboard_checkpoints_model_and_table(tmp_path):
-    config = parse_config({**SMOKE, "agent": {"algo": "ppo", "n_envs": 16, "batch_size": 64,
-                                              "total_timesteps": 640}})
-    run = train(config, tmp_path, validation_paths=50)
+@pytest.fixture
+def no_plots(monkeypatch):
+    """Skip the figures (about 1 s each on a shared 2-core machine): these tests compare numbers and files."""
+    monkeypatch.setattr("hedgegym.evaluation.reports._plots", lambda *_args: [])
+    monkeypatch.setattr("hedgegym.agents.callbacks.HedgeMetricsCallback._figure", lambda *_args: None)
+    monkeypatch.setattr("torch.utils.tensorboard.SummaryWriter.add_figure", lambda *_args, **_kwargs: None)
+
+
+def smoke(algo: str, **agent) -> object:
+    return parse_config({**SMOKE, "agent": {**AGENTS[algo], **agent}})
+
+
+def parameters(path: Path, algo: str) -> np.ndarray:
+    model = {"ppo": PPO, "sac": SAC}[algo].load(path, device="cpu")
+    return np.concatenate([p.detach().numpy().ravel() for p in model.policy.parameters()])
+
+
+def script(name: str):
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def tree(directory: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(directory)): (p.stat().st_size, p.stat().st_mtime_ns) for p in directory.rglob("*")}
+
+
+def ctrl_c_at(monkeypatch, step: int) -> None:
+    """Send a real SIGINT once training has passed ``step`` environment steps."""
+    original = RichProgressCallback._on_step
+
+    def on_step(self) -> bool:
+        if self.num_timesteps >= step and not getattr(self, "_sent", False):
+            self._sent = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self)
+
+    monkeypatch.setattr(RichProgressCallback, "_on_step", on_step)
+
+
+def test_ppo_run_directory_holds_config_tensorboard_checkpoints_model_and_table(tmp_path, monkeypatch):
+    monkeypatch.setattr("hedgegym.evaluation.reports._plots", lambda *_args: [])  # tested in tests/evaluation
+    config = smoke("ppo")
+    run = train(config, tmp_path, **FAST)
     assert run.name.startswith("smoke__ppo__0__")
     assert load_config(run / "config.yaml") == config
     assert (run / "final_model.zip").exists() and list((run / "tb").rglob("events.out.tfevents*"))
-    assert len(list((run / "checkpoints").glob("model_*_steps.zip"))) >= 2
+    steps = [checkpoint_steps(p) for p in list_checkpoints(run / "checkpoints")]
+    # at the first rollout boundary past each tenth of 200 steps, and at the end: 224 = 7 whole rollouts of 32
+    assert steps == [32, 64, 96, 128, 160, 192, 224]
+    assert PPO.load(run / "final_model.zip").num_timesteps == steps[-1]
     table = (run / "evaluation" / "results.csv").read_text()
     assert "ppo" in table and "delta" in table
     # a second evaluation goes to a new directory next to the first
-    runner = CliRunner()
-    result = runner.invoke(app, ["evaluate", str(run), "--paths", "50"])
+    result = CliRunner().invoke(app, ["evaluate", str(run), "--paths", "50"])
     assert result.exit_code == 0, result.output
     assert len(list(run.glob("evaluation*"))) == 2
-    # resume: drop the end of the run, continue from the newest remaining checkpoint
-    checkpoints = sorted((run / "checkpoints").glob("*.zip"), key=lambda p: int(p.stem.split("_")[1]))
-    for path in checkpoints[len(checkpoints) // 2:]:
-        path.unlink()
-    (run / "final_model.zip").unlink()
-    resume(run, validation_paths=50)
-    assert (run / "final_model.zip").exists()
+    assert not list(run.glob(".*"))  # no temporary file left
 
 
 def test_run_directories_are_never_reused(tmp_path, monkeypatch):
@@ -53,25 +125,137 @@ def test_run_directories_are_never_reused(tmp_path, monkeypatch):
     assert (first / "final_model.zip").read_text() == "a user's model"
 
 
-def test_deep_hedging_run_is_evaluated_against_the_baselines(tmp_path):
+@pytest.mark.parametrize("algo", ["ppo", "sac"])
+def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(algo, tmp_path, monkeypatch, no_plots):
+    config = smoke(algo)
+    full = train(config, tmp_path / "full", **FAST)
+    ctrl_c_at(monkeypatch, 90)
+    with pytest.raises(TrainingInterrupted) as stop:
+        train(config, tmp_path / "cut", **FAST)
+    monkeypatch.setattr(RichProgressCallback, "_on_step", lambda _self: True)
+    run = stop.value.checkpoint.parent.parent
+    assert stop.value.checkpoint.is_file() and 90 <= stop.value.steps < config.agent.total_timesteps
+    assert not (run / "final_model.zip").exists()
+    assert resume(run, **FAST) == "trained"
+    np.testing.assert_array_equal(parameters(run / "final_model.zip", algo), parameters(full / "final_model.zip", algo))
+    for name in ("results.csv", "per_path.csv"):
+        assert (run / "evaluation" / name).read_bytes() == (full / "evaluation" / name).read_bytes()
+    # a crash (no Ctrl-C): resume from an earlier periodic checkpoint, everything after it lost
+    kept = list_checkpoints(run / "checkpoints")[-2]
+    for path in (run / "checkpoints").iterdir():
+        if checkpoint_steps(Path(path.name.split(".")[0] + ".zip")) > checkpoint_steps(kept):
+            path.unlink()
+    (run / "final_model.zip").unlink()
+    shutil.rmtree(run / "evaluation")
+    assert resume(run, **FAST) == "trained"
+    np.testing.assert_array_equal(parameters(run / "final_model.zip", algo), parameters(full / "final_model.zip", algo))
+
+
+def test_resuming_a_complete_run_does_nothing_and_writes_nothing(tmp_path, capsys, no_plots):
+    run = train(smoke("ppo"), tmp_path, **FAST)
+    before = tree(run)
+    assert resume(run) == "complete"
+    assert script("train")(["--resume", str(run)]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert tree(run) == before
+    # stopped during the evaluation: resume writes the evaluation only, the same as the first one
+    table = (run / "evaluation" / "results.csv").read_bytes()
+    shutil.rmtree(run / "evaluation")
+    assert resume(run) == "evaluated"
+    assert (run / "evaluation" / "results.csv").read_bytes() == table
+
+
+def test_bad_resume_targets_exit_2_with_a_message(tmp_path, capsys):
+    main = script("train")
+    runs = tmp_path / "runs"
+    unfinished = runs / "smoke__ppo__0__x"
+    unfinished.mkdir(parents=True)
+    smoke("ppo").save(unfinished / "config.yaml")
+    cases = {str(tmp_path / "missing"): "no such run directory", str(runs): "not a run directory",
+             str(unfinished): "no checkpoint"}
+    for target, message in cases.items():
+        assert main(["--resume", target]) == 2
+        output = capsys.readouterr().out
+        assert message in output and "Traceback" not in output
+    assert main(["--resume", str(runs)]) == 2
+    assert "pass one of them" in capsys.readouterr().out  # runs/ itself: the message points to a run inside
+    checkpoints = unfinished / "checkpoints"
+    checkpoints.mkdir()
+    (checkpoints / "model_64_steps.zip").write_bytes(b"not a zip")
+    (checkpoints / "model_64_steps.state.pkl").write_bytes(b"not a pickle")
+    assert main(["--resume", str(unfinished)]) == 2
+    output = capsys.readouterr().out
+    assert "model_64_steps.zip cannot be read" in output and "Traceback" not in output
+    deep = runs / "smoke__deep__0__x"
+    deep.mkdir()
+    parse_config({**SMOKE, "agent": {"algo": "deep_hedging"}}).save(deep / "config.yaml")
+    with pytest.raises(RunError, match="deep-hedging runs keep no checkpoints"):
+        resume(deep)
+
+
+@pytest.mark.parametrize(("flags", "field"), [
+    (["--total-timesteps", "0"], "agent.total_timesteps"),
+    (["--seed", "-1"], "agent.seed"),
+    (["--eval-paths", "-1"], "evaluation.n_paths"),
+    (["--eval-paths", "3"], "evaluation.n_paths"),
+])
+def test_bad_overrides_exit_2_naming_the_field_and_write_nothing(flags, field, tmp_path, capsys):
+    path = tmp_path / "ppo.yaml"
+    path.write_text(yaml.safe_dump({**SMOKE, "agent": AGENTS["ppo"]}))
+    assert script("train")(["--config", str(path), "--runs-dir", str(tmp_path / "runs"), *flags]) == 2
+    output = capsys.readouterr().out
+    assert field in output and "Traceback" not in output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_bad_sb3_kwargs_and_overrides_write_nothing(tmp_path):
+    with pytest.raises(ConfigError, match="sb3_kwargs"):
+        train(smoke("ppo", sb3_kwargs={"not_an_argument": 1}), tmp_path / "a")
+    with pytest.raises(ConfigError, match="batch_size"):
+        train(smoke("ppo", sb3_kwargs={"batch_size": 1}), tmp_path / "b")
+    invalid = smoke("ppo").model_copy(update={"agent": smoke("ppo").agent.model_copy(update={"total_timesteps": 0})})
+    with pytest.raises(ConfigError, match=r"agent\.total_timesteps"):
+        train(invalid, tmp_path / "c")  # a model_copy skips validation: train validates again
+    assert not any((tmp_path / name).exists() for name in "abc")
+    with pytest.raises(ConfigError, match=r"evaluation\.n_paths"):
+        apply_overrides(smoke("ppo"), evaluation={"n_paths": 3})
+
+
+def test_ctrl_c_in_deep_hedging_says_no_checkpoint_was_saved(tmp_path, monkeypatch, capsys):
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "train_deep_hedger", interrupted)
+    path = tmp_path / "deep.yaml"
+    path.write_text(yaml.safe_dump({**SMOKE, "agent": {"algo": "deep_hedging", "iterations": 2, "batch_paths": 16}}))
+    assert script("train")(["--config", str(path), "--runs-dir", str(tmp_path / "runs")]) == 130
+    output = capsys.readouterr().out
+    assert "no checkpoint was saved" in output and "a checkpoint was saved" not in output
+
+
+def test_deep_hedging_run_is_evaluated_against_the_baselines(tmp_path, no_plots):
     config = parse_config({**SMOKE, "agent": {"algo": "deep_hedging", "iterations": 5, "batch_paths": 64}})
     run = train(config, tmp_path)
     assert (run / "final_model.pt").exists()
     comparison = evaluate_run(run, n_paths=50, output_name="again")
     assert "deep_hedging" in comparison.table.index
+    assert resume(run) == "complete"
 
 
-def test_interrupting_training_saves_a_checkpoint_first(tmp_path, monkeypatch):
-    from hedgegym.agents import training
-    from hedgegym.agents.sb3 import make_model
+def test_evaluate_script_refuses_non_runs_and_paths_below_the_config_minimum(tmp_path, capsys):
+    main = script("evaluate")
+    assert main([str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().out
+    smoke("ppo").save(tmp_path / "config.yaml")
+    assert main([str(tmp_path)]) == 2
+    assert "no final_model.zip" in capsys.readouterr().out
 
-    config = parse_config({**SMOKE, "agent": {"algo": "ppo", "n_envs": 4, "batch_size": 32, "total_timesteps": 64}})
-    model = make_model(config)
 
-    def interrupted(**_kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(model, "learn", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        training._learn(model, config, tmp_path, 64, None, 20, reset_num_timesteps=True)
-    assert (tmp_path / "checkpoints" / "model_0_steps.zip").exists()
+def test_tensorboard_train_values_at_rollout_steps_and_last_hedge_point_at_the_end(tmp_path, no_plots):
+    # eval_every 40 is not a multiple of the 32-step rollout: SB3's train/* must still land on rollout ends
+    run = train(smoke("ppo"), tmp_path, validation_paths=20, eval_every=40)
+    events = EventAccumulator(str(run / "tb")).Reload()
+    train_steps = {event.step for event in events.Scalars("train/loss")}
+    assert train_steps and all(step % 32 == 0 for step in train_steps)
+    hedge_steps = [event.step for event in events.Scalars("hedge/y")]
+    assert hedge_steps[-1] == 224 and max(train_steps) == 224
