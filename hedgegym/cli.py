@@ -246,10 +246,14 @@ def evaluate_command(
     except OutputDirError as error:
         raise _fail(error) from None
 
-    from hedgegym.agents.training import evaluate_run  # torch and stable-baselines3: only now
+    from hedgegym.agents.training import RunError, evaluate_run  # torch and stable-baselines3: only now
     from hedgegym.evaluation.reports import markdown_table
 
-    console.print(escape(markdown_table(evaluate_run(run_dir, paths).table)))
+    try:
+        comparison = evaluate_run(run_dir, paths)
+    except RunError as error:  # e.g. an unfinished run: no final model
+        raise _fail(error) from None
+    console.print(escape(markdown_table(comparison.table)))
 
 
 _HEDGE_HELP = ("Hedge held at t = 0: none, delta (stock) or greeks (stock + hedging.hedge_options via the Greek "

@@ -249,6 +249,9 @@ def test_evaluate_script_refuses_non_runs_and_paths_below_the_config_minimum(tmp
     smoke("ppo").save(tmp_path / "config.yaml")
     assert main([str(tmp_path)]) == 2
     assert "no final_model.zip" in capsys.readouterr().out
+    result = CliRunner().invoke(app, ["evaluate", str(tmp_path)])
+    assert result.exit_code == 2 and "no final_model.zip" in result.output and result.exception is not None
+    assert isinstance(result.exception, SystemExit)  # typer.Exit, not a traceback
 
 
 def test_tensorboard_train_values_at_rollout_steps_and_last_hedge_point_at_the_end(tmp_path, no_plots):
