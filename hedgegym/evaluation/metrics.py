@@ -10,8 +10,10 @@ metric              definition
 ``mean_pnl``        E[X]
 ``std_pnl``         sd(X)
 ``rmse``            √E[X²]: the hedging-error RMSE (the target error is 0)
-``var_95/99``       VaR of the loss −X at 95/99%: its 95/99% quantile
-``cvar_95/99``      CVaR (expected shortfall): mean of −X over the worst 5/1% of paths
+``var_95/99``       VaR_α of the loss L = −X, α = 95/99%: the lower α-quantile of the N equally weighted paths,
+                    the ⌈αN⌉-th smallest loss (``np.quantile(..., method="inverted_cdf")``)
+``cvar_95/99``      CVaR_α (expected shortfall), Rockafellar–Uryasev: min_w { w + E[(L − w)⁺]/(1 − α) }, the
+                    mean of the worst (1 − α)N losses with the boundary path weighted fractionally
 ``max_drawdown``    E[D]  (and ``max_drawdown_worst`` = max D over paths)
 ``mean_cost``       E[K]
 ``turnover``        E[Σ |trades|·price] / (book notional · S₀)
@@ -24,10 +26,16 @@ metric              definition
 ``entropic``        entropic risk (1/λ) log E[exp(−λX)] with λ = 1/P, P the book's premium scale
 ==================  ======================================================================================
 
+CVaR is the one definition of the package: the env's terminal ``cvar`` reward (``hedgegym.env.rewards``) and deep
+hedging's ``cvar`` risk (``hedgegym.agents.deep_hedging``) are the Rockafellar–Uryasev objective at a threshold w;
+minimised over w, their average over the same paths is exactly ``cvar`` here.
+
 Bootstrap: B resamples of the paths (with replacement, a fixed generator), 2.5% and 97.5% percentiles.
 """
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -38,16 +46,44 @@ METRICS = ("mean_pnl", "std_pnl", "rmse", "var_95", "var_99", "cvar_95", "cvar_9
            "max_drawdown_worst", "mean_cost", "turnover", "n_trades", "cbr", "sharpe", "y", "entropic")
 
 
+def _check_level(level: float) -> float:
+    if isinstance(level, bool | np.bool_) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
+        raise ValueError(f"level must be a number in (0, 1), got {level!r}")
+    return float(level)
+
+
+def _losses(pnl: np.ndarray, axis: int) -> np.ndarray:
+    losses = -np.asarray(pnl, dtype=np.float64)
+    if losses.ndim == 0 or losses.shape[axis] == 0:
+        raise ValueError(f"pnl must have at least one path along axis {axis}, got shape {losses.shape}")
+    return losses
+
+
 def value_at_risk(pnl: np.ndarray, level: float, axis: int = -1) -> np.ndarray:
-    """Quantile ``level`` of the loss −X (a positive number is a loss)."""
-    return np.quantile(-pnl, level, axis=axis)
+    """VaR_level of the loss −X: its lower ``level``-quantile, the ⌈level·N⌉-th smallest of the N losses.
+
+    This is the smallest minimiser w of the Rockafellar–Uryasev objective (see ``cvar``) and the empirical
+    quantile F⁻¹(α) = inf{l : F_N(l) ≥ α} (Hyndman & Fan 1996, definition 1). Shape: ``pnl`` with ``axis``
+    removed. Raises ``ValueError`` for a level outside (0, 1) or no paths.
+    """
+    level = _check_level(level)
+    return np.quantile(_losses(pnl, axis), level, axis=axis, method="inverted_cdf")
 
 
 def cvar(pnl: np.ndarray, level: float, axis: int = -1) -> np.ndarray:
-    """Mean loss over the worst ⌈(1 − level)·N⌉ paths (expected shortfall)."""
-    losses = np.sort(-np.asarray(pnl), axis=axis)
-    count = max(int(np.ceil((1.0 - level) * losses.shape[axis] - 1e-9)), 1)
-    return np.take(losses, range(losses.shape[axis] - count, losses.shape[axis]), axis=axis).mean(axis=axis)
+    """CVaR_level (expected shortfall) of the loss L = −X over the N equally weighted paths along ``axis``.
+
+    CVaR_α = min_w { w + E[(L − w)⁺] / (1 − α) } (Rockafellar & Uryasev 2000, 2002), attained at w = VaR_α;
+    equivalently the mean of the worst (1 − α)N losses where the boundary loss gets the fractional weight
+    (1 − α)N − ⌊(1 − α)N⌋ (Acerbi & Tasche 2002): never a mean over ⌈(1 − α)N⌉ whole paths, which
+    understates it when (1 − α)N is not an integer, and the largest loss when (1 − α)N < 1.
+    Shape: ``pnl`` with ``axis`` removed. Raises ``ValueError`` for a level outside (0, 1) or no paths.
+    """
+    level = _check_level(level)
+    losses = _losses(pnl, axis)
+    threshold = np.quantile(losses, level, axis=axis, method="inverted_cdf", keepdims=True)
+    excess = np.maximum(losses - threshold, 0.0).mean(axis=axis)
+    return np.squeeze(threshold, axis=axis) + excess / (1.0 - level)
 
 
 def max_drawdown(wealth: np.ndarray) -> np.ndarray:
