@@ -78,6 +78,8 @@ def check_differentiable_costs(config: ExperimentConfig) -> None:
 
 
 def _risk(x: torch.Tensor, config: ExperimentConfig, threshold: torch.Tensor) -> torch.Tensor:
+    """Risk of the scaled P&L x (N,) (see the module docstring). ``cvar``: the Rockafellar–Uryasev objective at the
+    learned threshold w; its minimum over w is exactly ``hedgegym.evaluation.metrics.cvar(x, cvar_level)``."""
     agent = config.agent
     if agent.risk_measure == "entropic":
         lam = agent.risk_aversion

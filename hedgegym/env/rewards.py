@@ -7,8 +7,11 @@ Costs are always inside δW. Per-step rewards:
 
 Terminal-only rewards (0 before maturity, a function of the episode's scaled P&L X = W_T / P at the end):
 
-* ``cvar``:      r_T = −(w + max(−X − w, 0) / (1 − α))       Rockafellar–Uryasev: E[r_T] = −(an upper bound of
-  CVaR_α of the loss −X), tight when the threshold w (``cvar_threshold``) is the loss's VaR_α.
+* ``cvar``:      r_T = −(w + max(−X − w, 0) / (1 − α))       Rockafellar–Uryasev (2000): −E[r_T] is an upper bound
+  of CVaR_α of the loss −X for every threshold w (``cvar_threshold``), equal to it when w is the loss's VaR_α;
+  min_w −E[r_T] = CVaR_α. Over N equally weighted paths that minimum is exactly ``metrics.cvar`` (the one
+  definition in the package, shared with deep hedging's ``cvar`` risk): the mean of the worst (1 − α)N losses
+  with the boundary path weighted fractionally.
 * ``entropic``:  r_T = −exp(−λX) / λ                        exponential utility (λ = ``risk_aversion``); its
   certainty equivalent is minus the entropic risk. The exponent is capped at 50 so r stays finite.
 
