@@ -19,8 +19,8 @@ independent of the instruments' units.
 ``position_limits[j]`` (the stock is never capped). The solver tries, in order:
 
 1. all g Greeks with all k instruments (square: exact; more instruments than Greeks: minimum norm);
-2. if that is not acceptable, the first m = g − 1, g − 2, …, 2 Greeks with the stock and the first m − 1 listed
-   options (a square system: the last Greek and the last option it needed are dropped);
+2. if that is not acceptable, the first m = g − 1, g − 2, …, 2 Greeks with all k instruments (the last Greek is
+   dropped; the solution is the one a hedger asked for those m Greeks would hold);
 3. Δ alone with the stock (always acceptable): the plain delta hedge.
 
 ``neutralised`` reports how many Greeks (from the front of the list) each path's positions cancel, and
@@ -138,16 +138,13 @@ def neutralise(
     for m in range(g - 1, 0, -1):
         if accepted.all():
             break
-        columns = min(m, k)
         if m == 1:
             # Δ with the stock alone (Δ_stock = 1 per share): the plain delta hedge, always acceptable
             reduced = np.zeros((n, k))
             reduced[:, 0] = -b[:, 0] / a[:, 0, 0]
             ok = np.ones(n, dtype=bool)
         else:
-            sub, sub_condition = _solve(a[:, :m, :columns], b[:, :m])
-            reduced = np.zeros((n, k))
-            reduced[:, :columns] = sub
+            reduced, sub_condition = _solve(a[:, :m], b[:, :m])
             ok = _acceptable(reduced, sub_condition, limits, max_condition)
         take = ~accepted & ok
         positions[take] = reduced[take]

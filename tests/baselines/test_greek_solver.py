@@ -55,9 +55,9 @@ def test_collinear_gamma_and_vega_drop_vega_and_stay_delta_gamma_neutral():
     a, b = system(book, [first, second])
     solution = neutralise(a, b)
     assert solution.condition[0] > 1e6 and solution.neutralised[0] == 2 and solution.fell_back[0]
-    # Δ and Γ cancelled with the stock and the first option: the 2×2 solve by hand
-    contracts = -b[0, 1] / a[0, 1, 1]
-    np.testing.assert_allclose(solution.positions[0], [-b[0, 0] - contracts * a[0, 0, 1], contracts, 0.0], rtol=1e-10)
+    # Δ and Γ cancelled exactly (with both options, minimum norm), vega left
+    np.testing.assert_allclose(a[0, :2] @ solution.positions[0], -b[0, :2], rtol=1e-10)
+    assert abs(a[0, 2] @ solution.positions[0] + b[0, 2]) > 1e-3 * abs(b[0, 2])
 
 
 def test_well_posed_delta_gamma_vega_system_is_solved_exactly():
