@@ -8,8 +8,8 @@ minimum norm in unit-free (equilibrated) variables.
 
 Where the system is ill-conditioned (scaled condition number above ``max_condition``) or a listed option's
 position would exceed ``position_limit`` × the book's size, the solver drops the last Greek (keeping every
-option), down to the plain delta hedge with the stock alone (``hedgegym.baselines.greek_solver``). ``fallbacks`` counts the path-steps
-that did so (``evaluate`` reports it per path, ``compare`` per hedger as ``fallback_steps``).
+option), down to the plain delta hedge with the stock alone (``hedgegym.baselines.greek_solver``). ``fallbacks``
+counts the path-steps that did so (``evaluate`` reports it per path, ``compare`` per hedger as ``fallback_steps``).
 """
 
 from __future__ import annotations
