@@ -1,32 +1,36 @@
 r"""Whalley & Wilmott (1997): a no-transaction band around the delta hedge, for the engine's cost structure.
 
-With absolute risk aversion γ (per unit of currency), the book's gamma Γ (shares per unit of spot), τ = T − t and
-h* = −Δ_book the delta hedge (shares):
+With absolute risk aversion γ (per unit of currency), the book's gamma Γ (shares per unit of spot), τ = T − t,
+h* = −Δ_book the delta hedge (shares) and the stock's costs per trade of q shares λ·|q| + K (λ = c·S + h: the
+proportional rate c and half-spread h; K a fixed fee; ``hedgegym.baselines.stock_costs``):
 
-* **Linear costs** (λ = c·S + h per share: proportional rate c and half-spread h) — Whalley & Wilmott (1997),
-  Mathematical Finance 7(3), eq. for the optimal band: nothing is traded inside [h* − H, h* + H] and outside the
-  position moves to the nearest edge, with
+* **Linear costs only** (K = 0) — Whalley & Wilmott (1997), Mathematical Finance 7(3): nothing is traded inside
+  [h* − H, h* + H]; outside, the position moves to the nearest edge, with
 
       H = (3 λ Γ² e^{−rτ} / (2γ))^{1/3}     (shares)
 
-* **A fixed fee K per trade** (and no linear cost): outside [h* − H_K, h* + H_K] the position is reset to h*, with
+* **A fixed fee** (K > 0, with or without λ) — the optimal policy is an impulse control with two bands (Whalley &
+  Wilmott 1999, Eur. J. Appl. Math. 10; Zakamouline 2006): nothing is traded while |position − h*| ≤ H_o; beyond,
+  the position jumps to h* ± H_i (the inner band, on the same side). The bands come from the same local
+  asymptotic analysis as the 1997 band: the deviation y = position − h* diffuses with variance rate v = (Γ S σ)²;
+  started at ±H_i and stopped at ±H_o it takes (H_o² − H_i²)/v years on average and has time-average
+  E[y²] = (H_o² + H_i²)/6, so the rate of risk plus cost, with a = Γ² e^{−rτ},
 
-      H_K = (12 K Γ² e^{−rτ} / γ)^{1/4}     (shares)
+      F(H_o, H_i) = γ (H_o² + H_i²) / 12 + a (K + λ (H_o − H_i)) / (H_o² − H_i²)      (per S²σ²)
 
-  — the same local asymptotic analysis as Whalley & Wilmott (1997), applied to a fixed cost as in Whalley & Wilmott
-  (1999, Eur. J. Appl. Math. 10): the deviation y = position − h* diffuses with variance rate (Γ S σ)² per year;
-  resetting it to 0 on exit from [−H, H] gives the stationary E[y²] = H²/6 and H²/(Γ S σ)² years between trades,
-  and H_K minimises the rate of risk (γ/2)·S²σ²·E[y²] plus fee K e^{−rτ} per trade. (With the reflecting band of
-  the linear case, E[y²] = H²/3 and the regulator's rate (Γ S σ)²/(2H) give back the 1997 band above.)
+  is minimised by H_o = s (u + w)/2, H_i = s (u − w)/2 with s = (aK/γ)^{1/4}, ρ = λ s / K, w the root of
+  w⁸ (1 + ρ w) = 144 and u = 12 / w³ (setting ∂F = 0 gives (u w³ = 12, u³ w = 12 (1 + ρ w))). Limits: K alone
+  (ρ = 0): H_i = 0, H_o = (12 K a / γ)^{1/4}, reset to the delta; K → 0 (ρ → ∞): H_i, H_o → the 1997 band H.
 
-Refused with ``HedgerDomainError`` (and left out of ``compare`` with the reason): a stock with both linear and
-fixed costs (the optimum is then a two-band impulse policy with no closed form), and quadratic impact (costs
-not of either form). ``risk_aversion`` defaults to 1 / (1% of the book's notional value): γ = 100 / (n S₀).
+Refused with ``HedgerDomainError`` (and left out of ``compare`` with the reason): quadratic impact (costs of
+neither form). A fixed fee's ``threshold`` (small trades free) is ignored by the band. ``risk_aversion`` defaults to
+1 / (1% of the book's notional value): γ = 100 / (n S₀).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hedgegym.baselines.base import Hedger
 from hedgegym.baselines.delta import book_delta
@@ -34,7 +38,34 @@ from hedgegym.baselines.stock_costs import HedgerDomainError, StockCosts
 from hedgegym.engine import HedgingEngine
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["WhalleyWilmottHedger"]
+__all__ = ["WhalleyWilmottHedger", "impulse_bands"]
+
+
+def impulse_bands(fixed: float, per_share: ArrayLike, gamma: ArrayLike, discount: ArrayLike,
+                  risk_aversion: float) -> tuple[FloatArray, FloatArray]:
+    """Outer and inner half-widths (H_o, H_i) in shares of the fixed-fee band (module docstring), broadcast shape.
+
+    Args:
+        fixed: K > 0, currency per trade.
+        per_share: λ ≥ 0, linear cost per share, currency.
+        gamma: the book's Γ, shares per unit of spot.
+        discount: e^{−rτ}.
+        risk_aversion: γ > 0, per unit of currency.
+    """
+    a = np.asarray(gamma, dtype=np.float64) ** 2 * np.asarray(discount, dtype=np.float64)
+    scale = np.sqrt(np.sqrt(a * fixed / risk_aversion))  # s
+    rho = np.asarray(per_share, dtype=np.float64) * scale / fixed
+    # w⁸ (1 + ρ w) = 144: Newton on z = log w, g(z) = 8z + log(1 + ρ e^z) − log 144, g' ∈ [8, 9], from the root at ρ = 0
+    z = np.full(np.broadcast(rho, scale).shape, np.log(144.0) / 8.0)
+    for _ in range(60):
+        w = np.exp(z)
+        step = (8.0 * z + np.log1p(rho * w) - np.log(144.0)) / (8.0 + rho * w / (1.0 + rho * w))
+        z = z - step
+        if np.all(np.abs(step) < 1e-14):
+            break
+    w = np.exp(z)
+    u = 12.0 / w**3
+    return scale * (u + w) / 2.0, scale * (u - w) / 2.0
 
 
 class WhalleyWilmottHedger(Hedger):
@@ -66,37 +97,34 @@ class WhalleyWilmottHedger(Hedger):
     def reset(self, engine: HedgingEngine) -> None:
         if self.cost_rate is None:
             self.costs = StockCosts.of(engine.costs)
-        costs = self.costs
-        if costs.quadratic_impact > 0:
-            raise HedgerDomainError(f"whalley_wilmott: the stock has quadratic impact costs ({costs.describe()}); the "
-                                    "band is derived for linear costs or a fixed fee")
-        if costs.linear and costs.fixed > 0:
-            raise HedgerDomainError(
-                f"whalley_wilmott: the stock has both linear and fixed costs ({costs.describe()}); the optimal policy "
-                "is then a two-band impulse control with no closed form (Whalley & Wilmott 1999): use the "
-                "cost-benefit delta hedger, which prices each trade with the whole cost model")
+        if self.costs.quadratic_impact > 0:
+            raise HedgerDomainError(f"whalley_wilmott: the stock has quadratic impact costs ({self.costs.describe()});"
+                                    " the bands are derived for costs linear in the size plus a fixed fee")
 
     def _risk_aversion(self, engine: HedgingEngine) -> float:
         if self.risk_aversion is not None:
             return self.risk_aversion
         return 100.0 / (engine.book.notional * engine.model.spot)
 
-    def half_width(self, engine: HedgingEngine) -> FloatArray:
-        """H (shares, shape (N,)) at the engine's node: the linear-cost band, or H_K with a fixed fee."""
+    def bands(self, engine: HedgingEngine) -> tuple[FloatArray, FloatArray]:
+        """(outer, inner) half-widths in shares, shape (N,), at the engine's node; equal without a fixed fee."""
         gamma_risk = self._risk_aversion(engine)
         discount = np.exp(-engine.model.rate * engine.time_to_maturity)
         gamma = engine.book_greeks.gamma
+        per_share = self.costs.per_share(engine.spot)
         if self.costs.fixed > 0:
-            return np.sqrt(np.sqrt(12.0 * self.costs.fixed * gamma**2 * discount / gamma_risk))
-        return np.cbrt(3.0 * self.costs.per_share(engine.spot) * gamma**2 * discount / (2.0 * gamma_risk))
+            return impulse_bands(self.costs.fixed, per_share, gamma, discount, gamma_risk)
+        width = np.cbrt(3.0 * per_share * gamma**2 * discount / (2.0 * gamma_risk))
+        return width, width
+
+    def half_width(self, engine: HedgingEngine) -> FloatArray:
+        """The no-trade half-width H (outer band), shares, shape (N,)."""
+        return self.bands(engine)[0]
 
     def targets(self, engine: HedgingEngine) -> FloatArray:
         centre = -book_delta(engine, self.volatility)
-        width = self.half_width(engine)
+        outer, inner = self.bands(engine)
         positions = engine.positions.copy()
-        if self.costs.fixed > 0:
-            outside = np.abs(positions[:, 0] - centre) > width
-            positions[:, 0] = np.where(outside, centre, positions[:, 0])
-        else:
-            positions[:, 0] = np.clip(positions[:, 0], centre - width, centre + width)
+        deviation = positions[:, 0] - centre
+        positions[:, 0] = np.where(np.abs(deviation) > outer, centre + np.sign(deviation) * inner, positions[:, 0])
         return positions

@@ -1,8 +1,9 @@
 """Cost-aware rules use the whole cost model or refuse with the reason (issue 10, cases 2 and 7).
 
 References: Leland (1985) and Hoggard, Whalley & Wilmott (1994) for the Leland number and its domain; Whalley &
-Wilmott (1997) for the proportional band; the fixed-fee band's two ingredients (E[y²] = H²/6 and H²/v years
-between resets of a Brownian deviation) are checked by a Monte Carlo written here; Greeks from QuantLib."""
+Wilmott (1997) for the proportional band; the fixed-fee bands' ingredients (time-average of y² and mean time
+between trades of a restarted Brownian deviation) by a Monte Carlo written here and their optimum by a brute-force
+grid; Greeks from QuantLib."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from hedgegym.baselines import DeltaHedger, HedgerDomainError, LelandHedger, StockCosts, WhalleyWilmottHedger
+from hedgegym.baselines.whalley_wilmott import impulse_bands
 from hedgegym.config import parse_config
 from hedgegym.engine import HedgingEngine
 from hedgegym.evaluation import evaluate
@@ -90,28 +92,71 @@ def test_whalley_wilmott_band_with_linear_costs_and_with_a_fixed_fee():
     np.testing.assert_allclose(hedger.half_width(engine), (12 * 1.0 * gamma**2 / risk) ** 0.25, rtol=1e-6)
 
 
-def test_fixed_fee_band_ingredients_by_monte_carlo():
-    """A Brownian deviation (variance rate v) reset to 0 on leaving [−H, H]: mean time between resets H²/v and
-    time-average of y² equal to H²/6 — the two facts the fixed-fee band H_K minimises over."""
+@pytest.mark.parametrize("inner", [0.0, 0.5])
+def test_impulse_band_ingredients_by_monte_carlo(inner):
+    """A Brownian deviation (variance rate v) restarted at ±H_i on leaving [−H_o, H_o]: mean time between trades
+    (H_o² − H_i²)/v and time-average of y² equal to (H_o² + H_i²)/6 — the two facts the bands minimise over."""
     rng = np.random.default_rng(0)
-    h, v, dt, n = 1.0, 1.0, 2e-4, 4_000
-    y, alive = np.zeros(n), np.ones(n, dtype=bool)
+    outer, v, dt, n = 1.0, 1.0, 2e-4, 4_000
+    y, alive = np.full(n, inner), np.ones(n, dtype=bool)
     exit_time, integral = np.zeros(n), np.zeros(n)
     while alive.any():
         integral += np.where(alive, y * y * dt, 0.0)
         exit_time += np.where(alive, dt, 0.0)
         y = np.where(alive, y + np.sqrt(v * dt) * rng.standard_normal(n), y)
-        alive &= np.abs(y) < h
-    assert exit_time.mean() == pytest.approx(h * h / v, rel=0.05)
-    assert integral.mean() / exit_time.mean() == pytest.approx(h * h / 6, rel=0.05)
+        alive &= np.abs(y) < outer
+    assert exit_time.mean() == pytest.approx((outer**2 - inner**2) / v, rel=0.05)
+    assert integral.mean() / exit_time.mean() == pytest.approx((outer**2 + inner**2) / 6, rel=0.05)
 
 
-def test_whalley_wilmott_refuses_mixed_and_quadratic_costs_with_the_reason():
-    """The documents' own example, $0.03/share + $1/trade: no closed-form band; cost–benefit covers it."""
+@pytest.mark.parametrize("fixed, per_share", [(1.0, 0.0), (1.0, 0.05), (1.0, 3.0), (0.01, 1.0)])
+def test_impulse_bands_minimise_risk_plus_cost(fixed, per_share):
+    """The closed-form (H_o, H_i) against a brute-force grid minimum of F(H_o, H_i) written out here."""
+    gamma, discount, risk = 50.0, 0.99, 1e-3
+    a = gamma**2 * discount
+
+    def objective(h_out, h_in):
+        return risk * (h_out**2 + h_in**2) / 12 + a * (fixed + per_share * (h_out - h_in)) / (h_out**2 - h_in**2)
+
+    outer, inner = impulse_bands(fixed, per_share, gamma, discount, risk)
+    grid = np.linspace(0, 2 * float(outer), 1601)
+    h_out, h_in = np.meshgrid(grid[1:], grid)
+    values = np.where(h_in < h_out, objective(h_out, np.minimum(h_in, h_out * (1 - 1e-12))), np.inf)
+    best = np.unravel_index(np.argmin(values), values.shape)
+    assert float(outer) == pytest.approx(h_out[best], rel=2e-3)
+    assert float(inner) == pytest.approx(h_in[best], abs=2e-3 * float(outer))
+    assert objective(outer, inner) <= values[best] * (1 + 1e-9)
+
+
+def test_impulse_bands_reach_both_published_limits():
+    gamma, discount, risk = 50.0, 0.99, 1e-3
+    a = gamma**2 * discount
+    outer, inner = impulse_bands(2.0, 0.0, gamma, discount, risk)  # fixed fee alone: reset to the delta
+    assert float(inner) == pytest.approx(0.0, abs=1e-12)
+    assert float(outer) == pytest.approx((12 * 2.0 * a / risk) ** 0.25)
+    outer, inner = impulse_bands(1e-9, 0.05, gamma, discount, risk)  # a vanishing fee: Whalley–Wilmott 1997
+    band = (3 * 0.05 * a / (2 * risk)) ** (1 / 3)
+    assert float(outer) == pytest.approx(band, rel=1e-3) and float(inner) == pytest.approx(band, rel=1e-3)
+
+
+def test_whalley_wilmott_uses_both_fees_and_refuses_quadratic_costs_with_the_reason():
+    """The documents' own example, $0.03/share + $1/trade: two bands, trading back to the inner one."""
     mixed = config(costs={"half_spread": {"stock": 0.03}, "fixed": {"stock": 1.0}})
     comparison = compare(mixed, n_paths=50, bootstrap=0)
-    assert "two-band" in comparison.skipped["whalley_wilmott"]
-    assert {"delta_cost_benefit", "leland"} <= set(comparison.table.index)
+    assert {"delta_cost_benefit", "leland", "whalley_wilmott"} <= set(comparison.table.index)
+    assert comparison.skipped == {}
+    costs = parse_config({**config().model_dump(), "costs": {"half_spread": {"stock": 0.03},
+                                                             "fixed": {"stock": 1.0}}}).costs.build(0)
+    engine = one_path_engine(costs)
+    hedger = WhalleyWilmottHedger()
+    hedger.reset(engine)
+    outer, inner = hedger.bands(engine)
+    assert 0 < inner[0] < outer[0]
+    centre = float(-engine.book_greeks.delta[0])
+    engine.positions[:, 0] = centre + 1.01 * outer[0]
+    assert hedger.targets(engine)[0, 0] == pytest.approx(centre + inner[0])
+    engine.positions[:, 0] = centre - 0.99 * outer[0]
+    assert hedger.targets(engine)[0, 0] == pytest.approx(centre - 0.99 * outer[0])
     quadratic = config(costs={"quadratic_impact": {"stock": 1e-6}})
     names = [h.name for h in default_hedgers(quadratic)]
     assert "delta_cost_benefit" in names and "leland" not in names
