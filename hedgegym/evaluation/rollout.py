@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from hedgegym.baselines.base import Hedger
-from hedgegym.config import ExperimentConfig
+from hedgegym.config import ExperimentConfig, check_evaluation_size
 from hedgegym.engine import HedgingEngine, PathValuation
 from hedgegym.env.core import HedgingCore
 from hedgegym.evaluation.metrics import max_drawdown
@@ -80,7 +80,12 @@ def evaluate(
 
     ``paths``: reuse a path set (as ``compare`` does for all hedgers); otherwise ``test_paths(config, n_paths,
     seed)``. Returns an ``Evaluation`` with per-path P&L, cost, turnover, trades, drawdown and attribution.
+
+    Memory is proportional to the work, about 200 bytes per path and step while stepping and 104 kept in
+    ``series``; ``ValueError`` naming ``n_paths`` above ``hedgegym.config.MAX_EVALUATION_NODES`` nodes.
     """
+    size = paths.n_paths if paths is not None else n_paths
+    check_evaluation_size(size, config.simulation.n_steps, "n_paths" if paths is None else "paths.n_paths")
     paths = paths if paths is not None else test_paths(config, n_paths, seed)
     core = HedgingCore(config, n_envs=paths.n_paths)
     engine: HedgingEngine = core.engine
