@@ -32,6 +32,10 @@ __all__ = ["MEASURES", "MarketModel", "MarketPaths"]
 
 FloatArray = NDArray[np.float64]
 
+SPOT_FLOOR, SPOT_CEILING = float(np.finfo(np.float64).tiny), float(np.finfo(np.float64).max)
+"""Simulated spots are kept in the positive normal doubles: ln S below −708 would underflow to 0.0, a price no
+model has and no pricer accepts (a long horizon with a large volatility or jump size gets there)."""
+
 MEASURES = ("real", "pricing")
 """``"real"``: the price grows at ``mu``; ``"pricing"``: it grows at ``rate - dividend`` (risk-neutral)."""
 
@@ -143,7 +147,7 @@ class MarketModel(abc.ABC):
 
         Returns:
             ``MarketPaths`` with ``time`` of shape (n_steps + 1,) and ``spot``, ``variance`` of shape
-            (n_paths, n_steps + 1).
+            (n_paths, n_steps + 1); ``spot`` is clipped into [``SPOT_FLOOR``, ``SPOT_CEILING``].
         """
         n_paths = check.positive_int("n_paths", n_paths)
         n_steps = check.positive_int("n_steps", n_steps)
@@ -151,6 +155,7 @@ class MarketModel(abc.ABC):
         rng = check.generator("rng", rng)
         drift = self.drift(measure)
         spot, variance, extras = self._simulate(n_paths, n_steps, dt, rng, drift)
+        np.clip(spot, SPOT_FLOOR, SPOT_CEILING, out=spot)  # S > 0 in every model: an underflow to 0.0 is SPOT_FLOOR
         time = np.arange(n_steps + 1, dtype=np.float64) * dt
         return MarketPaths(time=time, spot=spot, variance=variance, dt=dt, extras=extras)
 

@@ -20,6 +20,16 @@ trapezoidal integrated variance (conditionally on the α path, ln S_T is then no
 β = 1 model). The spot is a martingale (after removing the drift) exactly for ρ = 0 and up to that
 trapezoidal error otherwise. As ν → 0 the step tends to α √Δ Z_S; ν = 0 is simulated exactly as geometric
 Brownian motion with σ = α from the same normals Z_S (so it reproduces ``GeometricBrownianMotion`` path by path).
+
+Domain shared with the pricer (``hedgegym.pricing.sabr``), so every simulated node can be valued:
+
+* ρ lies in the open interval (−1, 1): at ρ = ±1 Hagan's x(z) is infinite beyond |z| = 1 (and the scheme
+  degenerates), so the dataclass refuses ±1 with that range rather than let the pricer refuse it mid-run.
+* In the model S > 0 and α > 0, but a long horizon with a large ν can push ln S or ln α below the
+  floating-point range (e.g. α = 0.3, ν = 1, ρ = −0.7 over 3 years: S ≈ 1e-168 and then 0.0 on a path whose α
+  reached 112). ``MarketModel.simulate`` keeps every model's spot in the positive normal doubles (``SPOT_FLOOR``
+  = 2.2e-308, the value 0.0 would have had, to within 2.2e-308) and this model keeps α in [``ALPHA_FLOOR``,
+  ``ALPHA_CEILING``] so that the reported variance α² is a positive normal double; the pricer values both.
 """
 
 from __future__ import annotations
@@ -32,7 +42,11 @@ import numpy as np
 from hedgegym import _validation as check
 from hedgegym.market.base import FloatArray, MarketModel, exponentiate_log_spot
 
-__all__ = ["SABR"]
+__all__ = ["ALPHA_CEILING", "ALPHA_FLOOR", "SABR"]
+
+ALPHA_FLOOR = float(np.sqrt(np.finfo(np.float64).tiny))
+"""1.5e-154, so that the reported variance α² never underflows to 0."""
+ALPHA_CEILING = float(np.sqrt(np.finfo(np.float64).max))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +57,7 @@ class SABR(MarketModel):
         spot: initial spot S₀ (> 0).
         alpha: initial volatility α₀ per √year (> 0).
         vol_of_vol: ν per √year (>= 0; 0 gives geometric Brownian motion with σ = α₀).
-        correlation: ρ between the spot and volatility Brownian motions, in [-1, 1].
+        correlation: ρ between the spot and volatility Brownian motions, in the open interval (-1, 1).
         beta: the SABR backbone exponent; only 1.0 is supported for simulation.
         mu, rate, dividend: see ``MarketModel``.
 
@@ -60,7 +74,12 @@ class SABR(MarketModel):
     def _validate(self) -> None:
         self._set("alpha", check.positive)
         self._set("vol_of_vol", check.non_negative)
-        self._set("correlation", check.in_closed_range, -1.0, 1.0)
+        self._set("correlation", check.finite)
+        if not -1.0 < self.correlation < 1.0:
+            raise ValueError(
+                f"correlation must be in the open interval (-1, 1): the SABR pricer (Hagan's x(z)) is undefined at "
+                f"±1, got {self.correlation!r}"
+            )
         self._set("beta", check.finite)
         if self.beta != 1.0:
             raise ValueError(f"beta must be 1.0: only beta = 1.0 is supported for simulation, got {self.beta!r}")
@@ -84,7 +103,7 @@ class SABR(MarketModel):
         log_alpha_increments = nu * np.sqrt(dt) * z_alpha - 0.5 * nu**2 * dt
         log_alpha = np.zeros((n_paths, n_steps + 1))
         np.cumsum(log_alpha_increments, axis=1, out=log_alpha[:, 1:])
-        alpha = self.alpha * np.exp(log_alpha)
+        alpha = np.clip(self.alpha * np.exp(log_alpha), ALPHA_FLOOR, ALPHA_CEILING)
         alpha_change = alpha[:, :-1] * np.expm1(log_alpha_increments)  # α_{t+Δ} − α_t without cancellation
 
         integrated_variance = 0.5 * (alpha[:, :-1] ** 2 + alpha[:, 1:] ** 2) * dt

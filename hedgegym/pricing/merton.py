@@ -83,7 +83,11 @@ def greeks(
     k = jump_compensator(jump_mean, jump_std)
     live = tau > 0.0
     safe_tau = np.where(live, tau, 1.0)
-    term_spot = spot * np.exp(-intensity * k * tau + n * (jump_mean + 0.5 * jump_std**2))
+    # S_n in the positive normal doubles: for extreme jump sizes e^{n(μ_J + δ²/2)} under/overflows for large n
+    # (weights p_n there are ~0); a term spot of 0.0 or inf would otherwise reach Black–Scholes
+    with np.errstate(over="ignore", under="ignore"):
+        term_spot = np.clip(spot * np.exp(-intensity * k * tau + n * (jump_mean + 0.5 * jump_std**2)),
+                            np.finfo(np.float64).tiny, np.finfo(np.float64).max)
     term_variance = np.where(live, volatility**2 + n * jump_std**2 / safe_tau, volatility**2)
     term_volatility = np.sqrt(term_variance)
     term = black_scholes.greeks(term_spot, strike, tau, term_volatility, rate, dividend, call)

@@ -52,7 +52,7 @@ def test_zero_vol_of_vol_is_geometric_brownian_motion_path_by_path() -> None:
         np.testing.assert_array_equal(a.variance, b.variance)
 
 
-@pytest.mark.parametrize("correlation", [-1.0, -0.4, 0.0, 0.7, 1.0])
+@pytest.mark.parametrize("correlation", [-1.0 + 1e-12, -0.4, 0.0, 0.7, 1.0 - 1e-12])
 def test_tiny_vol_of_vol_tends_to_the_zero_limit(correlation: float) -> None:
     """The ρ(α_{t+Δ} − α_t)/ν term stays well conditioned as ν → 0 and the step tends to α√Δ Z_S."""
     tiny = SABR(alpha=0.25, vol_of_vol=1e-9, correlation=correlation)
@@ -72,6 +72,8 @@ def test_tiny_vol_of_vol_tends_to_the_zero_limit(correlation: float) -> None:
         ("alpha", -0.2),
         ("vol_of_vol", -0.3),
         ("correlation", 1.5),
+        ("correlation", 1.0),
+        ("correlation", -1.0),
         ("correlation", np.nan),
     ],
 )
@@ -83,3 +85,26 @@ def test_bad_parameters_name_the_field(field: str, value: float) -> None:
 def test_beta_message_says_only_one_is_supported() -> None:
     with pytest.raises(ValueError, match=r"only beta = 1\.0 is supported"):
         SABR(beta=0.5)
+
+
+@pytest.mark.parametrize("correlation", [-1.0, 1.0])
+def test_correlation_at_plus_or_minus_one_is_refused_like_the_pricer_does(correlation: float) -> None:
+    """ρ = ±1 used to pass here and be refused by the pricer at the first valuation: both now name (-1, 1)."""
+    with pytest.raises(ValueError, match=r"correlation must be in the open interval \(-1, 1\)"):
+        SABR(correlation=correlation)
+
+
+def test_huge_vol_of_vol_keeps_alpha_squared_and_the_spot_positive() -> None:
+    """ν = 20 over 3 years: ln α_T ~ N(−600, 35²) and α² underflowed to 0.0 (a state no pricer accepts); every
+    node now holds a positive variance (α ≥ 1.5e-154) and a positive spot (≥ 2.2e-308), and the pricer values it."""
+    from hedgegym.pricing.model_greeks import model_greeks
+
+    model = SABR(spot=100.0, alpha=0.2, vol_of_vol=20.0, correlation=-0.5)
+    paths = model.simulate(500, 12, 0.25, np.random.default_rng(18))
+    assert np.all(paths.variance > 0.0) and np.all(np.isfinite(paths.variance))
+    assert np.all(paths.spot > 0.0) and np.all(np.isfinite(paths.spot))
+    assert np.mean(paths.variance[:, -1] < 1e-300) > 0.5  # most paths did reach the floor
+    tau = np.broadcast_to(paths.maturity - paths.time, paths.spot.shape)
+    for call in (True, False):
+        g = model_greeks(model, paths.spot, 100.0, tau, call, paths.variance)
+        assert all(np.all(np.isfinite(value)) for value in g)
