@@ -78,8 +78,9 @@ def test_band_and_book_errors_name_the_problem():
         UncertainVolatilityDeltaHedger(0.3, 0.2)
     with pytest.raises(ValueError, match="hedge_volatility"):
         RobustDeltaGammaHedger(0.1, 0.2, hedge_volatility=0.0)
-    book = config(book=[{"strike": 100.0, "maturity": 0.25, "quantity": -1},
-                        {"strike": 100.0, "maturity": 0.5, "quantity": -1}]).build_book()
+    from hedgegym.instruments import Book, EuropeanOption, Position  # the config refuses such a book at load time
+
+    book = Book((Position(EuropeanOption(100.0, 0.25), -1.0), Position(EuropeanOption(100.0, 0.5), -1.0)))
     with pytest.raises(ValueError, match="one maturity"):
         book_worst_case(book, 0.02, 0.0, 0.1, 0.2)
 
