@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 from hedgegym.pricing import black_scholes, heston
+from tests.pricing import mpmath_heston_oracle
+from tests.pricing.quantlib_oracle import black_scholes as quantlib_black_scholes
 from tests.pricing.quantlib_oracle import heston_price as quantlib_heston_price
 
 PARAMETERS = {"mean_reversion": 1.5, "long_run_variance": 0.04, "vol_of_vol": 0.6, "correlation": -0.7}
@@ -164,3 +168,105 @@ def test_short_dated_far_from_the_money_nodes_match_quantlib():
                     ours = float(heston.price(100.0, strike, tau, variance, *model, call=call))
                     worst = max(worst, abs(ours - expected))
     assert worst <= 1e-10 * 100.0
+
+
+
+# --- σᵥ → 0: the characteristic exponent without division by σᵥ² (issue 10, case 3) ------------------------------
+# Before the fix the issue's call lost 5e-7 (relative) at σᵥ = 1e-5, 6e-5 at 1e-6, 1 % at 1e-7 and all of it at
+# 1e-10: (β − d)/σᵥ² and log((1 − g e^{−dτ})/(1 − g))/σᵥ² cancel catastrophically. Oracles: mpmath at ≥ 30 digits
+# (tests/pricing/mpmath_heston_oracle.py) for every σᵥ; QuantLib's Black–Scholes at the deterministic average variance
+# for σᵥ ≤ 1e-11, where the Heston − limit difference (≈ 0.2 σᵥ relative here, O(σᵥ)) is below the 1e-9 tolerance.
+# (QuantLib's AnalyticHestonEngine is no oracle here: it is itself off by 4e-6 at σᵥ = 6e-3 for some parameters and
+# stops with "max number of iterations reached" at σᵥ = 1e-7.)
+
+ISSUE = (100.0, 105.0, 182, 0.05, 1.5, 0.03, -0.6, 0.02, 0.01)  # S, K, days, v₀, κ, θ, ρ, r, q
+TINY_VOL_OF_VOL = (1e-3, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10, 1e-12)
+
+
+@functools.cache
+def oracle_greeks(spot, strike, days, variance, kappa, theta, sigma, rho, rate, dividend, call=True) -> np.ndarray:
+    """(price, Δ, Γ, vega, Θ) from the mpmath oracle; τ = days/365."""
+    return np.array(mpmath_heston_oracle.heston_greeks(spot, strike, days / 365.0, variance, kappa, theta, sigma, rho,
+                                                       rate, dividend, call))
+
+
+def heston_row(spot, strike, days, variance, kappa, theta, sigma, rho, rate, dividend, call=True) -> np.ndarray:
+    """(price, Δ, Γ, vega, Θ) from hedgegym's heston.greeks at one node."""
+    g = heston.greeks(spot, strike, days / 365.0, variance, kappa, theta, sigma, rho, rate, dividend, call)
+    return np.array([float(x) for x in g])
+
+
+def black_scholes_limit(spot, strike, days, variance, kappa, theta, rate, dividend, call) -> np.ndarray:
+    """σᵥ = 0: QuantLib's Black–Scholes at the deterministic average variance w/τ, w = θτ + (v − θ)(1 − e^{−κτ})/κ;
+    vega = ∂V/∂v₀ and Θ by the chain rule through σ_eff = √(w/τ) (∂w/∂τ = E[v_τ] = θ + (v − θ)e^{−κτ}).
+    Returns (5, *shape): price, Δ, Γ, vega, Θ; inputs broadcast."""
+    spot, strike, days, call = (np.asarray(a) for a in np.broadcast_arrays(spot, strike, days, call))
+    tau = days / 365.0
+    total = theta * tau + (variance - theta) * -np.expm1(-kappa * tau) / kappa
+    sigma_eff = np.sqrt(total / tau)
+    n = spot.size
+    ql = quantlib_black_scholes(spot.ravel(), strike.ravel(), days.ravel(), sigma_eff.ravel(), np.full(n, rate),
+                                np.full(n, dividend), call.ravel())
+    d_sigma_d_variance = (-np.expm1(-kappa * tau) / (kappa * tau) / (2.0 * sigma_eff)).ravel()
+    forward_variance = theta + (variance - theta) * np.exp(-kappa * tau)
+    d_sigma_d_tau = ((forward_variance - sigma_eff**2) / (2.0 * sigma_eff * tau)).ravel()
+    rows = [ql["price"], ql["delta"], ql["gamma"], ql["vega"] * d_sigma_d_variance,
+            ql["theta"] - ql["vega"] * d_sigma_d_tau]
+    return np.stack(rows).reshape((5, *spot.shape))
+
+
+def test_issue_call_price_matches_mpmath_for_every_tiny_vol_of_vol():
+    s, k, days, v, kappa, theta, rho, r, q = ISSUE
+    relative = []
+    for sigma in TINY_VOL_OF_VOL:
+        want = mpmath_heston_oracle.heston_price(s, k, days / 365.0, v, kappa, theta, sigma, rho, r, q, True)
+        got = float(heston.price(s, k, days / 365.0, v, kappa, theta, sigma, rho, r, q, True))
+        relative.append(abs(got - want) / want)
+    assert max(relative) <= 1e-11, dict(zip(TINY_VOL_OF_VOL, relative, strict=True))
+
+
+def test_issue_call_greeks_match_mpmath_at_vol_of_vol_1e_minus_7():
+    # the worst σᵥ of the issue (the price was 1 % off; Δ 5e-4, vega 4e-3, Θ 7e-4)
+    s, k, days, v, kappa, theta, rho, r, q = ISSUE
+    got = heston_row(s, k, days, v, kappa, theta, 1e-7, rho, r, q)
+    want = oracle_greeks(s, k, days, v, kappa, theta, 1e-7, rho, r, q)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=0.0)
+
+
+@pytest.mark.parametrize("sigma", [1e-11, 1e-13, 1e-300, 0.0])
+def test_price_and_greeks_at_tiny_vol_of_vol_equal_the_black_scholes_limit_on_a_grid(sigma):
+    # σᵥ = 1e-300 (β, d and g underflow in the published form) and σᵥ = 0 (Black–Scholes, exactly) included
+    strike = np.array([70.0, 95.0, 105.0, 140.0])[:, None, None]
+    days = np.array([7, 182, 1095])[None, :, None]
+    call = np.array([True, False])[None, None, :]
+    for kappa, theta in ((1.5, 0.03), (1e-9, 0.08)):  # κ → 0: scale max(κ, σᵥ) = σᵥ
+        want = black_scholes_limit(100.0, strike, days, 0.05, kappa, theta, 0.02, 0.01, call)
+        g = heston.greeks(100.0, strike, days / 365.0, 0.05, kappa, theta, sigma, -0.6, 0.02, 0.01, call)
+        for name, got, expected in zip(g._fields, g, want, strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12, err_msg=f"{name}, κ = {kappa}")
+
+
+@pytest.mark.slow
+def test_prices_match_mpmath_for_tiny_vol_of_vol_on_a_grid_of_strikes_maturities_and_models():
+    worst = 0.0
+    for kappa, theta, rho in ((1.5, 0.03, -0.6), (0.0, 0.04, 0.9)):
+        for sigma in TINY_VOL_OF_VOL:
+            for strike, call in ((80.0, False), (130.0, True)):  # out of the money: the hardest relative accuracy
+                for days in (7, 730):
+                    want = mpmath_heston_oracle.heston_price(100.0, strike, days / 365.0, 0.05, kappa, theta, sigma,
+                                                             rho, 0.02, 0.01, call)
+                    got = float(heston.price(100.0, strike, days / 365.0, 0.05, kappa, theta, sigma, rho, 0.02, 0.01,
+                                             call))
+                    if want > 1e-12:
+                        worst = max(worst, abs(got - want) / want)
+    assert worst <= 1e-9, f"worst relative error {worst:.2e}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sigma", [1e-3, 1e-6, 1e-8])
+def test_greeks_match_mpmath_for_small_vol_of_vol_on_a_grid(sigma):
+    for strike, call in ((85.0, False), (120.0, True)):
+        for days in (30, 730):
+            node = (100.0, strike, days, 0.05, 1.5, 0.03, sigma, -0.6, 0.02, 0.01, call)
+            np.testing.assert_allclose(heston_row(*node), oracle_greeks(*node), rtol=1e-9, atol=1e-12,
+                                       err_msg=f"K = {strike}, {days} days")
