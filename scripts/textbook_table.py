@@ -4,13 +4,14 @@ Hull's example (sold 100,000 calls, S0 = 49, K = 50, r = 5%, σ = 20%, T = 20 we
 every 5, 4, 2, 1, ½ and ¼ weeks, each on 10,000 held-out paths. The hedging cost of a path is the present value
 of −(hedged P&L) plus the premium (what the hedge cost the writer), so its std is that of the P&L discounted by
 e^{−rT}. Next to it: the Derman–Kamal approximation √(π/4) · σ · vega / √N of the std for N rebalancing dates.
-Writes ``benchmarks/textbook.md``.
+Writes ``benchmarks/textbook.md`` (or ``--output``).
 
-    python scripts/textbook_table.py
+    python scripts/textbook_table.py [--output PATH]
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,10 @@ INTERVALS_WEEKS = (5, 4, 2, 1, 0.5, 0.25)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", type=Path, default=Path(__file__).parent.parent / "benchmarks" / "textbook.md",
+                        help="Markdown file to write (default: benchmarks/textbook.md of the repository)")
+    output = parser.parse_args().output
     base = load_config(Path(__file__).parent.parent / "configs" / "textbook_weekly.yaml")
     spot, strike, maturity, sigma, rate = 49.0, 50.0, 20 / 52, 0.2, 0.05
     contracts = 1000 * 100
@@ -51,8 +56,7 @@ def main() -> None:
         lines.append(f"| {weeks:g} | {n_steps} | {ratio:.3f} | [{low:.3f}, {high:.3f}] | {approximation:.3f} |")
     report = "\n".join(lines) + "\n"
     print(report)
-    output = Path("benchmarks/textbook.md")
-    output.parent.mkdir(exist_ok=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report)
 
 
