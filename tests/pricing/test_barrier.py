@@ -272,3 +272,26 @@ def test_bgk_price_agrees_with_a_daily_monitored_monte_carlo(strike):
     continuous = float(barrier.price(spot, strike, tau, sigma, r, q, barrier=level))
     assert abs(mean - corrected) / error < 3.0
     assert abs(mean - continuous) / error > 10.0  # the test can tell continuous from daily monitoring
+
+
+def test_gamma_fades_towards_the_barrier_while_delta_stays_large():
+    """The README's claim about the down-and-out book (K 100, B 90, σ 20%, r 2%, 3 months, daily BGK monitoring):
+    per-unit Γ falls towards the barrier, Δ stays near 0.3 just above it (what jumps at knock-out is Δ). Reference:
+    QuantLib's continuous-barrier engine at the BGK-shifted barrier, Γ and Δ by central differences of its price."""
+    days, volatility, rate, interval = 91, 0.2, 0.02, 1 / 252
+    level = float(barrier.shifted_barrier(90.0, volatility, interval))
+    spots = np.array([100.0, 92.0, 90.5, 90.05])
+    step = 1e-3
+
+    def quantlib(spot):
+        one = np.ones_like(spot)
+        return quantlib_down_and_out_call(spot, 100 * one, level * one, days * one, volatility * one, rate * one,
+                                          0 * one)["price"]
+
+    up, mid, down = quantlib(spots + step), quantlib(spots), quantlib(spots - step)
+    reference_delta, reference_gamma = (up - down) / (2 * step), (up - 2 * mid + down) / step**2
+    ours = barrier.greeks(spots, 100.0, days / 365, volatility, rate, 0.0, barrier=90.0, monitoring_interval=interval)
+    np.testing.assert_allclose(ours.gamma, reference_gamma, rtol=1e-3)
+    np.testing.assert_allclose(ours.delta, reference_delta, rtol=1e-5)
+    assert np.all(np.diff(ours.gamma) < 0)  # fades as S falls towards B
+    assert ours.gamma[-1] < 0.1 * ours.gamma[0] and ours.delta[-1] > 0.25
