@@ -97,7 +97,7 @@ def compare(
         if progress is not None:
             progress(name)
         try:
-            evaluations.append(evaluate(hedger, config, paths=paths))
+            evaluations.append(evaluate(hedger, config, paths=paths).sampled())
         except HedgerDomainError as error:
             skipped[name] = str(error)
     reference = next((e for e in evaluations if e.name == "no_hedge"), None)
@@ -189,7 +189,7 @@ def _plots(comparison: Comparison, directory: Path) -> list[Path]:
 
     figure, axis = plt.subplots(figsize=(8, 5))
     for e in evaluations:
-        axis.plot(np.cumsum(e.series["cost_paid"], axis=0).mean(axis=1), label=e.name)
+        axis.plot(np.cumsum(e.series["mean_cost_paid"][:, 0]), label=e.name)
     axis.set(xlabel="step", ylabel="currency", title="mean cumulative transaction cost")
     axis.legend(fontsize=8)
     files.append(_save(figure, directory / "cumulative_cost.png"))

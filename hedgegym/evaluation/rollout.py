@@ -57,6 +57,15 @@ class Evaluation:
     series: dict[str, FloatArray] = field(repr=False)
     fallback_steps: int = 0  # path-steps on which a Greek-neutral hedger neutralised fewer Greeks than asked
 
+    def sampled(self, n_paths: int = 1) -> Evaluation:
+        """The same results with only the first ``n_paths`` paths of every series, plus ``mean_cost_paid``
+        (n_steps, 1): the per-step cost averaged over all paths. ``compare`` keeps this instead of the full
+        (n_steps, N) series, so its memory grows with the number of hedgers by per-path rows, not by N × n_steps."""
+        series = {name: values[:, :n_paths].copy() for name, values in self.series.items()}
+        if "cost_paid" in self.series:
+            series["mean_cost_paid"] = self.series["cost_paid"].mean(axis=1, keepdims=True)
+        return Evaluation(self.name, self.per_path, series, self.fallback_steps)
+
 
 _VALUED: weakref.WeakKeyDictionary[MarketPaths, dict[str, PathValuation]] = weakref.WeakKeyDictionary()
 """Valuations of path sets (while the paths live), per valuation-relevant config: hedgers evaluated on the same

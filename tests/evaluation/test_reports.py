@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 from hedgegym.baselines import DeltaHedger, NoHedge
 from hedgegym.cli import app
 from hedgegym.config import load_config
+from hedgegym.evaluation import evaluate
 from hedgegym.evaluation.reports import compare, default_hedgers, write_outputs
+from hedgegym.evaluation.rollout import test_paths as held_out_paths
 
 CONFIGS = Path(__file__).parent.parent.parent / "configs"
 
@@ -94,3 +96,15 @@ def test_a_valuation_of_other_paths_is_refused():
     valued = engine.valuation_of_paths
     with pytest.raises(ValueError, match="valued"):
         engine.reset(np.full((5, 2), 100.0), np.full((5, 2), 0.04), valued)
+
+
+def test_compare_keeps_one_sample_path_of_each_series_and_the_mean_cost():
+    """compare's memory: per-path rows for every hedger, full (n_steps, N) series for none."""
+    config = load_config(CONFIGS / "atm_call_cost_20d_daily.yaml")
+    comparison = compare(config, [DeltaHedger()], n_paths=300, bootstrap=0)
+    full = evaluate(DeltaHedger(), config, paths=held_out_paths(config, 300, 1234))
+    kept = comparison.evaluations[0].series
+    assert all(values.shape[1] == 1 for values in kept.values())
+    np.testing.assert_allclose(kept["stock_position"][:, 0], full.series["stock_position"][:, 0])
+    np.testing.assert_allclose(kept["mean_cost_paid"][:, 0], full.series["cost_paid"].mean(axis=1))
+    pd.testing.assert_frame_equal(comparison.evaluations[0].per_path, full.per_path)
