@@ -113,7 +113,10 @@ def compare(
 
 
 def markdown_table(table: pd.DataFrame, columns: tuple[str, ...] = MAIN_COLUMNS) -> str:
-    """A Markdown table of ``columns`` (point value and [low, high] when the CI columns exist)."""
+    """A Markdown table of ``columns`` (point value and [low, high] when the CI columns exist); with the default
+    columns, ``fallback_steps`` is added when a hedger fell back to fewer Greeks on any path-step."""
+    if columns == MAIN_COLUMNS and "fallback_steps" in table and (table["fallback_steps"] > 0).any():
+        columns = (*columns, "fallback_steps")
     header = "| hedger | " + " | ".join(columns) + " |"
     lines = [header, "|---|" + "---:|" * len(columns)]
     for name, row in table.iterrows():
