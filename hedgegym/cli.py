@@ -288,8 +288,8 @@ def _describe_hedge(positions: Hedge) -> str:
               f"T={p.option.maturity:.4g}" for p in positions.options]
     text = f"hedge ({', '.join(positions.neutralised)} neutral): " + ", ".join(parts)
     if positions.ill_conditioned:
-        text += (" [yellow](Δ, Γ, vega system ill-conditioned: the listed options' Γ and vega are collinear; "
-                 "Δ and Γ neutralised only)[/yellow]")
+        text += (" [yellow](the full Greek system is ill-conditioned or needs option positions beyond the solver's "
+                 f"limit: {escape(', '.join(positions.neutralised))} neutralised only)[/yellow]")
     return text
 
 
