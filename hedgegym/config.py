@@ -103,7 +103,7 @@ def check_evaluation_size(n_paths: int, n_steps: int, field: str = "evaluation.n
     if n_paths > limit:
         raise ValueError(
             f"{field} must be <= {limit:,} with {n_steps} steps (n_paths × (n_steps + 1) <= {MAX_EVALUATION_NODES:,}: "
-            f"the evaluation keeps about 100 bytes per path and step for every hedger), got {n_paths:,}"
+            f"an evaluation needs about 200 bytes per path and step), got {n_paths:,}"
         )
     return int(n_paths)
 
