@@ -32,7 +32,8 @@ bucket of E[∫v dt], a factor-2 bucket of the moneyness in standard deviations)
 expensive complex part, are computed once per group and abscissa; each node then costs one real exponential
 and three trigonometric functions per abscissa, and every sum is a matrix product. The (nodes × abscissae)
 work runs in torch, whose vectorised float64 sin/cos measured 5–6× faster than numpy's on this project's 2-core
-machine (exp: numpy 1.6× faster; the kernel is dominated by sin/cos). A Python loop runs over the groups (a few dozen per distinct τ), never over nodes.
+machine (exp: numpy 1.6× faster; the kernel is dominated by sin/cos). A Python loop runs over the groups (a few
+dozen per distinct τ), never over nodes.
 
 Units: ``vega`` is ∂V/∂v per 1.00 of instantaneous variance (to turn it into a sensitivity to √v multiply
 by 2√v); ``theta`` is ∂V/∂t per year. At τ = 0 the functions return the intrinsic-value limits of
