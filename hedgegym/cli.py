@@ -268,7 +268,8 @@ def _hedged_portfolio(config: Path | None, hedge: str | None) -> tuple[Experimen
     try:
         model = experiment.market.build()
         book = experiment.build_book()
-        positions = initial_hedge(model, book, experiment.build_hedge_options(), hedge, _monitoring(experiment))
+        positions = initial_hedge(model, book, experiment.build_hedge_options(), hedge, _monitoring(experiment),
+                                  experiment.hedging.max_condition, experiment.hedging.position_limit)
     except ValueError as error:
         raise _fail(error) from None
     return experiment, model, book, positions

@@ -227,12 +227,16 @@ class CostsConfig(BaseModel):
 
 
 class HedgingConfig(BaseModel):
-    """What the hedger may trade besides the stock, and whether hedges are sold at maturity."""
+    """What the hedger may trade besides the stock, whether hedges are sold at maturity, and the Greek solver's
+    limits (``hedgegym.baselines.greek_solver``: beyond them the delta–gamma(–vega) hedgers drop the last Greek)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     hedge_options: list[HedgeOptionConfig] = Field(default_factory=list)
     liquidate_at_maturity: bool = Field(default=False, strict=True)
+    max_condition: FiniteFloat = Field(default=1e3, ge=1, description="largest scaled condition number accepted")
+    position_limit: FiniteFloat = Field(
+        default=10.0, gt=0, description="largest listed-option position, in multiples of the book's size")
 
 
 REWARDS = ("pnl", "mean_variance", "cvar", "entropic")

@@ -222,3 +222,20 @@ def test_apply_overrides_revalidates_and_names_the_field():
                              ({"evaluation.n_paths": 200_000}, "evaluation.n_paths must be <= 131,072")]:
         with pytest.raises(ConfigError, match=re.escape(named)):
             apply_overrides(base, overrides)
+
+
+def test_greek_solver_limits_come_from_the_config():
+    """hedging.max_condition and hedging.position_limit reach compare's Greek-neutral hedgers; bad values are
+    refused by name."""
+    import yaml
+
+    from hedgegym.evaluation.reports import default_hedgers
+
+    data = yaml.safe_load((Path(__file__).parent.parent / "configs" / "heston_straddle_hedged.yaml").read_text())
+    data["hedging"] |= {"max_condition": 50.0, "position_limit": 2.5}
+    hedgers = {h.name: h for h in default_hedgers(parse_config(data))}
+    assert (hedgers["delta_gamma_vega"].max_condition, hedgers["delta_gamma_vega"].position_limit) == (50.0, 2.5)
+    for field, value in (("max_condition", 0.5), ("position_limit", 0.0), ("position_limit", float("inf"))):
+        bad = {**data, "hedging": {**data["hedging"], field: value}}
+        with pytest.raises(ConfigError, match=f"hedging.{field}"):
+            parse_config(bad)

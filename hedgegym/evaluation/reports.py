@@ -65,10 +65,11 @@ def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
         if stock_costs.linear:
             hedgers.append(LelandHedger(volatility=reference_volatility(model)))
         hedgers.append(WhalleyWilmottHedger(risk_aversion=gamma_risk))
+    limits = {"max_condition": config.hedging.max_condition, "position_limit": config.hedging.position_limit}
     if n_options >= 1:
-        hedgers.append(GreekNeutralHedger(("delta", "gamma")))
+        hedgers.append(GreekNeutralHedger(("delta", "gamma"), **limits))
     if n_options >= 2:
-        hedgers.append(GreekNeutralHedger(("delta", "gamma", "vega")))
+        hedgers.append(GreekNeutralHedger(("delta", "gamma", "vega"), **limits))
     return hedgers
 
 

@@ -17,8 +17,9 @@ volatility", IMA J. Numer. Anal. 23, 241–267; Forsyth & Labahn 2007, "Numerica
 Hamilton–Jacobi–Bellman PDEs in finance", J. Comput. Finance 11(2), for the policy iteration):
 
 * **Space**: a non-uniform S grid of ``n_space + 1`` nodes on [S_lo, S_max] (S_lo = 0, or the barrier B for a
-  down-and-out claim), given by a smooth map whose density tends to 1 + λ = 5× that of the far field at the strikes (on the default
-  200-node grid the widest / narrowest spacing measured 3.1 for the butterfly and 3.6 for a call)
+  down-and-out claim), given by a smooth map whose density tends to 1 + λ = 5× that of the far field at the
+  strikes (on the default 200-node grid the widest / narrowest spacing measured 3.1 for the butterfly and 3.6
+  for a call)
   (node j solves G(S_j) = G(S_lo) + j/M · (G(S_max) − G(S_lo)), G(S) = S + (λ/n_K) Σ_k w asinh((S − K_k)/w),
   λ = 4, n_K strikes, w ≈ one standard deviation of S_T). At node i the operator is
 

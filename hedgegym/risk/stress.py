@@ -46,6 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hedgegym.baselines.delta_gamma import DEFAULT_POSITION_LIMIT
+from hedgegym.baselines.greek_solver import DEFAULT_MAX_CONDITION
 from hedgegym.engine import HedgingEngine, default_valuation
 from hedgegym.instruments import Book, EuropeanOption, Position, monitored
 from hedgegym.market import (
@@ -290,7 +292,8 @@ def default_hedge_mode(hedge_options: Sequence[EuropeanOption]) -> str:
 
 def initial_hedge(
     model: MarketModel, book: Book, hedge_options: Sequence[EuropeanOption] = (), mode: str | None = None,
-    monitoring_interval: float | None = None,
+    monitoring_interval: float | None = None, max_condition: float = DEFAULT_MAX_CONDITION,
+    position_limit: float = DEFAULT_POSITION_LIMIT,
 ) -> Hedge:
     """The hedge the classical hedger of ``mode`` holds at t = 0 (see the module docstring).
 
@@ -309,6 +312,8 @@ def initial_hedge(
         mode: ``"none"``, ``"delta"``, ``"greeks"``; ``None``: ``default_hedge_mode(hedge_options)``.
         monitoring_interval: years between the barrier's monitoring dates (the config's step, T / n_steps), which
             the engine's barrier valuation corrects for; required when the book holds a barrier option.
+        max_condition, position_limit: the Greek solver's limits (config ``hedging.max_condition`` and
+            ``hedging.position_limit``).
 
     Raises:
         ValueError for an unknown ``mode``, ``"greeks"`` without listed options, or a barrier book without
@@ -337,7 +342,8 @@ def initial_hedge(
         hedger.reset(engine)
         return Hedge(stock=float(hedger.targets(engine)[0, 0]), neutralised=("delta",))
     greeks = ("delta", "gamma") if len(options) == 1 else ("delta", "gamma", "vega")
-    solution = GreekNeutralHedger(greeks).solve(engine)  # the solver's policy: fewer Greeks when ill-conditioned
+    # the solver's policy: fewer Greeks when ill-conditioned or beyond the position limit
+    solution = GreekNeutralHedger(greeks, max_condition, position_limit).solve(engine)
     targets, neutralised = solution.positions[0], greeks[:int(solution.neutralised[0])]
     positions = tuple(Position(option, float(q)) for option, q in zip(options, targets[1:], strict=True))
     return Hedge(stock=float(targets[0]), options=positions, neutralised=neutralised,
