@@ -32,6 +32,10 @@ VALUED = [
     (MertonJumpDiffusion, {"volatility": 0.0, "jump_std": 0.0}),
     (MertonJumpDiffusion, {"jump_mean": -20.0}),  # series term spots S e^{−20n} used to underflow to 0.0
     (MertonJumpDiffusion, {"jump_intensity": 200.0}),
+    # large upward jumps: the series used to stop far below n ≈ λ(1+k)τ (≈ 220 here), where the value is (the
+    # issue's λ = 1 priced a 3-year K = 50 call at 4.7e-54, below its lower bound 49.96)
+    (MertonJumpDiffusion, {"jump_mean": 3.0, "jump_std": 2.0}),
+    (MertonJumpDiffusion, {"jump_mean": -20.0, "jump_std": 2.0, "jump_intensity": 50.0}),
     (SABR, {"correlation": -1.0 + 1e-12}),
     (SABR, {"correlation": 1.0 - 1e-12}),
     (SABR, {"vol_of_vol": 0.0}),
@@ -51,10 +55,11 @@ VALUED = [
     (Heston, {"mean_reversion": 0.0}),
 ]
 
-SLOW_VALUED = [  # the Heston Fourier pricer takes seconds per call at these
+SLOW_VALUED = [  # the Heston Fourier pricer (Merton's series: at 200 paths) takes seconds per call at these
     (Heston, {"correlation": -1.0}),
     (Heston, {"correlation": 1.0}),
     (Heston, {"vol_of_vol": 5.0}),
+    (MertonJumpDiffusion, {"jump_mean": 3.0, "jump_std": 2.0, "jump_intensity": 50.0}),  # ≈ 3,300 terms per node
 ]
 
 REFUSED = [
