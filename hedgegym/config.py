@@ -385,13 +385,18 @@ class ExperimentConfig(BaseModel):
 
     @model_validator(mode="after")
     def _engine_accepts_the_setup(self) -> ExperimentConfig:
-        """The engine's own set-up checks, run here once (nothing is simulated or valued)."""
+        """The engine's own set-up checks, run here once, and the model's pricer on the book and hedge options at
+        t = 0 (one node, nothing simulated): a set-up the pricer refuses at inception is refused at load."""
         from hedgegym.engine import HedgingEngine
+        from hedgegym.risk.stress import initial_variance
 
         try:
-            HedgingEngine(self.market.build(), self.build_book(), self.simulation.n_steps,
-                          hedge_options=self.build_hedge_options(), costs=self.build_costs(),
-                          liquidate_at_maturity=self.hedging.liquidate_at_maturity, horizon=self.simulation.horizon)
+            model = self.market.build()
+            engine = HedgingEngine(model, self.build_book(), self.simulation.n_steps,
+                                   hedge_options=self.build_hedge_options(), costs=self.build_costs(),
+                                   liquidate_at_maturity=self.hedging.liquidate_at_maturity,
+                                   horizon=self.simulation.horizon)
+            engine.value_at_inception(initial_variance(model))
         except ValueError as error:
             message = str(error)
             raise ValueError(f"hedging.{message}" if message.startswith("hedge_options") else message) from None

@@ -310,15 +310,17 @@ class HedgingEngine:
     def done(self) -> bool:
         return self.step_index >= self.n_steps
 
-    def _value_paths(self, spot: FloatArray, variance: FloatArray) -> tuple[Greeks, Greeks]:
+    def _value_paths(self, spot: FloatArray, variance: FloatArray, times: FloatArray | None = None
+                     ) -> tuple[Greeks, Greeks]:
         """Greeks of the book ((n_steps + 1, N) per field) and of every hedge instrument ((n_steps + 1, N, k)) at
         every node of the episode, valued at reset: they depend on the path, not on the hedger's actions, and
         one call over many nodes costs far less than one call per step. Chunks of rows bound the memory."""
+        times = self.times[:, None] if times is None else times  # (rows of spot, 1)
         rows = max(1, _NODES_PER_VALUATION // max(spot.shape[1], 1))
         book_parts, instrument_parts = [], []
         for start in range(0, spot.shape[0], rows):
             s, v = spot[start:start + rows], variance[start:start + rows]
-            t = self.times[start:start + rows, None]
+            t = times[start:start + rows]
 
             pricer = monitored(_AtVariance(self.valuation, v), self.dt)
             book_parts.append(self.book.greeks(s, t, pricer, self.alive_at(slice(start, start + rows))))
@@ -326,6 +328,14 @@ class HedgingEngine:
             columns += [option.greeks(s, t, pricer) for option in self.hedge_options]
             instrument_parts.append(Greeks(*(np.stack(field, axis=-1) for field in zip(*columns, strict=True))))
         return _concatenate(book_parts), _concatenate(instrument_parts)
+
+    def value_at_inception(self, variance: float) -> tuple[Greeks, Greeks]:
+        """The book's and the hedge instruments' Greeks at t = 0, at the model's spot and ``variance`` (one node,
+        no simulation): the check that the pricers accept the set-up (``ValueError`` from the pricer otherwise).
+
+        Shape: the book's fields (1, 1), the instruments' (1, 1, k)."""
+        return self._value_paths(np.full((1, 1), float(self.model.spot)), np.full((1, 1), float(variance)),
+                                 np.zeros((1, 1)))
 
     def book_greeks_under(self, pricer: Pricer) -> Greeks:
         """The book's value and Greeks at the current node under another per-unit ``Pricer`` (e.g. Black–Scholes

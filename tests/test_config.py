@@ -239,3 +239,14 @@ def test_greek_solver_limits_come_from_the_config():
         bad = {**data, "hedging": {**data["hedging"], field: value}}
         with pytest.raises(ConfigError, match=f"hedging.{field}"):
             parse_config(bad)
+
+
+def test_a_setup_the_pricer_cannot_value_at_inception_is_refused_at_load():
+    """Merton with 2e9 expected value-weighted jumps over the book's life: the Poisson series would need more terms
+    than the pricer sums, so the config is refused when it loads (not mid-run), with the pricer's reason."""
+    data = {"market": {"model": "merton", "jump_intensity": 1.0, "jump_mean": 20.0, "jump_std": 0.1},
+            "book": [{"strike": 100.0, "maturity": 1.0, "quantity": -1}]}
+    with pytest.raises(ConfigError, match="jump"):
+        parse_config(data)
+    data["market"]["jump_mean"] = 3.0  # large but summable: accepted and valued
+    parse_config(data)

@@ -237,9 +237,9 @@ def greeks(
         raise ValueError(
             "jump_intensity, jump_mean and jump_std give a Poisson series longer than the pricer sums "
             f"({_MAX_TERMS} terms): jump_intensity·time_to_maturity·max(1, exp(jump_mean + jump_std²/2)) must be "
-            f"at most about 4e7, got {max(expected_jumps[worst], upward_mean[worst])!r} at jump_intensity="
-            f"{intensity[worst]!r}, jump_mean={jump_mean[worst]!r}, jump_std={jump_std[worst]!r}, "
-            f"time_to_maturity={tau[worst]!r}"
+            f"at most about 4e7, got {float(max(expected_jumps[worst], upward_mean[worst])):.4g} at jump_intensity="
+            f"{float(intensity[worst]):g}, jump_mean={float(jump_mean[worst]):g}, jump_std={float(jump_std[worst]):g}, "
+            f"time_to_maturity={float(tau[worst]):g}"
         )
     if terms.size * (np.max(terms) if terms.size else 0.0) <= _CHUNK:
         order, bounds = slice(None), [(0, terms.size)]
