@@ -135,7 +135,7 @@ def neutralise(
     positions, condition = _solve(a, b)
     neutralised = np.full(n, g)
     accepted = _acceptable(positions, condition, limits, max_condition)
-    for m in range(g - 1, 0, -1):
+    for m in range(max(g - 1, 1), 0, -1):  # Δ alone (g = 1) with options beyond their caps: the stock alone
         if accepted.all():
             break
         if m == 1:

@@ -124,3 +124,14 @@ def test_positions_never_exceed_the_limit_on_the_heston_config():
     # the book is 10 contracts × 100 shares: each listed option (× 100) is capped at 10 × 1,000 / 100 = 100 contracts
     assert capped.largest <= 100.0 + 1e-9
     assert uncapped.largest > 1_000.0  # what the audit saw: thousands of contracts on a 10-contract book
+
+
+def test_delta_alone_with_capped_options_falls_back_to_the_stock():
+    """g = 1 with a listed option: the minimum-norm Δ hedge spreads delta over the option; beyond its cap the
+    stock alone holds −Δ_book."""
+    a = np.array([[[1.0, 50.0]]])
+    b = np.array([[-500.0]])
+    free = neutralise(a, b)
+    assert free.positions[0, 1] > 5.0  # minimum norm puts most of the delta in the option (Δ 50 per contract)
+    capped = neutralise(a, b, position_limits=[np.inf, 1.0])
+    np.testing.assert_allclose(capped.positions[0], [500.0, 0.0])
