@@ -260,7 +260,7 @@ def implied_volatility(
     check.positive("tolerance", tolerance)
     check.positive_int("max_iterations", max_iterations)
     t = _terms(spot, strike, time_to_maturity, 0.0, rate, dividend, call)
-    shape = t.d1.shape
+    shape = np.broadcast_shapes(target.shape, t.d1.shape)
     target, tau, rate_, dividend_ = (np.broadcast_to(a, shape) for a in (target, t.tau, t.rate, t.dividend))
     spot_, strike_, omega, discount_rate = (
         np.broadcast_to(a, shape) for a in (t.spot, t.strike, t.omega, t.discount_rate)

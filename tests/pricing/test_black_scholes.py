@@ -437,3 +437,14 @@ def test_implied_volatility_refuses_prices_on_or_beyond_the_bounds_with_the_boun
     for argument, value in (("tolerance", 0.0), ("max_iterations", 0)):
         with pytest.raises(ValueError, match=argument):
             bs.implied_volatility(1.0, 100.0, 120.0, tau, **{argument: value})
+
+
+def test_implied_volatility_broadcasts_a_vector_of_prices_against_scalar_parameters():
+    """A smile's prices with one spot, strike and maturity (the shape came only from the parameters before)."""
+    volatilities = np.array([0.1, 0.2, 0.3, 0.8])
+    one = np.ones_like(volatilities)
+    prices = quantlib_black_scholes(100 * one, 105 * one, 182 * one, volatilities, 0.02 * one, 0.01 * one,
+                                    one.astype(bool))["price"]
+    recovered = bs.implied_volatility(prices, 100.0, 105.0, 182 / 365, 0.02, 0.01)
+    assert recovered.shape == (4,)
+    np.testing.assert_allclose(recovered, volatilities, rtol=1e-9)
