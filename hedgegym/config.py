@@ -465,9 +465,10 @@ def parse_config(data: object, source: str = "config", required: tuple[str, ...]
         raise ConfigError(f"invalid configuration in {source}:\n{_format(error)}") from None
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
+def load_config(path: str | Path, required: tuple[str, ...] = REQUIRED_SECTIONS) -> ExperimentConfig:
     """Read and validate a YAML experiment file; ``ConfigError`` if it is missing, empty, not YAML, lacks a section
-    of ``REQUIRED_SECTIONS`` or has a bad field (named in the message)."""
+    of ``required`` (default ``REQUIRED_SECTIONS``; training also requires ``agent``) or has a bad field (named in
+    the message)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -476,8 +477,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from None
     if data is None:
-        raise ConfigError(f"{path} is empty: a config file needs at least the sections {', '.join(REQUIRED_SECTIONS)}")
-    return parse_config(data, str(path), required=REQUIRED_SECTIONS)
+        raise ConfigError(f"{path} is empty: a config file needs at least the sections {', '.join(required)}")
+    return parse_config(data, str(path), required=required)
 
 
 def apply_overrides(

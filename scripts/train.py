@@ -15,9 +15,10 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from hedgegym.agents.training import RunError, TrainingInterrupted, apply_overrides, resume, train
-from hedgegym.config import ConfigError, load_config
+from hedgegym.config import REQUIRED_SECTIONS, ConfigError, load_config
 
 _RESUMED = {
     "complete": "{run} is complete (final model and evaluation/): nothing to do, nothing written",
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             outcome = resume(args.resume)
         except RunError as error:
-            console.print(f"[red]{error}[/red]", soft_wrap=True)
+            console.print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
             return 2
         except TrainingInterrupted as stop:
             console.print(f"[yellow]{_interrupted(stop, args.resume)}[/yellow]", soft_wrap=True)
@@ -63,15 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.config:
         parser.error("--config is required (or --resume)")
     try:
-        config = apply_overrides(load_config(args.config),
+        config = apply_overrides(load_config(args.config, required=(*REQUIRED_SECTIONS, "agent")),
                                  agent={"seed": args.seed, "total_timesteps": args.total_timesteps},
                                  evaluation={"n_paths": args.eval_paths})
         directory = train(config, args.runs_dir)
     except ConfigError as error:
-        console.print(f"[red]{error}[/red]", soft_wrap=True)
+        console.print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
         return 2
     except OSError as error:  # --runs-dir not writable, or a file in its place
-        console.print(f"[red]--runs-dir {args.runs_dir}: {error}[/red]", soft_wrap=True)
+        console.print(f"[red]--runs-dir {escape(str(args.runs_dir))}: {escape(str(error))}[/red]", soft_wrap=True)
         return 2
     except TrainingInterrupted as stop:
         console.print(f"[yellow]{_interrupted(stop, None)}[/yellow]", soft_wrap=True)

@@ -262,3 +262,11 @@ def test_tensorboard_train_values_at_rollout_steps_and_last_hedge_point_at_the_e
     assert train_steps and all(step % 32 == 0 for step in train_steps)
     hedge_steps = [event.step for event in events.Scalars("hedge/y")]
     assert hedge_steps[-1] == 224 and max(train_steps) == 224
+
+
+def test_training_a_config_without_an_agent_section_is_refused(tmp_path, capsys):
+    """A compare config (no agent:) must not silently train the built-in default agent for 2M steps."""
+    main = script("train")
+    assert main(["--config", str(ROOT / "configs" / "gbm_call.yaml"), "--runs-dir", str(tmp_path / "runs")]) == 2
+    assert "missing section(s) agent" in capsys.readouterr().out
+    assert not (tmp_path / "runs").exists()
