@@ -66,13 +66,13 @@ class LelandHedger(Hedger):
             self.costs = StockCosts.of(engine.costs)
         if self.costs.quadratic_impact > 0:
             raise HedgerDomainError(
-                "leland: the stock has quadratic impact costs; Leland's adjusted volatility assumes costs linear in "
+                "the stock has quadratic impact costs; Leland's adjusted volatility assumes costs linear in "
                 "the trade size")
         leland = self.leland_number(engine.dt, engine.spot_path[:-1])  # the rebalancing nodes (not expiry)
         outside = (leland >= 1.0) & (engine.book_path.gamma[:-1] > 0)
         if np.any(outside):
             raise HedgerDomainError(
-                f"leland: Leland number {float(np.max(leland[outside])):.3g} >= 1 where the book is long gamma "
+                f"Leland number {float(np.max(leland[outside])):.3g} >= 1 where the book is long gamma "
                 f"(cost {self.costs.describe()}, sigma {self.volatility:g}, dt {engine.dt:.4g} years): the adjusted "
                 "variance sigma^2 (1 - Le) is negative, outside Leland's model (Hoggard, Whalley & Wilmott 1994); "
                 "rebalance less often or use Whalley-Wilmott")

@@ -98,7 +98,7 @@ class WhalleyWilmottHedger(Hedger):
         if self.cost_rate is None:
             self.costs = StockCosts.of(engine.costs)
         if self.costs.quadratic_impact > 0:
-            raise HedgerDomainError(f"whalley_wilmott: the stock has quadratic impact costs ({self.costs.describe()});"
+            raise HedgerDomainError(f"the stock has quadratic impact costs ({self.costs.describe()});"
                                     " the bands are derived for costs linear in the size plus a fixed fee")
 
     def _risk_aversion(self, engine: HedgingEngine) -> float:

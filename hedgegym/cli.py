@@ -220,11 +220,12 @@ def compare_command(
         write_outputs(comparison, directory)
     except OutputDirError as error:
         raise _fail(error) from None
-    console.print(escape(markdown_table(comparison.table)))
-    for name, reason in getattr(comparison, "skipped", {}).items():
-        console.print(f"[yellow]skipped {escape(str(name))}: {escape(str(reason))}[/yellow]")
-    console.print(f"{len(hedgers)} hedgers × {settings.n_paths:,} paths in {time.perf_counter() - start:.1f} s → "
-                  f"{escape(str(directory))}")
+    console.print(escape(markdown_table(comparison.table)), soft_wrap=True)  # a Markdown row must not wrap
+    for name, reason in comparison.skipped.items():
+        console.print(f"[yellow]left out {escape(str(name))}: {escape(str(reason))}[/yellow]")
+    left_out = f" ({len(comparison.skipped)} left out)" if comparison.skipped else ""
+    console.print(f"{len(comparison.table)} hedgers × {settings.n_paths:,} paths in {time.perf_counter() - start:.1f} s"
+                  f"{left_out} → {escape(str(directory))}")
 
 
 @app.command("evaluate")
@@ -253,7 +254,7 @@ def evaluate_command(
         comparison = evaluate_run(run_dir, paths)
     except RunError as error:  # e.g. an unfinished run: no final model
         raise _fail(error) from None
-    console.print(escape(markdown_table(comparison.table)))
+    console.print(escape(markdown_table(comparison.table)), soft_wrap=True)
 
 
 _HEDGE_HELP = ("Hedge held at t = 0: none, delta (stock) or greeks (stock + hedging.hedge_options via the Greek "

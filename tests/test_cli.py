@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from hedgegym.cli import app
@@ -269,6 +270,20 @@ def test_compare_writes_a_complete_directory_and_lists_skipped_hedgers(tmp_path,
     out = tmp_path / "out"
     result = runner.invoke(app, ["compare", "--paths", "10", "--bootstrap", "0", "--output-dir", str(out)])
     assert result.exit_code == 0, result.output
-    assert "skipped [bold]odd: no [option] to hedge with" in _flat(result.output)
+    assert "left out [bold]odd: no [option] to hedge with" in _flat(result.output)
     assert {"results.csv", "results.md", "per_path.csv", "config.yaml"} <= {p.name for p in out.iterdir()}
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary sibling left
+
+
+def test_compare_names_each_left_out_hedger_once_with_its_reason(tmp_path):
+    """A long 10-call book at 1% cost, daily: Leland's number is 1.27 ≥ 1 where the book is long gamma."""
+    data = yaml.safe_load((Path(__file__).parent.parent / "configs" / "atm_call_cost_20d_daily.yaml").read_text())
+    data["book"][0]["quantity"] = 10
+    path = tmp_path / "long.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["compare", "-c", str(path), "--paths", "100", "--bootstrap", "0",
+                                      "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "left out leland: Leland number 1.27 >= 1" in " ".join(result.output.split())
+    assert "leland: leland" not in result.output and "(1 left out)" in result.output
+    assert "left out `leland`" in (tmp_path / "out" / "results.md").read_text()

@@ -155,7 +155,8 @@ def _write_files(comparison: Comparison, directory: Path) -> list[Path]:
     config = comparison.config
     header = (f"# {config.name}: {len(table)} hedgers on {len(comparison.evaluations[0].per_path):,} held-out paths\n\n"
               "Values with bootstrap 95% intervals; currency unless stated (see hedgegym.evaluation.metrics).\n\n")
-    (directory / "results.md").write_text(header + markdown_table(table))
+    left_out = "".join(f"\n- left out `{name}`: {reason}\n" for name, reason in comparison.skipped.items())
+    (directory / "results.md").write_text(header + markdown_table(table) + left_out)
     per_path = pd.concat([e.per_path.assign(hedger=e.name, path=np.arange(len(e.per_path)))
                           for e in comparison.evaluations], ignore_index=True)
     per_path.to_csv(directory / "per_path.csv", index=False, float_format="%.10g")
