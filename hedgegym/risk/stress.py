@@ -39,6 +39,8 @@ per 1.00 of the model's volatility input (Heston: per unit of variance v).
 from __future__ import annotations
 
 import dataclasses
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -447,7 +449,9 @@ def format_amount(value: float, digits: int = 2) -> str:
 
 
 def write_stress_outputs(table: pd.DataFrame, directory: str | Path, title: str = "stress test") -> tuple[Path, Path]:
-    """Write ``stress.csv`` and ``stress.md`` into ``directory`` (created if missing).
+    """Write ``stress.csv`` and ``stress.md`` into ``directory`` (created if missing), both or neither: the files
+    are written into a hidden temporary directory inside ``directory`` and hard-linked into place at the end (an
+    error or Ctrl-C before then leaves nothing behind).
 
     Raises:
         FileExistsError when either file exists: results are never overwritten.
@@ -458,8 +462,16 @@ def write_stress_outputs(table: pd.DataFrame, directory: str | Path, title: str 
     if existing:
         raise FileExistsError(f"{existing[0]} exists: hedgegym never overwrites results; choose another --out")
     directory.mkdir(parents=True, exist_ok=True)
-    with open(paths[0], "x") as handle:
-        table.to_csv(handle, index=False, float_format="%.10g")
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".stress-") as staging:
+        staged = [Path(staging) / path.name for path in paths]
+        table.to_csv(staged[0], index=False, float_format="%.10g")
+        staged[1].write_text(_stress_markdown(table, title))
+        for source, target in zip(staged, paths, strict=True):
+            os.link(source, target)  # FileExistsError rather than overwrite
+    return paths
+
+
+def _stress_markdown(table: pd.DataFrame, title: str) -> str:
     worst = worst_scenario(table)
     header = ["scenario", "spot shock", "vol shock", "ΔV", "Δ–Γ estimate", "Δ–Γ–vega estimate", "change of Δ",
               "change of Γ", "loss"]
@@ -473,6 +485,4 @@ def write_stress_outputs(table: pd.DataFrame, directory: str | Path, title: str 
                  format_amount(row.gamma_change, 4), format_amount(row.loss)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Worst scenario: **{worst['scenario']}**, loss {worst['loss']:,.2f}.", ""]
-    with open(paths[1], "x") as handle:
-        handle.write("\n".join(lines))
-    return paths
+    return "\n".join(lines)

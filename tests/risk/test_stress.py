@@ -374,3 +374,21 @@ def test_barrier_book_is_hedged_and_stressed_with_the_engines_monitoring():
     table = stress_test(model, book, hedge, [Scenario("onto the barrier", -0.10, 0.0)], monitoring_interval=step)
     expected = 10 * 100 * float(unit.price) + hedge.stock * (90.0 - 100.0)
     assert table["value_change"].iloc[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_interrupted_write_leaves_no_file_and_the_rerun_succeeds(tmp_path, monkeypatch):
+    import hedgegym.risk.stress as stress_module
+
+    model, book = GeometricBrownianMotion(), Book.short_call(100.0, 0.25)
+    table = stress_test(model, book, initial_hedge(model, book, mode="delta"))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stress_module, "_stress_markdown", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            write_stress_outputs(table, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []  # no stress.csv without its stress.md, no staging left
+    paths = write_stress_outputs(table, tmp_path / "out")
+    assert all(path.is_file() for path in paths)
