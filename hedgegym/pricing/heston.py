@@ -27,8 +27,12 @@ from calls by parity and out-of-the-money values keep their accuracy.
 Quadrature (per group of nodes): Gauss–Legendre panels on [0, ½-scale knee] for the 1/(u² + ¼) factor,
 on the Gaussian body of φ (width 1/√(E[∫v dt])) and on its exponential tail up to where |φ| falls below
 ``tail_tolerance`` (probed for the group's smallest v); the body and tail panels get enough abscissae for
-the e^{iuk} oscillation of the group's most out-of-the-money node. Nodes are grouped by (τ, a factor-√2
-bucket of E[∫v dt], a factor-2 bucket of the moneyness in standard deviations), so that C and D, the
+the e^{iuk} oscillation of the group's most out-of-the-money node plus φ's own phase, which turns at up to
+|ρ|(v + κθτ)/σᵥ per unit of u. Panels longer than 512 points are composite (64-point sub-panels), and at most
+``max_abscissae`` abscissae are used per group: where φ decays only like e^{−c√u} (ρ = ±1, large σᵥ, v ≈ 0)
+the tail is cut there, and a ``RuntimeWarning`` states the resulting bound on the price error.
+Nodes are grouped by (τ, a factor-√2 bucket of E[∫v dt], a factor-2 bucket of the moneyness in standard
+deviations), so that C and D, the
 expensive complex part, are computed once per group and abscissa; each node then costs one real exponential
 and three trigonometric functions per abscissa, and every sum is a matrix product. The (nodes × abscissae)
 work runs in torch, whose vectorised float64 sin/cos measured 5–6× faster than numpy's on this project's 2-core
@@ -212,10 +216,13 @@ _PROBE = np.geomspace(0.5, 1e6, 80)
 
 
 def _tail_cutoff(
-    tau: FloatArray, min_variance: FloatArray, kappa: float, theta: float, sigma: float, rho: float, tolerance: float
-) -> tuple[FloatArray, FloatArray]:
-    """Smallest probe abscissa beyond which |φ(u − i/2)|/(u² + ¼) < tolerance for the slowest-decaying node, (G,),
-    and log |φ(u − i/2)|/(u² + ¼) at the probe abscissae ``_PROBE``, (G, P)."""
+    tau: FloatArray, min_variance: FloatArray, max_variance: FloatArray, kappa: float, theta: float, sigma: float,
+    rho: float, tolerance: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Smallest probe abscissa beyond which |φ(u − i/2)|/(u² + ¼) < tolerance for the slowest-decaying node, (G,);
+    log |φ(u − i/2)|/(u² + ¼) at the probe abscissae ``_PROBE``, (G, P); and the fastest rate at which the phase
+    arg φ = Im(C + Dv) turns along u for v in [min_variance, max_variance] (up to |ρ|(v + κθτ)/σᵥ at large u:
+    φ's own oscillation, which the abscissae must resolve on top of e^{iuk}'s), (G,)."""
     c_coef, d_coef, _ = _characteristic_exponent(
         np.broadcast_to(_PROBE, (tau.size, _PROBE.size)), tau[:, None], kappa, theta, sigma, rho
     )
@@ -223,7 +230,11 @@ def _tail_cutoff(
     above = log_magnitude > np.log(tolerance)
     last_above = _PROBE.size - 1 - np.argmax(above[:, ::-1], axis=1)
     index = np.where(above.any(axis=1), np.minimum(last_above + 1, _PROBE.size - 1), 0)
-    return _PROBE[index], log_magnitude
+    step = np.diff(_PROBE)
+    rate_c, rate_d = np.diff(c_coef.imag, axis=1) / step, np.diff(d_coef.imag, axis=1) / step
+    turning = np.maximum(np.abs(rate_c + min_variance[:, None] * rate_d),
+                         np.abs(rate_c + max_variance[:, None] * rate_d))
+    return _PROBE[index], log_magnitude, turning.max(axis=1)
 
 
 def _tail_bound(end: float, log_magnitude: FloatArray) -> float:
@@ -267,7 +278,11 @@ def greeks(
 
     ``quadrature_points``: Gauss–Legendre abscissae per panel; ``tail_tolerance``: the integral stops where
     |φ(u − i/2)|/(u² + ¼) falls below it. The defaults give ~1e-9 relative accuracy on the price for typical equity
-    parameters (see tests/pricing/test_heston.py); raise both for more.
+    parameters (see tests/pricing/test_heston.py); raise both for more. At extreme accepted parameters (ρ = ±1,
+    σᵥ = 3–5, v₀ = 0 or 4, κ = 2, θ = 0.04) prices measured within 2e-12 relative of a 25-digit mpmath Lewis integral,
+    2e-8 at the money for v = 0, σᵥ = 3, ρ = −1. ``max_abscissae`` (default ``MAX_ABSCISSAE`` = 32,768) bounds the
+    abscissae per group, hence the work per node; when it cuts the tail a ``RuntimeWarning`` gives the bound on the
+    price error (in units of √(spot·strike)).
 
     Small vol-of-vol: the characteristic exponent is evaluated without dividing by σᵥ² (see
     ``_characteristic_exponent``), so prices and Greeks keep their accuracy uniformly as σᵥ → 0 (measured ≤ 1e-11
@@ -285,7 +300,8 @@ def greeks(
 
     Raises ValueError naming the argument for spot, strike ≤ 0; time_to_maturity, variance, mean_reversion,
     long_run_variance, vol_of_vol < 0; correlation outside [−1, 1]; non-finite rate or dividend; quadrature
-    settings ≤ 0. Shape: the broadcast shape of the node arguments (see the module docstring).
+    settings ≤ 0 (max_abscissae: an integer ≥ 1).
+    Shape: the broadcast shape of the node arguments (see the module docstring).
     """
     spot = check.positive("spot", spot)
     strike = check.positive("strike", strike)
@@ -339,8 +355,11 @@ def greeks(
         # factor: any value keeps the identity exact, and within a √2-wide bucket the correction stays small
         group_log_scale = np.add.reduceat(np.log(scale[order]), starts[:-1]) / np.diff(starts)
         control_variance[sorted_live] = np.repeat(np.exp(group_log_scale) / group_tau, np.diff(starts))
-        tail_end, probe_log_magnitude = _tail_cutoff(group_tau, group_min_variance, kappa, theta, sigma, rho,
-                                                     tail_tolerance)
+        group_max_variance = np.maximum.reduceat(variance[sorted_live], starts[:-1])
+        tail_end, probe_log_magnitude, phi_turning = _tail_cutoff(
+            group_tau, group_min_variance, group_max_variance, kappa, theta, sigma, rho, tail_tolerance
+        )
+        group_max_phase = group_max_phase + phi_turning
         worst_tail = 0.0
         with _one_torch_thread():
             for g in range(keys.size):
