@@ -20,7 +20,13 @@ import numpy as np
 from hedgegym.engine import HedgingEngine
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["Hedger"]
+__all__ = ["Hedger", "HedgerDomainError"]
+
+
+class HedgerDomainError(ValueError):
+    """The hedger's model does not cover this book, market or cost structure (e.g. Leland's adjusted variance
+    turning negative); raised by ``Hedger.reset``, the message says why. ``compare`` leaves such a hedger out and
+    prints the reason."""
 
 
 class Hedger(ABC):

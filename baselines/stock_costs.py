@@ -9,9 +9,8 @@ structure:
                                             linear          fixed fee                 quadratic impact
 
 with c the proportional rate (fraction of notional), h the half-spread (currency per share), K the fixed fee
-(currency per trade) and κ the quadratic-impact coefficient (per share). ``HedgerDomainError`` is what a hedger
-raises when the configured market is outside the model it was derived for (e.g. Leland's adjusted variance turning
-negative); ``compare`` leaves such a hedger out and prints the reason.
+(currency per trade) and κ the quadratic-impact coefficient (per share). A cost structure the rules do not know
+raises ``hedgegym.baselines.base.HedgerDomainError``.
 """
 
 from __future__ import annotations
@@ -21,14 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from hedgegym.baselines.base import HedgerDomainError
 from hedgegym.costs import CompositeCost, CostModel, FixedCost, ProportionalCost, QuadraticImpact, SpreadCost
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["HedgerDomainError", "StockCosts"]
-
-
-class HedgerDomainError(ValueError):
-    """The hedger's model does not cover this book, market or cost structure; the message says why."""
+__all__ = ["StockCosts"]
 
 
 def _stock_entry(value: float | tuple[float, ...]) -> float:

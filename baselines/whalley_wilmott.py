@@ -32,9 +32,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hedgegym.baselines.base import Hedger
+from hedgegym.baselines.base import Hedger, HedgerDomainError
 from hedgegym.baselines.delta import book_delta
-from hedgegym.baselines.stock_costs import HedgerDomainError, StockCosts
+from hedgegym.baselines.stock_costs import StockCosts
 from hedgegym.engine import HedgingEngine
 from hedgegym.pricing.greeks import FloatArray
 

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from hedgegym.baselines import DeltaHedger, GreekNeutralHedger, Hedger, LelandHedger, NoHedge, WhalleyWilmottHedger
-from hedgegym.baselines.stock_costs import HedgerDomainError, StockCosts
+from hedgegym.baselines.base import HedgerDomainError
+from hedgegym.baselines.stock_costs import StockCosts
 from hedgegym.config import ExperimentConfig
 from hedgegym.env.features import Scales, reference_volatility
 from hedgegym.evaluation.metrics import summarize
