@@ -10,13 +10,14 @@ the end (the target is a file, is a non-empty directory, or its parent cannot be
     with atomic_directory(target) as tmp: # writes go to tmp; renamed to target when the block ends
         write(tmp / "results.csv")
 
-The rename is ``os.rename`` within one parent directory (same file system): atomic on POSIX, and it replaces
-an empty directory at ``target``.
+The rename is ``os.rename`` within one parent directory (same file system): atomic on POSIX. An existing empty
+``target`` (e.g. ``-o .``) is kept and filled from a hidden temporary directory inside it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -64,30 +65,53 @@ def check_output_dir(target: str | Path, what: str = "output directory") -> Path
 
 @contextmanager
 def atomic_directory(target: str | Path, what: str = "output directory") -> Iterator[Path]:
-    """A temporary directory next to ``target``, renamed to ``target`` when the block ends without error.
+    """A temporary directory that becomes ``target`` when the block ends without error.
 
-    On any exception (``KeyboardInterrupt`` included) the temporary directory is removed and ``target`` is left
-    as it was. Raises ``OutputDirError`` (``OutputExistsError`` when the path is taken) before the block runs, for
-    the cases of ``check_output_dir``, and after it if ``target`` was filled by someone else meanwhile (the
-    temporary directory is then removed).
+    ``target`` does not exist: the temporary directory is a hidden sibling, renamed to ``target`` at the end
+    (atomic). ``target`` is an existing empty directory (the working directory, a symlink to a directory, a mount
+    point — which cannot be replaced by a rename): the temporary directory is hidden inside it and its entries are
+    renamed into ``target`` at the end, so ``target`` itself (its inode, mode and ACLs) is kept. On any exception
+    (``KeyboardInterrupt`` included) the temporary directory and anything already moved are removed and
+    ``target`` is left as it was. Raises ``OutputDirError`` (``OutputExistsError`` when the path is taken) before
+    the block runs, for the cases of ``check_output_dir``, and after it if the results cannot be moved into place.
+    The temporary directory is created with ``os.mkdir``, so it has the permissions the umask gives.
     """
     target = check_output_dir(target, what)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    existing = target.is_dir()
+    parent = target if existing else target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    temporary = _fresh_directory(parent, f".{target.name or 'output'}.partial-")
+    moved: list[Path] = []
     try:
-        os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp's 0o700 would outlive the rename
         yield temporary
         try:
-            os.rename(temporary, target)
+            if existing:
+                for entry in sorted(temporary.iterdir()):
+                    os.rename(entry, target / entry.name)
+                    moved.append(target / entry.name)
+                temporary.rmdir()
+            else:
+                os.rename(temporary, target)
         except OSError as error:
             raise OutputDirError(f"{what} {target}: could not move the finished results into place "
                                  f"({error.strerror or error}); nothing was written") from None
     except BaseException:
+        for path in moved:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         shutil.rmtree(temporary, ignore_errors=True)
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _fresh_directory(parent: Path, prefix: str) -> Path:
+    """A new directory ``parent/<prefix><random>`` made by ``os.mkdir`` (mode 0o777 less the umask)."""
+    for _ in range(100):
+        path = parent / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        return path
+    raise OutputDirError(f"could not create a temporary directory in {parent}")

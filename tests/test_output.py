@@ -72,3 +72,33 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_an_existing_empty_directory_is_kept_and_filled_even_when_it_cannot_be_renamed(tmp_path, monkeypatch):
+    """`-o .`, a symlink to an empty directory, a mount point: a rename cannot replace them (the review found
+    `-o .` failing after all the work, and the user's directory swapped for a new one with other permissions)."""
+    real = tmp_path / "real"
+    real.mkdir(mode=0o750)
+    os.chmod(real, 0o750)
+    inode = real.stat().st_ino
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with atomic_directory(link) as temporary:
+        (temporary / "a.csv").write_text("1")
+        (temporary / "plots").mkdir()
+    assert sorted(os.listdir(real)) == ["a.csv", "plots"] and link.is_symlink()
+    assert real.stat().st_ino == inode and oct(real.stat().st_mode & 0o777) == oct(0o750)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with atomic_directory(".") as temporary:
+        (temporary / "b.csv").write_text("2")
+    assert os.listdir(work) == ["b.csv"]
+
+
+def test_an_interrupted_fill_of_an_existing_directory_leaves_it_empty(tmp_path):
+    (tmp_path / "run").mkdir()
+    with pytest.raises(KeyboardInterrupt), atomic_directory(tmp_path / "run") as temporary:
+        (temporary / "half.csv").write_text("x")
+        raise KeyboardInterrupt
+    assert os.listdir(tmp_path / "run") == []
