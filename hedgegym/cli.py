@@ -195,12 +195,17 @@ def compare_command(
     """
     from rich.progress import Progress
 
+    from hedgegym.config import check_evaluation_size
     from hedgegym.evaluation.reports import compare, default_hedgers, markdown_table, write_outputs
     from hedgegym.output import OutputDirError, check_output_dir
 
     experiment = _load(config, {"evaluation.n_paths": paths, "evaluation.seed": seed,
                                 "evaluation.bootstrap": bootstrap})
     settings = experiment.evaluation
+    try:
+        check_evaluation_size(settings.n_paths, experiment.simulation.n_steps)
+    except ValueError as error:
+        raise _fail(error) from None
     directory = output_dir or Path("results") / f"{experiment.name}__{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         check_output_dir(directory, "--output-dir")
@@ -237,13 +242,15 @@ def evaluate_command(
     ] = None,
 ) -> None:
     """Put a trained agent into the comparison table of the classical hedgers (writes <run>/evaluation_<time>/)."""
-    from hedgegym.output import OutputDirError, check_output_dir
+    from hedgegym.output import OutputDirError, OutputExistsError, check_output_dir
 
     if not (run_dir / "config.yaml").is_file():
         raise _fail(f"{run_dir} is not a run directory (no config.yaml)")
     _load(run_dir / "config.yaml", {"evaluation.n_paths": paths})  # the run's config and --paths, checked first
     try:
         check_output_dir(run_dir / f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}", "evaluation directory")
+    except OutputExistsError:
+        pass  # an evaluation in the same second: evaluate_run appends -2, -3, …
     except OutputDirError as error:
         raise _fail(error) from None
 
@@ -252,7 +259,7 @@ def evaluate_command(
 
     try:
         comparison = evaluate_run(run_dir, paths)
-    except RunError as error:  # e.g. an unfinished run: no final model
+    except (RunError, OSError) as error:  # e.g. an unfinished run (no final model), a run in use, a full disk
         raise _fail(error) from None
     console.print(escape(markdown_table(comparison.table)), soft_wrap=True)
 

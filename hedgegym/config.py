@@ -70,9 +70,12 @@ class ConfigError(ValueError):
 
 
 def _not_a_bool(value: object) -> object:
-    """YAML's ``true``/``false`` are not numbers: ``spot: true`` must not become a spot of 1.0."""
+    """YAML's ``true``/``false`` are not numbers: ``spot: true`` must not become a spot of 1.0; NaN is refused here,
+    before a range check could report it as out of range."""
     if isinstance(value, bool | np.bool_):
         raise ValueError(f"must be a number, not a boolean (got {value!r})")
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        raise ValueError("must be a finite number, got NaN")
     return value
 
 
@@ -332,7 +335,8 @@ class ExperimentConfig(BaseModel):
     before any work: the hedging engine's own set-up checks (one maturity for the whole book, hedge options
     expiring no earlier than the book, barrier books on a market with a barrier pricer: ``HedgingEngine`` is
     built once, without simulating), the horizon within the book's maturity, and sizes that fit in memory
-    (``MAX_SIMULATION_NODES``, ``MAX_EVALUATION_NODES``). ``name`` names the results directory, so it is one
+    (``MAX_SIMULATION_NODES``; ``MAX_EVALUATION_NODES`` is checked by ``compare`` and ``evaluate``, which use it).
+    ``name`` names the results directory, so it is one
     safe path component.
     """
 
@@ -396,16 +400,27 @@ class ExperimentConfig(BaseModel):
                                    hedge_options=self.build_hedge_options(), costs=self.build_costs(),
                                    liquidate_at_maturity=self.hedging.liquidate_at_maturity,
                                    horizon=self.simulation.horizon)
-            engine.value_at_inception(initial_variance(model))
+            book, instruments = engine.value_at_inception(initial_variance(model))
+        except ArithmeticError as error:
+            raise ValueError(f"market: valuing the book at t = 0 overflowed ({error}); a market parameter is too "
+                             f"large for float64 ({self.market.model} model: {self.market.parameters()})") from None
         except ValueError as error:
             message = str(error)
-            raise ValueError(f"hedging.{message}" if message.startswith("hedge_options") else message) from None
+            if message.startswith("hedge_options"):
+                message = f"hedging.{message}"
+            elif message.startswith("horizon"):
+                message = f"simulation.{message}"
+            raise ValueError(message) from None
+        if not all(np.all(np.isfinite(field)) for field in (*book, *instruments)):
+            raise ValueError("the book's or a hedge option's value or Greeks at t = 0 are not finite (overflow): "
+                             "check the sizes of book quantities, multipliers and market parameters")
         return self
 
     @model_validator(mode="after")
     def _sizes_fit_in_memory(self) -> ExperimentConfig:
+        # the evaluation size is checked where an evaluation runs (compare, evaluate): a long simulation with the
+        # default evaluation.n_paths must still load for check, stress and dashboard
         n_steps = self.simulation.n_steps
-        check_evaluation_size(self.evaluation.n_paths, n_steps)
         limit = MAX_SIMULATION_NODES // (n_steps + 1)
         if self.simulation.n_paths > limit:
             raise ValueError(

@@ -198,14 +198,21 @@ def test_config_files_must_spell_out_market_and_book(tmp_path, text, message):
         load_config(path)
 
 
-def test_evaluation_size_is_bounded_by_memory():
-    """Was: evaluation.n_paths = 1,000,000 (the allowed maximum) allocated a 30 GiB buffer, then ran out of memory."""
+def test_evaluation_size_is_bounded_by_memory_where_an_evaluation_runs():
+    """Was: evaluation.n_paths = 1,000,000 (the allowed maximum) allocated a 30 GiB buffer, then ran out of memory.
+    The bound applies where an evaluation runs (compare, evaluate), so a long simulation with the default
+    evaluation.n_paths still loads for check, stress and dashboard (a review found them refused)."""
+    from hedgegym.evaluation.reports import compare
+
     n_steps = 63
     at_limit = MAX_EVALUATION_NODES // (n_steps + 1)
     assert at_limit == 131_072
-    parse_config({"evaluation": {"n_paths": at_limit}, "simulation": {"n_steps": n_steps}})
-    with pytest.raises(ConfigError, match=r"evaluation\.n_paths must be <= 131,072 with 63 steps"):
-        parse_config({"evaluation": {"n_paths": 1_000_000}, "simulation": {"n_steps": n_steps}})
+    config = parse_config({"evaluation": {"n_paths": 1_000_000}, "simulation": {"n_steps": n_steps}})
+    with pytest.raises(ValueError, match=r"n_paths must be <= 131,072 with 63 steps"):
+        compare(config, n_paths=config.evaluation.n_paths)
+    long = parse_config({"simulation": {"n_steps": 1_008, "n_paths": 1_000},
+                         "book": [{"strike": 100.0, "maturity": 4.0, "quantity": -1}]})
+    assert long.evaluation.n_paths == 10_000  # loads: 10,000 × 1,009 nodes would only matter to an evaluation
     with pytest.raises(ConfigError, match=r"simulation\.n_paths must be <= 1,048,576 with 63 steps"):
         parse_config({"simulation": {"n_paths": 10_000_000, "n_steps": n_steps}})
 
@@ -218,8 +225,7 @@ def test_apply_overrides_revalidates_and_names_the_field():
     assert changed.market.build().volatility == 0.3 and base.evaluation.n_paths == 10_000
     for overrides, named in [({"evaluation.n_paths": 3}, "evaluation.n_paths"),
                              ({"evaluation.npaths": 30}, "evaluation.npaths"), ({"foo.bar": 1}, "foo"),
-                             ({"book.3.strike": 1}, "book.3"), ({"market.vol": 0.2}, "market.vol"),
-                             ({"evaluation.n_paths": 200_000}, "evaluation.n_paths must be <= 131,072")]:
+                             ({"book.3.strike": 1}, "book.3"), ({"market.vol": 0.2}, "market.vol")]:
         with pytest.raises(ConfigError, match=re.escape(named)):
             apply_overrides(base, overrides)
 

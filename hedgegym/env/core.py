@@ -26,7 +26,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
 
-from hedgegym.config import ExperimentConfig
+from hedgegym.config import MAX_SIMULATION_NODES, ExperimentConfig
 from hedgegym.engine import HedgingEngine, StepOutcome
 from hedgegym.env.features import (
     CLIP,
@@ -85,8 +85,21 @@ class HedgingCore:
             self.generators = [seeding.np_random(seed)[0] for seed in seeds]
         self._cursor = self.episodes_per_draw
 
+    def check_block_size(self) -> None:
+        """``ValueError`` unless a block of drawn paths fits the memory bound: env.episodes_per_draw × (n_steps + 1)
+        × n_envs ≤ ``MAX_SIMULATION_NODES`` (spot and variance in float64: 16 bytes per node)."""
+        nodes = self.episodes_per_draw * (self.n_steps + 1) * self.n_envs
+        if nodes > MAX_SIMULATION_NODES:
+            raise ValueError(
+                f"env.episodes_per_draw × (n_steps + 1) × n_envs must be <= {MAX_SIMULATION_NODES:,} (the block of "
+                f"paths drawn at once, 16 bytes per node), got {self.episodes_per_draw:,} × {self.n_steps + 1} × "
+                f"{self.n_envs:,} = {nodes:,}; lower env.episodes_per_draw to at most "
+                f"{max(1, MAX_SIMULATION_NODES // ((self.n_steps + 1) * self.n_envs)):,}"
+            )
+
     def _draw_block(self) -> None:
         if self._spot_block is None:
+            self.check_block_size()
             self._spot_block = np.empty((self.episodes_per_draw, self.n_steps + 1, self.n_envs))
             self._variance_block = np.empty_like(self._spot_block)
         for i, generator in enumerate(self.generators):

@@ -46,6 +46,7 @@ class BatchedHedgingVecEnv(VecEnv):
             raise ValueError(f"n_envs must be an integer >= 1, got {n_envs!r}")
         self.config = resolve_config(config)
         self.core = HedgingCore(self.config, n_envs)
+        self.core.check_block_size()  # refuse a path block that cannot fit before anything is drawn
         self.render_mode = None
         super().__init__(n_envs, self.core.observation_space, self.core.action_space)
         self.step_infos = step_infos
@@ -74,6 +75,9 @@ class BatchedHedgingVecEnv(VecEnv):
         return observations
 
     def step_async(self, actions: np.ndarray) -> None:
+        if actions is None:
+            raise ValueError(f"actions must be an array of shape ({self.num_envs}, {self.action_space.shape[0]}) "
+                             "(envs × instruments), got None")
         self._actions = actions
 
     def step_wait(self) -> VecEnvStepReturn:

@@ -24,7 +24,7 @@ import pandas as pd
 from hedgegym.baselines import DeltaHedger, GreekNeutralHedger, Hedger, LelandHedger, NoHedge, WhalleyWilmottHedger
 from hedgegym.baselines.base import HedgerDomainError
 from hedgegym.baselines.stock_costs import StockCosts
-from hedgegym.config import ExperimentConfig
+from hedgegym.config import ExperimentConfig, check_evaluation_size
 from hedgegym.env.features import Scales, reference_volatility
 from hedgegym.evaluation.metrics import summarize
 from hedgegym.evaluation.rollout import ATTRIBUTION_TERMS, Evaluation, evaluate, test_paths
@@ -90,6 +90,7 @@ def compare(
     The table's ``fallback_steps`` column counts the path-steps on which a Greek-neutral hedger neutralised fewer
     Greeks than asked (an ill-conditioned system or a position beyond its limit: ``hedgegym.baselines.greek_solver``).
     """
+    check_evaluation_size(n_paths, config.simulation.n_steps, "n_paths")
     hedgers = hedgers if hedgers is not None else default_hedgers(config)
     paths = test_paths(config, n_paths, seed)
     scales = Scales.from_setup(config.market.build(), config.build_book())
@@ -102,6 +103,8 @@ def compare(
             evaluations.append(evaluate(hedger, config, paths=paths).sampled())
         except HedgerDomainError as error:
             skipped[name] = str(error)
+    if not evaluations:
+        raise ValueError("every hedger was left out: " + "; ".join(f"{n}: {r}" for n, r in skipped.items()))
     reference = next((e for e in evaluations if e.name == "no_hedge"), None)
     no_hedge_rmse = None if reference is None else float(np.sqrt(np.mean(reference.per_path["pnl"] ** 2)))
     rows = {}

@@ -466,8 +466,15 @@ def write_stress_outputs(table: pd.DataFrame, directory: str | Path, title: str 
         staged = [Path(staging) / path.name for path in paths]
         table.to_csv(staged[0], index=False, float_format="%.10g")
         staged[1].write_text(_stress_markdown(table, title))
-        for source, target in zip(staged, paths, strict=True):
-            os.link(source, target)  # FileExistsError rather than overwrite
+        linked: list[Path] = []
+        try:
+            for source, target in zip(staged, paths, strict=True):
+                os.link(source, target)  # FileExistsError rather than overwrite
+                linked.append(target)
+        except BaseException:
+            for target in linked:
+                target.unlink(missing_ok=True)
+            raise
     return paths
 
 

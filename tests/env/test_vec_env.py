@@ -108,3 +108,17 @@ def test_evaluation_sized_core_allocates_no_episode_buffer():
 
     core = HedgingCore(parse_config(CONFIG), n_envs=1_000_000)
     assert core._spot_block is None and core._variance_block is None
+
+
+def test_a_path_block_beyond_the_memory_bound_is_refused_before_anything_is_drawn():
+    """The review's case: episodes_per_draw 100,000 × 64 nodes × 65,536 envs validated, then asked for 3 TiB."""
+    config = {"simulation": {"n_steps": 63}, "env": {"episodes_per_draw": 100_000}}
+    with pytest.raises(ValueError, match=r"env\.episodes_per_draw × \(n_steps \+ 1\) × n_envs must be <= 67,108,864"):
+        BatchedHedgingVecEnv(config, n_envs=65_536)
+
+
+def test_step_with_no_actions_names_the_expected_shape():
+    env = BatchedHedgingVecEnv(None, n_envs=3)
+    env.reset()
+    with pytest.raises(ValueError, match=r"shape \(3, 1\)"):
+        env.step(None)

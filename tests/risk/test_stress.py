@@ -392,3 +392,27 @@ def test_an_interrupted_write_leaves_no_file_and_the_rerun_succeeds(tmp_path, mo
     assert list((tmp_path / "out").iterdir()) == []  # no stress.csv without its stress.md, no staging left
     paths = write_stress_outputs(table, tmp_path / "out")
     assert all(path.is_file() for path in paths)
+
+
+def test_an_interrupt_between_the_two_links_leaves_neither_file(tmp_path, monkeypatch):
+    """The review's case: Ctrl-C after stress.csv was linked into place left it alone, and the rerun refused."""
+    import os as os_module
+
+    import hedgegym.risk.stress as stress_module
+
+    model, book = GeometricBrownianMotion(), Book.short_call(100.0, 0.25)
+    table = stress_test(model, book, initial_hedge(model, book, mode="delta"))
+    real_link, calls = os_module.link, []
+
+    def link_then_interrupt(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_link(source, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stress_module.os, "link", link_then_interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            write_stress_outputs(table, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+    assert all(path.is_file() for path in write_stress_outputs(table, tmp_path / "out"))
