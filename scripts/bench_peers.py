@@ -138,20 +138,42 @@ def task1_config(n_steps: int, evaluation_paths: int = 10_000):
     })
 
 
-def hedgegym_engine_loop(config, n_paths: int, rng: np.random.Generator) -> np.ndarray:
-    """Simulate, reset the engine, then DeltaHedger.targets + engine.step at every step; P&L W_T per path (N,)."""
+PHASES = ("simulate", "reset", "steps")
+
+
+def hedgegym_engine_loop(config, n_paths: int, rng: np.random.Generator, phases: list[dict[str, float]],
+                         chunk: int | None = None) -> np.ndarray:
+    """Simulate, reset the engine, then DeltaHedger.targets + engine.step at every step; P&L W_T per path (N,).
+
+    ``chunk``: run the paths in consecutive blocks of at most this many (one engine each), as ``evaluate`` must.
+    Appends the seconds spent in each of ``PHASES`` (summed over blocks) to ``phases``."""
     from hedgegym.baselines.delta import DeltaHedger
     from hedgegym.engine import HedgingEngine
 
-    model = config.market.build()
-    engine = HedgingEngine(model, config.build_book(), config.simulation.n_steps)
-    paths = model.simulate(n_paths, engine.n_steps, engine.dt, rng, measure="real")
-    engine.reset(np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T))
-    hedger = DeltaHedger()
-    hedger.reset(engine)
-    while not engine.done:
-        engine.step(hedger.targets(engine))
-    return engine.wealth
+    spent = dict.fromkeys(PHASES, 0.0)
+    pnl = []
+    for start in range(0, n_paths, chunk or n_paths):
+        size = min(chunk or n_paths, n_paths - start)
+        clock = time.perf_counter()
+        model = config.market.build()
+        engine = HedgingEngine(model, config.build_book(), config.simulation.n_steps)
+        paths = model.simulate(size, engine.n_steps, engine.dt, rng, measure="real")
+        spot, variance = np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T)
+        del paths
+        spent["simulate"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        engine.reset(spot, variance)
+        hedger = DeltaHedger()
+        hedger.reset(engine)
+        spent["reset"] += time.perf_counter() - clock
+        clock = time.perf_counter()
+        while not engine.done:
+            engine.step(hedger.targets(engine))
+        spent["steps"] += time.perf_counter() - clock
+        pnl.append(engine.wealth)
+        del engine, spot, variance
+    phases.append(spent)
+    return np.concatenate(pnl)
 
 
 def evaluation_chunks(n_paths: int, n_steps: int) -> list[int]:
@@ -283,11 +305,16 @@ def load_average() -> str:
 
 
 def commit() -> str:
+    """HEAD's short hash, "+ uncommitted changes" when the library's sources differ from it (a shared tree)."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "hedgegym", "agents", "baselines"],
+                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "n/a"
+    return head + (" + uncommitted changes in " + ", ".join(sorted({line[3:] for line in dirty.splitlines()}))
+                   if dirty else "")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -338,6 +365,7 @@ def main(argv: list[str] | None = None) -> None:
 
     task1: list[Timing] = []
     pnl: dict[str, np.ndarray] = {}
+    breakdown: dict[tuple[str, int], dict[str, float]] = {}
     for threads in args.threads:
         torch.set_num_threads(threads)
         print(f"task 1, {threads} thread(s) ...", flush=True)
@@ -349,10 +377,16 @@ def main(argv: list[str] | None = None) -> None:
             task1.append(Timing("pfhedge `Hedger(BlackScholes).compute_pnl`", name, threads, times, nodes1))
             pnl[f"pfhedge {name}"] = result.double().numpy() + premium
             del result, hedger, derivative
-        times, result = timed(lambda: hedgegym_engine_loop(config1, n1, rng), repeats)
-        task1.append(Timing("hedgegym engine loop (simulate + reset + `DeltaHedger.targets` + `step`)",
-                            "float64", threads, times, nodes1))
-        pnl["hedgegym engine loop"] = result
+        chunk = evaluation_chunks(n1, t1)[0]
+        for block in (None, chunk) if chunk < n1 else (None,):
+            phases: list[dict[str, float]] = []
+            times, result = timed(lambda b=block, p=phases: hedgegym_engine_loop(config1, n1, rng, p, b), repeats)
+            label = "hedgegym engine loop (simulate + reset + `DeltaHedger.targets` + `step`)"
+            label += "" if block is None else f", in blocks of {block:,} paths"
+            task1.append(Timing(label, "float64", threads, times, nodes1))
+            best = phases[1:][int(np.argmin(times))]  # phases[0]: the warm-up call
+            breakdown[(label, threads)] = best
+            pnl["hedgegym engine loop" + ("" if block is None else " (blocks)")] = result
         times, result = timed(lambda: hedgegym_evaluate(config1, n1, seeds), repeats)
         task1.append(Timing("hedgegym `evaluate(DeltaHedger())` with attribution", "float64", threads, times, nodes1))
         pnl["hedgegym evaluate"] = result
@@ -382,7 +416,7 @@ def main(argv: list[str] | None = None) -> None:
     load_after = load_average()
 
     report = render(args, sizes, task1, task2, pnl, bandwidth, premium, pfhedge.__version__, hedgegym,
-                    (load_before, load_after))
+                    (load_before, load_after), breakdown)
     print(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
@@ -407,7 +441,8 @@ def floor_seconds(n_paths: int, n_steps: int, itemsize: int, bandwidth: float) -
 
 
 def render(args, sizes: Sizes, task1: list[Timing], task2: list[Timing], pnl: dict[str, np.ndarray],
-           bandwidth: float, premium: float, pfhedge_version: str, hedgegym, loads: tuple[str, str]) -> str:
+           bandwidth: float, premium: float, pfhedge_version: str, hedgegym, loads: tuple[str, str],
+           breakdown: dict[tuple[str, int], dict[str, float]]) -> str:
     command = "python scripts/bench_peers.py" + (" --quick" if args.quick else "")
     if args.repeats != 3:
         command += f" --repeats {args.repeats}"
@@ -443,6 +478,11 @@ def render(args, sizes: Sizes, task1: list[Timing], task2: list[Timing], pnl: di
             f"{timing.nodes / timing.best / 1e6:.1f} | {timing.best / peers['float32']:.2f}× | "
             f"{timing.best / peers['float64']:.2f}× | {timing.best / floor:.0f}× |"
         )
+    lines += ["", "Where the hedgegym engine loop's best call spent its time:", ""]
+    for (label, threads), spent in breakdown.items():
+        total = sum(spent.values())
+        parts = ", ".join(f"{name} {seconds:.2f} s ({seconds / total:.0%})" for name, seconds in spent.items())
+        lines.append(f"- {label.split(' (')[0]}{label.partition(')')[2]}, {threads} thread(s): {parts}")
     lines += [
         "",
         f"hedgegym `evaluate` caps one evaluation at `MAX_EVALUATION_NODES`; its row runs "
