@@ -4,7 +4,9 @@
 algorithm and its settings (net sizes, learning rate, n_envs, batch, gamma, …; ``sb3_kwargs`` are passed
 through). PPO's rollout is one episode per env (``n_steps`` = the episode length) unless ``sb3_kwargs`` says
 otherwise; SAC's replay buffer defaults to 1M transitions and its entropy coefficient to "auto".
-``sb3_kwargs["policy_kwargs"]`` (e.g. ``log_std_init``) is merged into ``{"net_arch": agent.net_arch}``.
+``sb3_kwargs["policy_kwargs"]`` (e.g. ``log_std_init``) is merged into ``{"net_arch": agent.net_arch}``;
+``sb3_kwargs["train_freq"]`` given as a YAML list (``[1, episode]``) is passed to SB3 as the tuple it expects
+(episodes need ``n_envs`` 1: ``ConfigError`` otherwise, not SB3's assert inside ``learn``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ def make_model(config: ExperimentConfig, tensorboard_log: str | None = None, dev
     if not isinstance(policy_kwargs, dict):
         raise ConfigError(f"agent.sb3_kwargs.policy_kwargs must be a mapping, got {policy_kwargs!r}")
     common["policy_kwargs"] = {"net_arch": list(agent.net_arch), **policy_kwargs}
+    if isinstance(extra.get("train_freq"), list):  # YAML has no tuples; SB3 reads a list as a number of steps
+        extra["train_freq"] = tuple(extra["train_freq"])
+    freq = extra.get("train_freq")
+    if isinstance(freq, tuple) and len(freq) == 2 and freq[1] == "episode" and agent.n_envs > 1:
+        # SB3 asserts this only inside learn()
+        raise ConfigError(f"agent.sb3_kwargs.train_freq {list(freq)} (episodes) needs agent.n_envs 1, got "
+                          f"{agent.n_envs}; or use [n, step]")
     if agent.algo == "ppo":
         settings = {"n_steps": config.simulation.n_steps, "batch_size": agent.batch_size, "n_epochs": agent.n_epochs,
                     **common, **extra}

@@ -52,6 +52,24 @@ def test_policy_kwargs_are_merged_with_net_arch():
         make_model(config("ppo", sb3_kwargs={"policy_kwargs": 3}))
 
 
+def test_train_freq_from_yaml_as_a_list_reaches_sb3_as_its_tuple():
+    """YAML writes SB3's ``train_freq: (1, "episode")`` as a list; SB3 itself would read the list as a step count."""
+    from stable_baselines3.common.type_aliases import TrainFrequencyUnit
+
+    def sac(n_envs: int, train_freq: list):
+        return parse_config({**BASE, "agent": {"algo": "sac", "n_envs": n_envs, "net_arch": [8], "sb3_kwargs": {
+            "learning_starts": 8, "buffer_size": 500, "train_freq": train_freq}}})
+
+    model = make_model(sac(1, [1, "episode"]))
+    assert (model.train_freq.frequency, model.train_freq.unit) == (1, TrainFrequencyUnit.EPISODE)
+    model.learn(total_timesteps=24)  # a rollout is one episode of 8 steps
+    assert model.num_timesteps == 24
+    model = make_model(sac(2, [4, "step"]))
+    assert (model.train_freq.frequency, model.train_freq.unit) == (4, TrainFrequencyUnit.STEP)
+    with pytest.raises(ConfigError, match=r"train_freq.*agent\.n_envs 1"):  # SB3 asserts it inside learn() only
+        make_model(sac(2, [1, "episode"]))
+
+
 def test_deep_hedger_learns_to_hedge_and_is_reproducible():
     cfg = config("deep_hedging", iterations=60, batch_paths=512, learning_rate=3e-3)
     policy, history = train_deep_hedger(cfg)
