@@ -10,7 +10,14 @@ name and renamed into place, so a crash never leaves half a file under the final
   pre-drawn paths, the engine mid-episode, ``VecMonitor``'s running episode returns), the global torch / numpy /
   ``random`` generator states (PPO's action sampling and minibatch permutation, SAC's replay sampling), the
   action space's generator (SAC's warm-up actions), the action noise and the logger's values not yet written;
+  with gSDE (``use_sde``) also the exploration matrices of the rollout that starts at ``s`` (see below);
 * ``model_<s>_steps.replay.pkl`` — SAC's replay buffer (``model.save_replay_buffer``).
+
+gSDE: SB3 draws a rollout's exploration matrices (``policy.reset_noise``, from the global torch generator) *before*
+``on_rollout_start``, where checkpoints are saved; the saved torch state is past that draw. The checkpoint keeps the
+drawn matrices (``action_dist.exploration_mat``, ``exploration_matrices``, ``weights_dist``; SAC: the actor's)
+and ``load_checkpoint`` puts them back and makes the next ``reset_noise`` — the one that would draw them again at
+the start of the resumed rollout — a no-op, once.
 
 SB3's ``load`` re-seeds every generator from ``agent.seed`` and resets the env (that is how a naive resume replays
 the run's first episodes); ``load_checkpoint`` loads without an env and then restores all of the above.
@@ -27,6 +34,7 @@ import os
 import pickle
 import random
 import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
@@ -35,6 +43,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from stable_baselines3.common.vec_env import VecMonitor
+from torch.distributions import Normal
 
 __all__ = ["KEEP_STATE", "CheckpointError", "checkpoint_steps", "list_checkpoints", "load_checkpoint",
            "restore_pending_logs", "save_checkpoint", "write_atomically"]
@@ -61,13 +70,27 @@ class _Pickler(pickle.Pickler):
 
 
 def write_atomically(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Write ``path`` through ``write(handle)`` into a hidden temporary file renamed into place (``os.replace``)."""
-    temporary = path.with_name(f".{path.name}.partial")
-    with open(temporary, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    """Write ``path`` through ``write(handle)`` into a hidden temporary file renamed into place (``os.replace``).
+
+    The temporary name is unique (``.<name>.<random>.partial``, created exclusively with the umask's permissions),
+    so two writers never share it; it is removed when ``write`` fails or is interrupted."""
+    path = Path(path)
+    while True:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with open(descriptor, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _state_path(model_path: Path) -> Path:
@@ -97,6 +120,37 @@ def _has_replay_buffer(model: Any) -> bool:
     return getattr(model, "replay_buffer", None) is not None
 
 
+def _noise_owner(model: Any) -> Any:
+    """The module whose ``reset_noise`` SB3 calls before a rollout: SAC's actor, PPO's policy."""
+    return model.actor if getattr(model, "actor", None) is not None else model.policy
+
+
+def _sde_state(model: Any) -> dict[str, Any] | None:
+    """gSDE's exploration matrices of the current rollout (detached copies), or None without gSDE."""
+    if not getattr(model, "use_sde", False):
+        return None
+    dist = _noise_owner(model).action_dist
+    weights = dist.weights_dist
+    return {"exploration_mat": dist.exploration_mat.detach().clone(),
+            "exploration_matrices": dist.exploration_matrices.detach().clone(),
+            "weights_dist": (weights.loc.detach().clone(), weights.scale.detach().clone())}
+
+
+def _restore_sde(model: Any, sde: dict[str, Any]) -> None:
+    """Put the checkpointed exploration matrices back and skip the next ``reset_noise`` once (SB3 calls it at the
+    start of the resumed rollout, whose matrices these are; later calls draw as usual)."""
+    owner = _noise_owner(model)
+    dist = owner.action_dist
+    dist.exploration_mat = sde["exploration_mat"]
+    dist.exploration_matrices = sde["exploration_matrices"]
+    dist.weights_dist = Normal(*sde["weights_dist"])
+
+    def skip_once(*_args: Any, **_kwargs: Any) -> None:
+        del owner.reset_noise  # back to the class's method
+
+    owner.reset_noise = skip_once
+
+
 def save_checkpoint(model: Any, directory: Path) -> Path:
     """Write the checkpoint of ``model`` at ``model.num_timesteps`` into ``directory`` (see the module docstring);
     returns the model zip. Call it between rollouts (after a policy update, before the next env step)."""
@@ -117,6 +171,7 @@ def save_checkpoint(model: Any, directory: Path) -> Path:
         "action_space": model.action_space.np_random.bit_generator.state,
         "action_noise": model.action_noise if hasattr(model, "action_noise") else None,
         "pending_logs": (dict(logger.name_to_value), dict(logger.name_to_count), dict(logger.name_to_excluded)),
+        "sde": _sde_state(model),
     }
     if _has_replay_buffer(model):
         write_atomically(_replay_path(path), lambda handle: _Pickler(handle, pickle.HIGHEST_PROTOCOL).dump(
@@ -150,6 +205,8 @@ def load_checkpoint(path: Path, algorithm: type) -> tuple[Any, tuple[dict, dict,
         for name, value in state["monitor"].items():
             setattr(monitor, name, value)
         model.set_env(monitor, force_reset=False)
+        if bool(getattr(model, "use_sde", False)) != (state.get("sde") is not None):
+            raise ValueError("the state's gSDE exploration matrices do not match the model's use_sde")
         if hasattr(model, "replay_buffer"):
             replay = _replay_path(path)
             if not replay.is_file():
@@ -166,6 +223,8 @@ def load_checkpoint(path: Path, algorithm: type) -> tuple[Any, tuple[dict, dict,
     model.action_space.np_random.bit_generator.state = state["action_space"]
     if hasattr(model, "action_noise"):
         model.action_noise = state["action_noise"]
+    if state.get("sde") is not None:
+        _restore_sde(model, state["sde"])
     return model, state["pending_logs"]
 
 
