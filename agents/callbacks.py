@@ -53,12 +53,19 @@ LOGGED = ("mean_cost", "std_pnl", "cvar_95", "rmse", "turnover", "y")
 
 
 class TrainingInterrupted(Exception):
-    """Training stopped on request (Ctrl-C); ``checkpoint`` is the model zip saved on the way out, or None."""
+    """Training stopped on request (Ctrl-C); ``checkpoint`` is the model zip saved on the way out, or None;
+    ``steps`` the environment steps done; ``during`` is ``"training"``, or ``"evaluation"`` when the final model
+    was written and the stop came during the final evaluation (``resume`` then writes ``evaluation/`` only);
+    ``run`` the run directory when known."""
 
-    def __init__(self, checkpoint: Path | None, steps: int | None = None) -> None:
+    def __init__(self, checkpoint: Path | None, steps: int | None = None, during: str = "training",
+                 run: Path | None = None) -> None:
         self.checkpoint = checkpoint
         self.steps = steps
-        super().__init__(f"training interrupted at {steps} steps; checkpoint: {checkpoint}")
+        self.during = during
+        self.run = run
+        where = "during the final evaluation" if during == "evaluation" else f"at {steps} steps"
+        super().__init__(f"training interrupted {where}; checkpoint: {checkpoint}")
 
 
 def validation_paths(config: ExperimentConfig, n_paths: int):
@@ -75,10 +82,12 @@ class _TensorBoard(TensorBoardOutputFormat):
         self._is_closed = False
 
 
-def run_logger(folder: str | Path, start_step: int) -> Logger:
-    """The logger of a run (TensorBoard events in ``folder``); a run resumed at ``start_step`` > 0 purges the
-    events an interrupted run wrote at or after that step."""
-    return Logger(str(folder), [_TensorBoard(str(folder), start_step or None)])
+def run_logger(folder: str | Path, resumed_at: int | None = None) -> Logger:
+    """The logger of a run (TensorBoard events in ``folder``). A run resumed from the checkpoint at step
+    ``resumed_at`` purges the events the interrupted run wrote *after* that step: what it wrote at the step itself
+    (SB3's dump at the end of the rollout, ``hedge/*`` — logged before the checkpoint is saved) came before the
+    checkpoint, and the resumed run does not write it again."""
+    return Logger(str(folder), [_TensorBoard(str(folder), None if resumed_at is None else resumed_at + 1)])
 
 
 def _writer(logger: Logger) -> SummaryWriter | None:
@@ -97,9 +106,13 @@ def _generators_untouched() -> Iterator[None]:
 class HedgeMetricsCallback(BaseCallback):
     """Evaluate the policy on fixed validation paths every ``eval_every`` steps; log under ``hedge/`` (see the
     module docstring). Needs a TensorBoard output in the model's logger (``run_logger``); without one it does
-    nothing. ``ValueError`` when ``eval_every`` or ``n_paths`` is not a positive integer."""
+    nothing. ``resumed_at``: the checkpoint step a resumed run starts from (its ``hedge/*`` points and the
+    ``hparams`` text were written before that checkpoint: not again). Put it before ``RolloutCheckpointCallback``
+    in the ``CallbackList``, so that a point due at a checkpoint step is written before the checkpoint.
+    ``ValueError`` when ``eval_every`` or ``n_paths`` is not a positive integer."""
 
-    def __init__(self, config: ExperimentConfig, eval_every: int = 50_000, n_paths: int = 2_000) -> None:
+    def __init__(self, config: ExperimentConfig, eval_every: int = 50_000, n_paths: int = 2_000,
+                 resumed_at: int | None = None) -> None:
         super().__init__()
         for name, value in (("eval_every", eval_every), ("n_paths", n_paths)):
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
@@ -108,6 +121,7 @@ class HedgeMetricsCallback(BaseCallback):
         self.eval_every = int(eval_every)
         self.paths = validation_paths(config, int(n_paths))
         self.scales = Scales.from_setup(config.market.build(), config.build_book())
+        self.resumed_at = resumed_at
         self._last: int | None = None
         self._delta: dict[str, float] | None = None
         self._tensorboard: SummaryWriter | None = None
@@ -120,13 +134,13 @@ class HedgeMetricsCallback(BaseCallback):
         self._tensorboard = _writer(self.logger)
         if self._tensorboard is None:
             return
-        if self.num_timesteps == 0:
+        if self.resumed_at is None:
             self._tensorboard.add_text("hparams", yaml.safe_dump(self.config.agent.model_dump(mode="json")), 0)
         with _generators_untouched():
             delta = evaluate(DeltaHedger(), self.config, paths=self.paths)
         self._delta = self._metrics(delta.per_path)
         self._delta_position = delta.series["book_delta"][:, 0]
-        self._last = None
+        self._last = self.resumed_at
 
     def _on_rollout_start(self) -> None:
         step = self.num_timesteps

@@ -11,17 +11,25 @@ Layout of ``runs/<config>__<algo>__<seed>__<YYYYmmdd-HHMMSS>/`` (an existing dir
 * ``final_model.zip`` (PPO/SAC) or ``final_model.pt`` (deep hedging: the policy's state dict);
 * ``evaluation/`` — ``hedgegym compare``'s files with the trained agent added to the classical hedgers.
 
-Every file is written under a temporary name and renamed into place; nothing is written before the inputs
-validate (config, overrides, SB3 arguments). ``resume(run_dir)`` continues a PPO/SAC run from its newest
-checkpoint: the result equals the uninterrupted run (same final policy, bit for bit, and the same
-``evaluation/``); a complete run is left untouched. Deep-hedging runs keep no checkpoints (a run is short).
+Every file is written under a unique temporary name and renamed into place (the temporary is removed when the
+write fails); nothing is written before the inputs validate (config, overrides, SB3 arguments).
+``resume(run_dir)`` continues a PPO/SAC run from its newest checkpoint: the result equals the uninterrupted run
+(same final policy, bit for bit — gSDE included —, the same TensorBoard scalars: tags, steps and values, and the
+same ``evaluation/``); a complete run is left untouched. Deep-hedging runs keep no checkpoints (a run is short).
+``train``, ``resume`` and ``evaluate_run`` hold an exclusive lock on the run directory: a second process on the
+same run gets ``RunError`` ("run is in use by another process").
 
-Ctrl-C during PPO/SAC training stops at the next rollout boundary, saves a checkpoint there and raises
-``TrainingInterrupted(checkpoint)``; a second Ctrl-C stops at once, without a new checkpoint (``checkpoint`` None).
+Ctrl-C during PPO/SAC training stops at the next rollout boundary (also the one before the first rollout: the
+checkpoint at step 0 resumes like any other; and the end of the last rollout: the final checkpoint), saves a
+checkpoint there and raises ``TrainingInterrupted(checkpoint)``; a second Ctrl-C stops at once, without a new
+checkpoint (``checkpoint`` None). Ctrl-C during the final evaluation raises ``TrainingInterrupted`` with
+``during="evaluation"``: the final model is written, ``resume`` writes ``evaluation/``.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import signal
 import sys
@@ -67,7 +75,33 @@ CHECKPOINTS, EVALUATION = "checkpoints", "evaluation"
 
 
 class RunError(ValueError):
-    """A run directory that cannot be resumed or evaluated (missing, not a run, no or damaged checkpoint)."""
+    """A run directory that cannot be resumed or evaluated (missing, not a run, no or damaged checkpoint, or in
+    use by another process)."""
+
+
+@contextmanager
+def _exclusive(directory: Path) -> Iterator[None]:
+    """Hold an exclusive, non-blocking ``flock`` on the run directory itself while training, resuming or
+    evaluating it; ``RunError`` ("run is in use by another process") when another process holds it.
+
+    The lock is taken on the directory's own descriptor rather than on a ``.lock`` file in it: it writes nothing
+    (a complete run stays untouched, also one written before locks existed) and dies with the process. Where
+    ``fcntl`` does not exist (Windows) runs are not locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover (Windows)
+        yield
+        return
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"{directory}: run is in use by another process (training, resuming or evaluating "
+                           "it); wait for it to finish") from None
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def apply_overrides(config: ExperimentConfig, **sections: dict[str, object] | None) -> ExperimentConfig:
@@ -127,14 +161,24 @@ def train(config: ExperimentConfig, runs_dir: str | Path = "runs", eval_every: i
     else:
         model = make_model(config)  # SB3 checks its arguments here: a bad sb3_kwargs leaves no directory
     directory = new_run_directory(config, runs_dir)
-    config.save(directory / "config.yaml")
-    if model is None:
-        _train_deep(config, directory)
-    else:
-        _learn(model, config, directory, eval_every, validation_paths)
-        write_atomically(directory / "final_model.zip", model.save)
-    _evaluate_into(directory, config, None, EVALUATION)
+    with _exclusive(directory):
+        config.save(directory / "config.yaml")
+        if model is None:
+            _train_deep(config, directory)
+        else:
+            _learn(model, config, directory, eval_every, validation_paths)
+            write_atomically(directory / "final_model.zip", model.save)
+        _final_evaluation(directory, config)
     return directory
+
+
+def _final_evaluation(directory: Path, config: ExperimentConfig) -> None:
+    """``evaluation/`` of a run whose final model is written; Ctrl-C here is ``TrainingInterrupted`` (during
+    ``"evaluation"``: ``resume`` writes ``evaluation/`` only), never a bare ``KeyboardInterrupt``."""
+    try:
+        _evaluate_into(directory, config, None, EVALUATION)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(None, None, during="evaluation", run=directory) from None
 
 
 @contextmanager
@@ -160,23 +204,34 @@ def _stop_on_interrupt(checkpoints: RolloutCheckpointCallback) -> Iterator[None]
 
 def _learn(model, config: ExperimentConfig, directory: Path, eval_every: int | None, validation_paths: int,
            pending_logs: tuple[dict, dict, dict] | None = None) -> None:
-    """Train ``model`` from its ``num_timesteps`` to ``agent.total_timesteps``; checkpoint at the end."""
+    """Train ``model`` from its ``num_timesteps`` to ``agent.total_timesteps``; checkpoint at the end.
+
+    ``pending_logs`` is given when ``model`` comes from a checkpoint (``resume``), also one saved at step 0: SB3
+    must then continue (``reset_num_timesteps=False``: no env reset, no new episode buffer), never start over.
+    A stop requested during the last rollout (SB3 finishes it and returns) ends in ``TrainingInterrupted`` with
+    the final checkpoint, like a stop at any other rollout boundary."""
     total = config.agent.total_timesteps
     start = model.num_timesteps
+    resuming = pending_logs is not None
     if start >= total:
         return
-    model.set_logger(run_logger(directory / "tb", start))
-    if pending_logs is not None:
+    model.set_logger(run_logger(directory / "tb", start if resuming else None))
+    if resuming:
         restore_pending_logs(model.logger, pending_logs)
     progress = RichProgressCallback(total)
     checkpoints = RolloutCheckpointCallback(directory / CHECKPOINTS, _checkpoint_every(config))
-    hedge = HedgeMetricsCallback(config, eval_every or max(total // 20, 1), validation_paths)
+    hedge = HedgeMetricsCallback(config, eval_every or max(total // 20, 1), validation_paths,
+                                 resumed_at=start if resuming else None)
     try:
         with _stop_on_interrupt(checkpoints):
-            model.learn(total_timesteps=total - start if start else total, reset_num_timesteps=start == 0,
-                        callback=CallbackList([progress, checkpoints, hedge]), tb_log_name="run")
-        model.logger.dump(model.num_timesteps)  # the last update's train/* values, at the last step
-        save_checkpoint(model, directory / CHECKPOINTS)
+            # hedge before checkpoints: a hedge/* point due at a checkpoint step is written before the checkpoint
+            model.learn(total_timesteps=total - start, reset_num_timesteps=not resuming,
+                        callback=CallbackList([progress, hedge, checkpoints]), tb_log_name="run")
+        # no logger.dump here: SB3 writes an update's train/* at the end of the next rollout; there is none after
+        # the last update, and a dump at the last step would give train/* a second point there
+        path = save_checkpoint(model, directory / CHECKPOINTS)
+        if checkpoints.stop_requested:  # Ctrl-C during the last rollout
+            raise TrainingInterrupted(path, model.num_timesteps)
     except KeyboardInterrupt:
         raise TrainingInterrupted(None, model.num_timesteps) from None
     finally:
@@ -232,10 +287,16 @@ def resume(directory: str | Path, eval_every: int | None = None,
     directory, config = _run_config(directory)
     _positive("eval_every", eval_every, optional=True)
     _positive("validation_paths", validation_paths)
+    with _exclusive(directory):
+        return _resume(directory, config, eval_every, validation_paths)
+
+
+def _resume(directory: Path, config: ExperimentConfig, eval_every: int | None,
+            validation_paths: int) -> Literal["complete", "evaluated", "trained"]:
     if _final_model(directory, config).is_file():
         if (directory / EVALUATION).is_dir():
             return "complete"
-        _evaluate_into(directory, config, None, EVALUATION)
+        _final_evaluation(directory, config)
         return "evaluated"
     if config.agent.algo == "deep_hedging":
         raise RunError(f"{directory}: deep-hedging runs keep no checkpoints and this one has no final model; "
@@ -249,7 +310,7 @@ def resume(directory: str | Path, eval_every: int | None = None,
         raise RunError(str(error)) from None
     _learn(model, config, directory, eval_every, validation_paths, pending)
     write_atomically(directory / "final_model.zip", model.save)
-    _evaluate_into(directory, config, None, EVALUATION)
+    _final_evaluation(directory, config)
     return "trained"
 
 
@@ -282,19 +343,44 @@ def _evaluate_into(directory: Path, config: ExperimentConfig, agent, output_name
     settings = config.evaluation
     comparison = compare(config, [*default_hedgers(config), agent], settings.n_paths, settings.seed,
                          settings.bootstrap, settings.cao_hull_c)
-    partial = directory / f".{output_name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)  # left by a run stopped while writing it
-    write_outputs(comparison, partial)
-    partial.rename(target)
+    for stale in directory.glob(f".{output_name}.*.partial"):  # left by a killed process (the run is locked)
+        shutil.rmtree(stale, ignore_errors=True)
+    while True:
+        partial = directory / f".{output_name}.{secrets.token_hex(4)}.partial"
+        try:
+            partial.mkdir()
+            break
+        except FileExistsError:
+            continue
+    try:
+        write_outputs(comparison, partial)
+        if target.exists():
+            raise FileExistsError(f"{target} exists: hedgegym never overwrites results")
+        partial.rename(target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return comparison
+
+
+def _new_evaluation_name(directory: Path, when: float | None = None) -> str:
+    """``evaluation_<YYYYmmdd-HHMMSS>``, with ``-2``, ``-3``, … appended while that name exists in ``directory``
+    (two evaluations in the same second: nothing overwritten, no error)."""
+    stem = f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}"
+    name, counter = stem, 2
+    while (directory / name).exists():
+        name, counter = f"{stem}-{counter}", counter + 1
+    return name
 
 
 def evaluate_run(directory: str | Path, n_paths: int | None = None, output_name: str | None = None) -> Comparison:
     """Put a run's trained agent into the comparison table with the classical hedgers (same held-out paths),
-    written to ``<run>/<output_name>`` (default ``evaluation_<time>``). ``n_paths`` overrides
-    ``evaluation.n_paths`` within its bounds (``ConfigError`` naming it); ``RunError`` for a directory that is
-    not a finished run."""
+    written to ``<run>/<output_name>`` (default ``evaluation_<time>``, ``-2``, ``-3``, … appended when taken;
+    an ``output_name`` that exists is a ``FileExistsError``). ``n_paths`` overrides ``evaluation.n_paths`` within
+    its bounds (``ConfigError`` naming it); ``RunError`` for a directory that is not a finished run or is in use
+    by another process (training, resuming or evaluating it)."""
     directory, config = _run_config(directory)
     agent, _ = load_agent(directory)
     config = apply_overrides(config, evaluation={"n_paths": n_paths})
-    return _evaluate_into(directory, config, agent, output_name or f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}")
+    with _exclusive(directory):
+        return _evaluate_into(directory, config, agent, output_name or _new_evaluation_name(directory))

@@ -2,8 +2,9 @@
 
     python scripts/evaluate.py runs/<run-dir> [--paths N]      # also: hedgegym evaluate runs/<run-dir>
 
-Writes ``<run-dir>/evaluation_<time>/``. Exit code 2, with the reason, for a directory that is not a finished
-run or a ``--paths`` outside ``evaluation.n_paths``'s bounds.
+Writes ``<run-dir>/evaluation_<time>/`` (``-2``, ``-3``, … appended when two evaluations fall in the same second;
+nothing is overwritten). Exit code 2, with the reason, for a directory that is not a finished run, a run in use by
+another process, or a ``--paths`` outside ``evaluation.n_paths``'s bounds.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from hedgegym.agents.training import RunError, evaluate_run
 from hedgegym.config import ConfigError
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         comparison = evaluate_run(args.run_dir, args.paths)
     except (RunError, ConfigError) as error:
-        console.print(f"[red]{error}[/red]", soft_wrap=True)
+        console.print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
         return 2
     console.print(markdown_table(comparison.table))
     return 0

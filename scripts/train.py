@@ -5,7 +5,8 @@
     tensorboard --logdir runs/
 
 Overrides are merged into the config and validated with it (the config's bounds; the error names the field);
-nothing is written before they validate. Exit codes: 0 done (or nothing left to do), 2 bad input, 130 Ctrl-C.
+nothing is written before they validate. Exit codes: 0 done (or nothing left to do), 2 bad input (or a run in use
+by another process), 130 Ctrl-C.
 Ctrl-C stops PPO/SAC at the end of the rollout with a checkpoint (a second Ctrl-C: at once, without one).
 """
 
@@ -28,6 +29,9 @@ _RESUMED = {
 
 
 def _interrupted(stop: TrainingInterrupted, directory: str | None) -> str:
+    if stop.during == "evaluation":
+        return (f"interrupted during the final evaluation: the final model is saved; --resume "
+                f"{stop.run or directory or '<run-dir>'} writes evaluation/")
     if stop.checkpoint is not None:
         return (f"interrupted: checkpoint saved at {stop.steps:,} steps ({stop.checkpoint}); continue with "
                 f"--resume {stop.checkpoint.parent.parent}")
@@ -68,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                                  agent={"seed": args.seed, "total_timesteps": args.total_timesteps},
                                  evaluation={"n_paths": args.eval_paths})
         directory = train(config, args.runs_dir)
-    except ConfigError as error:
+    except (ConfigError, RunError) as error:
         console.print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
         return 2
     except OSError as error:  # --runs-dir not writable, or a file in its place

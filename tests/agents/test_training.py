@@ -1,12 +1,14 @@
 """Training runs: run directory contents, never reusing a directory, exact resume, complete runs left alone,
-bad inputs refused before anything is written, and TensorBoard steps.
+bad inputs refused before anything is written, TensorBoard steps, Ctrl-C at every stage, locked run directories.
 
 The reference of every resume test is the uninterrupted run with the same seed (the issue's definition of
-"resuming is continuing"): its final policy must be equal bit for bit, and its evaluation files byte for byte.
+"resuming is continuing"): its final policy must be equal bit for bit, its TensorBoard scalars (tags, steps and
+values) equal, and its evaluation files byte for byte.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -21,8 +23,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from typer.testing import CliRunner
 
 from hedgegym.agents import training
-from hedgegym.agents.callbacks import RichProgressCallback, TrainingInterrupted
-from hedgegym.agents.checkpoint import checkpoint_steps, list_checkpoints
+from hedgegym.agents.callbacks import HedgeMetricsCallback, RichProgressCallback, TrainingInterrupted
+from hedgegym.agents.checkpoint import checkpoint_steps, list_checkpoints, write_atomically
 from hedgegym.agents.training import (
     RunError,
     apply_overrides,
@@ -52,6 +54,8 @@ AGENTS = {
             "sb3_kwargs": {"learning_starts": 64, "buffer_size": 1000}},
 }
 FAST = {"validation_paths": 20, "eval_every": 10_000}
+# hedge/* at (nearly) every rollout boundary: a point is due at the step a run is interrupted at
+EVERY_ROLLOUT = {"validation_paths": 20, "eval_every": 10}
 
 
 @pytest.fixture
@@ -95,6 +99,29 @@ def ctrl_c_at(monkeypatch, step: int) -> None:
     monkeypatch.setattr(RichProgressCallback, "_on_step", on_step)
 
 
+def ctrl_c_before_the_first_rollout(monkeypatch) -> None:
+    """Send a real SIGINT while the metrics callback evaluates the delta hedger, before rollout 1."""
+    original = HedgeMetricsCallback._on_training_start
+
+    def on_training_start(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        original(self)
+
+    monkeypatch.setattr(HedgeMetricsCallback, "_on_training_start", on_training_start)
+
+
+def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
+    """TensorBoard scalars of a run as TensorBoard shows them (purged events hidden): tag -> [(step, value)];
+    wall-clock tags (time/*) left out. Every tag has one point per step."""
+    events = EventAccumulator(str(run / "tb")).Reload()
+    points = {tag: [(event.step, event.value) for event in events.Scalars(tag)]
+              for tag in events.Tags()["scalars"] if not tag.startswith("time/")}
+    for tag, values in points.items():
+        steps = [step for step, _ in values]
+        assert len(steps) == len(set(steps)), f"{tag}: steps repeated {sorted(steps)}"
+    return points
+
+
 def test_ppo_run_directory_holds_config_tensorboard_checkpoints_model_and_table(tmp_path, monkeypatch):
     monkeypatch.setattr("hedgegym.evaluation.reports._plots", lambda *_args: [])  # tested in tests/evaluation
     config = smoke("ppo")
@@ -125,19 +152,33 @@ def test_run_directories_are_never_reused(tmp_path, monkeypatch):
     assert (first / "final_model.zip").read_text() == "a user's model"
 
 
-@pytest.mark.parametrize("algo", ["ppo", "sac"])
-def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(algo, tmp_path, monkeypatch, no_plots):
-    config = smoke(algo)
-    full = train(config, tmp_path / "full", **FAST)
-    ctrl_c_at(monkeypatch, 90)
+SDE = {"ppo": {"use_sde": True}, "sac": {**AGENTS["sac"]["sb3_kwargs"], "use_sde": True}}
+
+
+@pytest.mark.parametrize(("algo", "sb3_kwargs", "stop_at"), [
+    ("ppo", None, 90), ("sac", None, 90),
+    ("ppo", SDE["ppo"], 90), ("sac", SDE["sac"], 90),  # gSDE: the rollout's exploration matrices
+    ("ppo", None, 0),  # Ctrl-C before the first rollout: the checkpoint at step 0
+    ("ppo", None, 200),  # Ctrl-C during the last rollout (192 -> 224): the final checkpoint, no evaluation
+], ids=["ppo", "sac", "ppo-sde", "sac-sde", "ppo-step0", "ppo-last-rollout"])
+def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(algo, sb3_kwargs, stop_at, tmp_path, monkeypatch,
+                                                                  no_plots):
+    config = smoke(algo, **({"sb3_kwargs": sb3_kwargs} if sb3_kwargs else {}))
+    full = train(config, tmp_path / "full", **EVERY_ROLLOUT)
+    if stop_at == 0:
+        ctrl_c_before_the_first_rollout(monkeypatch)
+    else:
+        ctrl_c_at(monkeypatch, stop_at)
     with pytest.raises(TrainingInterrupted) as stop:
-        train(config, tmp_path / "cut", **FAST)
-    monkeypatch.setattr(RichProgressCallback, "_on_step", lambda _self: True)
+        train(config, tmp_path / "cut", **EVERY_ROLLOUT)
+    monkeypatch.undo()
+    no_plots_again(monkeypatch)
     run = stop.value.checkpoint.parent.parent
-    assert stop.value.checkpoint.is_file() and 90 <= stop.value.steps < config.agent.total_timesteps
-    assert not (run / "final_model.zip").exists()
-    assert resume(run, **FAST) == "trained"
+    assert stop.value.checkpoint.is_file() and stop.value.steps >= stop_at
+    assert not (run / "final_model.zip").exists() and not (run / "evaluation").exists()
+    assert resume(run, **EVERY_ROLLOUT) == "trained"
     np.testing.assert_array_equal(parameters(run / "final_model.zip", algo), parameters(full / "final_model.zip", algo))
+    assert scalars(run) == scalars(full)
     for name in ("results.csv", "per_path.csv"):
         assert (run / "evaluation" / name).read_bytes() == (full / "evaluation" / name).read_bytes()
     # a crash (no Ctrl-C): resume from an earlier periodic checkpoint, everything after it lost
@@ -147,8 +188,15 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(algo, tmp_path
             path.unlink()
     (run / "final_model.zip").unlink()
     shutil.rmtree(run / "evaluation")
-    assert resume(run, **FAST) == "trained"
+    assert resume(run, **EVERY_ROLLOUT) == "trained"
     np.testing.assert_array_equal(parameters(run / "final_model.zip", algo), parameters(full / "final_model.zip", algo))
+    assert scalars(run) == scalars(full)
+
+
+def no_plots_again(monkeypatch) -> None:
+    monkeypatch.setattr("hedgegym.evaluation.reports._plots", lambda *_args: [])
+    monkeypatch.setattr("hedgegym.agents.callbacks.HedgeMetricsCallback._figure", lambda *_args: None)
+    monkeypatch.setattr("torch.utils.tensorboard.SummaryWriter.add_figure", lambda *_args, **_kwargs: None)
 
 
 def test_resuming_a_complete_run_does_nothing_and_writes_nothing(tmp_path, capsys, no_plots):
@@ -258,8 +306,11 @@ def test_tensorboard_train_values_at_rollout_steps_and_last_hedge_point_at_the_e
     # eval_every 40 is not a multiple of the 32-step rollout: SB3's train/* must still land on rollout ends
     run = train(smoke("ppo"), tmp_path, validation_paths=20, eval_every=40)
     events = EventAccumulator(str(run / "tb")).Reload()
-    train_steps = {event.step for event in events.Scalars("train/loss")}
+    train_steps = [event.step for event in events.Scalars("train/loss")]
     assert train_steps and all(step % 32 == 0 for step in train_steps)
+    for tag in events.Tags()["scalars"]:  # one point per step (no second train/* point at the last step)
+        steps = [event.step for event in events.Scalars(tag)]
+        assert len(steps) == len(set(steps)), (tag, steps)
     hedge_steps = [event.step for event in events.Scalars("hedge/y")]
     assert hedge_steps[-1] == 224 and max(train_steps) == 224
 
@@ -270,3 +321,76 @@ def test_training_a_config_without_an_agent_section_is_refused(tmp_path, capsys)
     assert main(["--config", str(ROOT / "configs" / "gbm_call.yaml"), "--runs-dir", str(tmp_path / "runs")]) == 2
     assert "missing section(s) agent" in capsys.readouterr().out
     assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_during_the_final_evaluation_exits_130_and_resume_writes_the_evaluation(tmp_path, monkeypatch,
+                                                                                     capsys, no_plots):
+    real = training.write_outputs
+
+    def interrupted(comparison, directory) -> None:  # Ctrl-C once the files are half written
+        real(comparison, directory)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(training, "write_outputs", interrupted)
+    path = tmp_path / "ppo.yaml"
+    path.write_text(yaml.safe_dump({**SMOKE, "agent": AGENTS["ppo"]}))
+    assert script("train")(["--config", str(path), "--runs-dir", str(tmp_path / "runs")]) == 130
+    output = capsys.readouterr().out
+    (run,) = (tmp_path / "runs").iterdir()
+    assert "during the final evaluation" in output and f"--resume {run}" in output.replace("\n", "")
+    assert "Traceback" not in output
+    assert (run / "final_model.zip").is_file() and not (run / "evaluation").exists()
+    assert not list(run.glob(".*"))  # the half-written evaluation is removed
+    monkeypatch.setattr(training, "write_outputs", real)
+    assert resume(run) == "evaluated" and (run / "evaluation" / "results.csv").is_file()
+
+
+def test_two_evaluations_in_the_same_second_get_two_directories(tmp_path, monkeypatch, no_plots):
+    run = train(smoke("ppo"), tmp_path, **FAST)
+    monkeypatch.setattr("hedgegym.agents.training.time.strftime", lambda _format: "20260101-000000")
+    assert script("evaluate")([str(run), "--paths", "50"]) == 0
+    assert script("evaluate")([str(run), "--paths", "50"]) == 0
+    result = CliRunner().invoke(app, ["evaluate", str(run), "--paths", "50"])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in run.glob("evaluation_*"))
+    assert names == ["evaluation_20260101-000000", "evaluation_20260101-000000-2", "evaluation_20260101-000000-3"]
+    with pytest.raises(FileExistsError):
+        evaluate_run(run, output_name="evaluation")  # an explicit name that exists: refused, never overwritten
+
+
+def test_a_run_in_use_by_another_process_is_refused(tmp_path, capsys, no_plots):
+    run = train(smoke("ppo"), tmp_path, **FAST)
+    shutil.rmtree(run / "evaluation")  # as if stopped during the evaluation: resume would write it
+    before = tree(run)
+    descriptor = os.open(run, os.O_RDONLY)  # another open file description: flock conflicts as across processes
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert script("train")(["--resume", str(run)]) == 2
+        assert "run is in use by another process" in capsys.readouterr().out
+        assert script("evaluate")([str(run)]) == 2
+        with pytest.raises(RunError, match="in use by another process"):
+            resume(run)
+        assert tree(run) == before
+    finally:
+        os.close(descriptor)
+    assert resume(run, **FAST) == "evaluated"  # the lock is released with its holder
+
+
+def test_a_failed_atomic_write_leaves_no_temporary_file(tmp_path):
+    def failing(handle) -> None:
+        handle.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomically(tmp_path / "model.zip", failing)
+    assert list(tmp_path.iterdir()) == []
+    names = set()
+
+    def remember(handle) -> None:
+        names.update(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
+        handle.write(b"x")
+
+    write_atomically(tmp_path / "model.zip", remember)
+    write_atomically(tmp_path / "model.zip", remember)
+    assert len(names) == 2  # a new temporary name per write: two writers never share one
+    assert [p.name for p in tmp_path.iterdir()] == ["model.zip"]
