@@ -273,10 +273,13 @@ def test_greeks_match_mpmath_for_small_vol_of_vol_on_a_grid(sigma):
                                        err_msg=f"K = {strike}, {days} days")
 
 
-def _lewis_reference(spot, strike, tau, variance, kappa, theta, sigma, rho, rate, dividend) -> float:
+def _lewis_reference(spot, strike, tau, variance, kappa, theta, sigma, rho, rate, dividend, *, exact=False,
+                     oscillatory=False):
     """Call value by Lewis' integral with the published little-trap φ in mpmath (25 digits): ``mp.quad`` on [0, 200],
     then ``mp.quadosc`` at the effective frequency |k + d arg φ/du| (φ's phase turns linearly at large u), or
-    geometric panels where that frequency is too slow to oscillate. Independent of hedgegym's quadrature."""
+    geometric panels where that frequency is too slow to oscillate (``oscillatory``: quadosc whatever the frequency,
+    needed where φ decays only like e^{−c√u} and turns slowly, ρ = 1 at the money). Independent of hedgegym's
+    quadrature. ``exact``: return the mpmath number (spot may then be an mpf, for differencing in mpmath)."""
     import mpmath as mp
 
     with mp.workdps(25):
@@ -298,11 +301,12 @@ def _lewis_reference(spot, strike, tau, variance, kappa, theta, sigma, rho, rate
         start = mp.mpf(200)
         frequency = abs(k + (mp.im(log_phi(2 * start)) - mp.im(log_phi(start))) / start)
         head = mp.quad(f, mp.linspace(0, start, 41))
-        if frequency * start > 20:
+        if frequency * start > 20 or oscillatory:
             tail = mp.quadosc(f, [start, mp.inf], omega=frequency)
         else:
             tail = mp.quad(f, [start * 2**j for j in range(45)] + [mp.inf])
-        return float(s * mp.exp(-q * t) - mp.sqrt(s * kk) * mp.exp(-(r + q) * t / 2) / mp.pi * (head + tail))
+        value = s * mp.exp(-q * t) - mp.sqrt(s * kk) * mp.exp(-(r + q) * t / 2) / mp.pi * (head + tail)
+        return value if exact else float(value)
 
 
 EXTREME = {"mean_reversion": 2.0, "long_run_variance": 0.04}
@@ -341,3 +345,71 @@ def test_the_issues_extreme_parameters_are_valued_at_200_nodes_with_bounded_work
 def test_a_cut_tail_is_stated_with_its_error_bound():
     with pytest.warns(RuntimeWarning, match=r"max_abscissae=64 .* price error is bounded by"):
         heston.price(100.0, 120.0, 0.75, 0.0, **EXTREME, vol_of_vol=3.0, correlation=-1.0, max_abscissae=64)
+
+
+# --- Greeks' tails: Γ and Δ integrate φ without (all of) the 1/(u² + ¼) factor (issue 10) ---------------------------
+# The integral used to stop where the PRICE's integrand |φ|/(u² + ¼) fell below tail_tolerance: at ρ = 1, σᵥ = 3 that
+# is u ≈ 3e5, where |φ| (Γ's integrand) is still 1e-4, so Γ was 0.2–1.2 % off and Δ exceeded 1, with no warning.
+# Outside reference 1 (closed form): at ρ = ±1 the SDEs share one Brownian motion, so ∫√v dW = (v_T − v₀ − κθτ +
+# κ∫v dt)/σᵥ and ln(S_T/S) = (r − q)τ ± (v_T − v₀ − κθτ)/σᵥ + (±κ/σᵥ − ½)∫v dt. For ρ = 1 and κ ≥ σᵥ/2 this is
+# ≥ (r − q)τ − (v₀ + κθτ)/σᵥ; for ρ = −1 it is ≤ (r − q)τ + (v₀ + κθτ)/σᵥ. A call struck beyond that bound is
+# exercised surely (ρ = 1: price S e^{−qτ} − K e^{−rτ}, Δ = e^{−qτ}, Γ = vega = 0) or never (ρ = −1: all 0).
+# Outside reference 2: central differences in mpmath of the 25-digit Lewis integral (slow).
+
+SUPPORT = {"spot": 100.0, "time_to_maturity": 1.0, "variance": 0.04, "mean_reversion": 2.0, "long_run_variance": 0.04,
+           "rate": 0.02, "dividend": 0.01}
+
+
+@pytest.mark.parametrize(("sigma", "rho", "strikes"), [
+    (3.0, 1.0, [60.0, 80.0, 90.0]),  # surely exercised below 100·e^{0.01 − 0.04} = 97.0
+    (3.0, -1.0, [110.0, 120.0]),  # never exercised above 100·e^{0.01 + 0.04} = 105.1
+    (5.0, -1.0, [110.0, 150.0]),  # above 100·e^{0.01 + 0.024} = 103.5
+])
+def test_greeks_beyond_the_support_of_the_spot_at_correlation_plus_minus_one_are_exact(sigma, rho, strikes):
+    # before: Δ = 1.0000000065 at K = 80 (a call's Δ above e^{−qτ}, even above 1), Γ 6e-7 / −4.5e-7 / 8e-7, no warning
+    bound = 100.0 * np.exp(0.01 + (rho * 0.04 + 2.0 * 0.04) / sigma * (-1.0 if rho > 0 else 1.0))
+    strike = np.array(strikes)
+    assert np.all(strike < bound) if rho > 0 else np.all(strike > bound)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the (loose) bound on the tail left beyond the budget
+        g = heston.greeks(strike=strike, vol_of_vol=sigma, correlation=rho, max_abscissae=1 << 19, **SUPPORT)
+    exercised = rho > 0
+    price = np.maximum(100.0 * np.exp(-0.01) - strike * np.exp(-0.02), 0.0) if exercised else np.zeros_like(strike)
+    np.testing.assert_allclose(g.price, price, rtol=0.0, atol=1e-10)
+    np.testing.assert_allclose(g.delta, np.exp(-0.01) if exercised else 0.0, rtol=0.0, atol=1e-11)
+    np.testing.assert_allclose(g.gamma, 0.0, rtol=0.0, atol=1e-10)
+    np.testing.assert_allclose(g.vega, 0.0, rtol=0.0, atol=1e-8)
+
+
+def test_a_tail_the_budget_cuts_off_the_greeks_is_stated_with_their_bounds():
+    # before: Γ 6.1e-7 (exactly 0, see above) and Δ 1.0000000065 came without any warning (the price's tail was fine)
+    with pytest.warns(RuntimeWarning, match=r"gamma's by F·√\(strike/spot\)/spot"):
+        g = heston.greeks(strike=80.0, vol_of_vol=3.0, correlation=1.0, **(SUPPORT | {"rate": 0.0, "dividend": 0.0}))
+    assert float(g.delta) == pytest.approx(1.0, abs=1e-7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("strike", "sigma", "rho"), [
+    (100.0, 3.0, 1.0),  # Γ was 9.6386e-3 (9.6118e-3 next to K = 120): −0.02 % (−0.3 %)
+    (120.0, 3.0, 1.0),  # 8.8979e-4 at max_abscissae = 2^18 (8.9502e-4 at the default): +0.03 % (+0.6 %)
+    (100.0, 5.0, 1.0),  # 2.4166e-3: −1.2 %
+    (100.0, 3.0, -1.0),
+    (100.0, 5.0, -1.0),
+])
+def test_delta_and_gamma_at_correlation_plus_minus_one_match_mpmath_differences(strike, sigma, rho):
+    import mpmath as mp
+
+    h = mp.mpf("0.01")
+    with mp.workdps(25):
+        values = [_lewis_reference(100 + c * h, strike, 1.0, 0.04, 2.0, 0.04, sigma, rho, 0.0, 0.0, exact=True,
+                                   oscillatory=True) for c in (-1, 0, 1)]
+        delta = float((values[2] - values[0]) / (2 * h))
+        gamma = float((values[2] - 2 * values[1] + values[0]) / h**2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        g = heston.greeks(100.0, strike, 1.0, 0.04, 2.0, 0.04, sigma, rho, max_abscissae=1 << 20)
+    assert 0.0 <= float(g.delta) <= 1.0
+    # the references' own error (quadosc, O(h²) stencil) measured ≤ 6e-6 relative on Γ and 3e-7 on Δ
+    assert float(g.gamma) == pytest.approx(gamma, rel=2e-5)
+    assert float(g.delta) == pytest.approx(delta, abs=1e-6)
+
