@@ -478,7 +478,16 @@ def render(args, sizes: Sizes, task1: list[Timing], task2: list[Timing], pnl: di
             f"{timing.nodes / timing.best / 1e6:.1f} | {timing.best / peers['float32']:.2f}× | "
             f"{timing.best / peers['float64']:.2f}× | {timing.best / floor:.0f}× |"
         )
-    lines += ["", "Where the hedgegym engine loop's best call spent its time:", ""]
+    lines += [
+        "",
+        "Reading the rows: hedgegym's task-1 work is numpy/scipy, which torch's thread setting does not reach, so "
+        "the spread between its 1- and 2-thread rows is this shared machine's run-to-run noise (largest for the "
+        "unblocked 100k-path loop, whose `reset` allocates and fills several GB). The blocked row runs the same "
+        "code on `evaluate`-sized blocks; its gap to the unblocked row is the cost of those allocations.",
+        "",
+        "Where the hedgegym engine loop's best call spent its time:",
+        "",
+    ]
     for (label, threads), spent in breakdown.items():
         total = sum(spent.values())
         parts = ", ".join(f"{name} {seconds:.2f} s ({seconds / total:.0%})" for name, seconds in spent.items())
