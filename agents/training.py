@@ -63,7 +63,8 @@ from hedgegym.agents.checkpoint import (
 )
 from hedgegym.agents.deep_hedging import DeepHedger, DeepHedgingPolicy, check_differentiable_costs, train_deep_hedger
 from hedgegym.agents.sb3 import make_model
-from hedgegym.config import ConfigError, ExperimentConfig, load_config, parse_config
+from hedgegym.config import ConfigError, ExperimentConfig, load_config
+from hedgegym.config import apply_overrides as config_overrides
 from hedgegym.env.core import HedgingCore
 from hedgegym.evaluation.reports import Comparison, compare, default_hedgers, write_outputs
 
@@ -107,14 +108,11 @@ def _exclusive(directory: Path) -> Iterator[None]:
 def apply_overrides(config: ExperimentConfig, **sections: dict[str, object] | None) -> ExperimentConfig:
     """``config`` with ``sections`` (e.g. ``agent={"seed": 3}``; ``None`` values ignored) merged in and the whole
     configuration validated again, so the config's own bounds apply to overrides (``ConfigError`` naming the
-    field, e.g. ``agent.total_timesteps``). With no overrides it re-validates ``config`` as it is."""
-    data = config.model_dump(mode="json")
-    for section, values in sections.items():
-        if section not in data or not isinstance(data[section], dict):
-            raise ConfigError(f"overrides: {section!r} is not a configuration section")
-        updates = {key: value for key, value in (values or {}).items() if value is not None}
-        data[section] = {**data[section], **updates}
-    return parse_config(data, "the configuration with its overrides")
+    field, e.g. ``agent.total_timesteps``). With no overrides it re-validates ``config`` as it is. The section
+    form of ``hedgegym.config.apply_overrides`` (dotted keys), which does the work."""
+    dotted = {f"{section}.{key}": value
+              for section, values in sections.items() for key, value in (values or {}).items()}
+    return config_overrides(config, dotted, source="the configuration with its overrides")
 
 
 def new_run_directory(config: ExperimentConfig, runs_dir: str | Path = "runs") -> Path:
