@@ -17,7 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from hedgegym.baselines.base import Hedger
-from hedgegym.baselines.greek_solver import DEFAULT_MAX_CONDITION, FallbackCounter, NeutralisingSolution, neutralise
+from hedgegym.baselines.greek_solver import (
+    DEFAULT_MAX_CONDITION,
+    FallbackCounter,
+    NeutralisingSolution,
+    check_max_condition,
+    neutralise,
+)
 from hedgegym.engine import HedgingEngine
 from hedgegym.pricing.greeks import FloatArray
 
@@ -37,11 +43,10 @@ def option_position_limits(engine: HedgingEngine, position_limit: float) -> Floa
 
 def check_solver_limits(max_condition: float, position_limit: float) -> tuple[float, float]:
     """Validate the solver policy's limits; ``ValueError`` naming the argument and its allowed range."""
-    if not (np.isfinite(max_condition) and max_condition >= 1):
-        raise ValueError(f"max_condition must be a finite number >= 1, got {max_condition!r}")
+    max_condition = check_max_condition(max_condition)
     if np.isnan(position_limit) or position_limit <= 0:
         raise ValueError(f"position_limit must be > 0 (inf: no cap), got {position_limit!r}")
-    return float(max_condition), float(position_limit)
+    return max_condition, float(position_limit)
 
 
 class GreekNeutralHedger(Hedger):

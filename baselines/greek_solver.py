@@ -43,7 +43,8 @@ from numpy.typing import ArrayLike
 
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["DEFAULT_MAX_CONDITION", "FallbackCounter", "NeutralisingSolution", "equilibrated_condition", "neutralise"]
+__all__ = ["DEFAULT_MAX_CONDITION", "FallbackCounter", "NeutralisingSolution", "check_max_condition",
+           "equilibrated_condition", "neutralise"]
 
 DEFAULT_MAX_CONDITION = 1e3
 """Largest scaled condition number accepted: relative Greek errors of 0.1% may then move positions by up to 100%."""
@@ -62,6 +63,13 @@ class NeutralisingSolution(NamedTuple):
     def fell_back(self) -> np.ndarray:
         """(N,) bool: the full system was not used (κ above the limit, a position beyond its cap, or singular)."""
         return self.neutralised < self.requested
+
+
+def check_max_condition(max_condition: float) -> float:
+    """``max_condition`` as a float if finite and ≥ 1; else ``ValueError`` naming it."""
+    if not (np.isfinite(max_condition) and max_condition >= 1):
+        raise ValueError(f"max_condition must be a finite number >= 1, got {max_condition!r}")
+    return float(max_condition)
 
 
 def _equilibrate(a: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -122,8 +130,7 @@ def neutralise(
     b = np.asarray(book_greeks, dtype=np.float64)
     if a.ndim != 3 or b.shape != a.shape[:2]:
         raise ValueError(f"instrument_greeks must be (N, g, k) and book_greeks (N, g); got {a.shape} and {b.shape}")
-    if not (np.isfinite(max_condition) and max_condition >= 1):
-        raise ValueError(f"max_condition must be a finite number >= 1, got {max_condition!r}")
+    check_max_condition(max_condition)
     n, g, k = a.shape
     limits = np.full((n, k), np.inf)
     if position_limits is not None:
