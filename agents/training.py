@@ -29,7 +29,6 @@ checkpoint (``checkpoint`` None). Ctrl-C during the final evaluation raises ``Tr
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import signal
 import sys
@@ -332,7 +331,7 @@ def load_agent(directory: str | Path):
 
 def _evaluate_into(directory: Path, config: ExperimentConfig, agent, output_name: str) -> Comparison:
     """Compare the run's agent with the classical hedgers; the files appear in ``directory/output_name`` at once
-    (written in a hidden temporary directory, then renamed)."""
+    (``write_outputs`` writes them in a hidden temporary directory, then renames it)."""
     target = directory / output_name
     if target.exists():
         raise FileExistsError(f"{target} exists: hedgegym never overwrites results")
@@ -341,23 +340,9 @@ def _evaluate_into(directory: Path, config: ExperimentConfig, agent, output_name
     settings = config.evaluation
     comparison = compare(config, [*default_hedgers(config), agent], settings.n_paths, settings.seed,
                          settings.bootstrap, settings.cao_hull_c)
-    for stale in directory.glob(f".{output_name}.*.partial"):  # left by a killed process (the run is locked)
+    for stale in directory.glob(f".{output_name}.partial-*"):  # left by a killed process (the run is locked)
         shutil.rmtree(stale, ignore_errors=True)
-    while True:
-        partial = directory / f".{output_name}.{secrets.token_hex(4)}.partial"
-        try:
-            partial.mkdir()
-            break
-        except FileExistsError:
-            continue
-    try:
-        write_outputs(comparison, partial)
-        if target.exists():
-            raise FileExistsError(f"{target} exists: hedgegym never overwrites results")
-        partial.rename(target)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+    write_outputs(comparison, target)  # all at once (hedgegym.output.atomic_directory); never over a result
     return comparison
 
 

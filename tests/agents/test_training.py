@@ -325,13 +325,16 @@ def test_training_a_config_without_an_agent_section_is_refused(tmp_path, capsys)
 
 def test_ctrl_c_during_the_final_evaluation_exits_130_and_resume_writes_the_evaluation(tmp_path, monkeypatch,
                                                                                      capsys, no_plots):
-    real = training.write_outputs
+    import hedgegym.evaluation.reports as reports
 
-    def interrupted(comparison, directory) -> None:  # Ctrl-C once the files are half written
-        real(comparison, directory)
+    real = reports._write_files
+
+    def interrupted(comparison, directory):  # Ctrl-C once the files are written, before they are moved into place
+        written = real(comparison, directory)
         os.kill(os.getpid(), signal.SIGINT)
+        return written
 
-    monkeypatch.setattr(training, "write_outputs", interrupted)
+    monkeypatch.setattr(reports, "_write_files", interrupted)
     path = tmp_path / "ppo.yaml"
     path.write_text(yaml.safe_dump({**SMOKE, "agent": AGENTS["ppo"]}))
     assert script("train")(["--config", str(path), "--runs-dir", str(tmp_path / "runs")]) == 130
@@ -341,7 +344,7 @@ def test_ctrl_c_during_the_final_evaluation_exits_130_and_resume_writes_the_eval
     assert "Traceback" not in output
     assert (run / "final_model.zip").is_file() and not (run / "evaluation").exists()
     assert not list(run.glob(".*"))  # the half-written evaluation is removed
-    monkeypatch.setattr(training, "write_outputs", real)
+    monkeypatch.setattr(reports, "_write_files", real)
     assert resume(run) == "evaluated" and (run / "evaluation" / "results.csv").is_file()
 
 
