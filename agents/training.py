@@ -66,6 +66,7 @@ from hedgegym.config import ConfigError, ExperimentConfig, load_config
 from hedgegym.config import apply_overrides as config_overrides
 from hedgegym.env.core import HedgingCore
 from hedgegym.evaluation.reports import Comparison, compare, default_hedgers, write_outputs
+from hedgegym.output import unused_name
 
 __all__ = ["RunError", "TrainingInterrupted", "apply_overrides", "evaluate_run", "load_agent", "new_run_directory",
            "resume", "train"]
@@ -346,14 +347,10 @@ def _evaluate_into(directory: Path, config: ExperimentConfig, agent, output_name
     return comparison
 
 
-def _new_evaluation_name(directory: Path, when: float | None = None) -> str:
+def _new_evaluation_name(directory: Path) -> str:
     """``evaluation_<YYYYmmdd-HHMMSS>``, with ``-2``, ``-3``, … appended while that name exists in ``directory``
     (two evaluations in the same second: nothing overwritten, no error)."""
-    stem = f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}"
-    name, counter = stem, 2
-    while (directory / name).exists():
-        name, counter = f"{stem}-{counter}", counter + 1
-    return name
+    return unused_name(directory, f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}").name
 
 
 def evaluate_run(directory: str | Path, n_paths: int | None = None, output_name: str | None = None) -> Comparison:

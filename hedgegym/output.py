@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["OutputDirError", "OutputExistsError", "atomic_directory", "check_output_dir"]
+__all__ = ["OutputDirError", "OutputExistsError", "atomic_directory", "check_output_dir", "unused_name"]
 
 
 class OutputDirError(ValueError):
@@ -33,6 +33,15 @@ class OutputDirError(ValueError):
 
 class OutputExistsError(OutputDirError, FileExistsError):
     """The output path is taken: a file, or a non-empty directory (results are never overwritten)."""
+
+
+def unused_name(directory: str | Path, stem: str, suffix: str = "") -> Path:
+    """``directory/<stem><suffix>``, or with ``-2``, ``-3``, … after the stem while that path exists: a new name
+    for a result that must not overwrite another (e.g. two runs in the same second)."""
+    path, counter = Path(directory) / f"{stem}{suffix}", 2
+    while path.exists() or path.is_symlink():
+        path, counter = Path(directory) / f"{stem}-{counter}{suffix}", counter + 1
+    return path
 
 
 def check_output_dir(target: str | Path, what: str = "output directory") -> Path:

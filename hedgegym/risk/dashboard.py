@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hedgegym.output import unused_name
 from hedgegym.pricing.greeks import Greeks
 
 __all__ = [
@@ -109,13 +110,7 @@ def dashboard_path(directory: str | Path, name: str, when: float | None = None) 
     """A new file name ``<directory>/dashboard__<name>__<YYYYmmdd-HHMMSS>.png``; ``-2``, ``-3``, … is appended
     when that file exists (nothing is overwritten). ``when``: seconds since the epoch (default: now)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if when is None else when))
-    stem = f"dashboard__{name}__{stamp}"
-    path = Path(directory) / f"{stem}.png"
-    counter = 2
-    while path.exists():
-        path = Path(directory) / f"{stem}-{counter}.png"
-        counter += 1
-    return path
+    return unused_name(directory, f"dashboard__{name}__{stamp}", ".png")
 
 
 def plot_dashboard(table: pd.DataFrame, path: str | Path, title: str = "Greeks vs targets") -> Path:
