@@ -39,12 +39,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import torch
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.callbacks import CallbackList
 from torch.utils.tensorboard import SummaryWriter
 
+from hedgegym import _validation as check
 from hedgegym.agents.callbacks import (
     HedgeMetricsCallback,
     RichProgressCallback,
@@ -128,11 +128,11 @@ def _checkpoint_every(config: ExperimentConfig) -> int:
     return max(config.agent.total_timesteps // 10, 1)
 
 
-def _positive(name: str, value: object, optional: bool = False) -> None:
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+def _check_schedule(eval_every: int | None, validation_paths: int) -> None:
+    """``ValueError`` naming the argument unless each is an integer ≥ 1 (``eval_every`` may be ``None``)."""
+    if eval_every is not None:
+        check.positive_int("eval_every", eval_every)
+    check.positive_int("validation_paths", validation_paths)
 
 
 def _final_model(directory: Path, config: ExperimentConfig) -> Path:
@@ -148,8 +148,7 @@ def train(config: ExperimentConfig, runs_dir: str | Path = "runs", eval_every: i
     ``ValueError`` before anything is written; ``TrainingInterrupted`` on Ctrl-C (see the module docstring).
     """
     config = apply_overrides(config, evaluation={"n_paths": evaluation_paths})
-    _positive("eval_every", eval_every, optional=True)
-    _positive("validation_paths", validation_paths)
+    _check_schedule(eval_every, validation_paths)
     if config.agent.algo == "deep_hedging":
         try:
             check_differentiable_costs(config)
@@ -283,8 +282,7 @@ def resume(directory: str | Path, eval_every: int | None = None,
     unfinished deep-hedging run (no checkpoints). ``TrainingInterrupted`` on Ctrl-C, as ``train``.
     """
     directory, config = _run_config(directory)
-    _positive("eval_every", eval_every, optional=True)
-    _positive("validation_paths", validation_paths)
+    _check_schedule(eval_every, validation_paths)
     with _exclusive(directory):
         return _resume(directory, config, eval_every, validation_paths)
 
