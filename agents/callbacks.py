@@ -39,6 +39,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 from torch.utils.tensorboard import SummaryWriter
 
+from hedgegym import _validation as check
 from hedgegym.agents.checkpoint import save_checkpoint
 from hedgegym.baselines import DeltaHedger
 from hedgegym.config import ExperimentConfig
@@ -114,9 +115,8 @@ class HedgeMetricsCallback(BaseCallback):
     def __init__(self, config: ExperimentConfig, eval_every: int = 50_000, n_paths: int = 2_000,
                  resumed_at: int | None = None) -> None:
         super().__init__()
-        for name, value in (("eval_every", eval_every), ("n_paths", n_paths)):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check.positive_int("eval_every", eval_every)
+        check.positive_int("n_paths", n_paths)
         self.config = config
         self.eval_every = int(eval_every)
         self.paths = validation_paths(config, int(n_paths))
@@ -192,8 +192,7 @@ class RolloutCheckpointCallback(BaseCallback):
 
     def __init__(self, directory: str | Path, every: int) -> None:
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int | np.integer) or every < 1:
-            raise ValueError(f"every must be an integer >= 1, got {every!r}")
+        check.positive_int("every", every)
         self.directory = Path(directory)
         self.every = int(every)
         self.stop_requested = False

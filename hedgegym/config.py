@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from hedgegym import _validation as check
 from hedgegym.costs import CompositeCost, CostModel, FixedCost, ProportionalCost, QuadraticImpact, SpreadCost
 from hedgegym.instruments import Book, EuropeanOption, Position
 from hedgegym.market import (
@@ -100,8 +101,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 
 def check_evaluation_size(n_paths: int, n_steps: int, field: str = "evaluation.n_paths") -> int:
     """``n_paths`` if ``n_paths × (n_steps + 1) ≤ MAX_EVALUATION_NODES``; else ``ValueError`` naming ``field``."""
-    if isinstance(n_paths, bool) or not isinstance(n_paths, int | np.integer) or n_paths < 1:
-        raise ValueError(f"{field} must be an integer >= 1, got {n_paths!r}")
+    n_paths = check.positive_int(field, n_paths)
     limit = MAX_EVALUATION_NODES // (n_steps + 1)
     if n_paths > limit:
         raise ValueError(
