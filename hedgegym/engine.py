@@ -38,8 +38,6 @@ contiguous rows. No Python loop runs over paths; one runs over the (few) options
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -48,96 +46,28 @@ from numpy.typing import ArrayLike
 from hedgegym import _validation as check
 from hedgegym.costs import CostModel
 from hedgegym.instruments import Book, EuropeanOption, Pricer, monitored
-from hedgegym.market import GeometricBrownianMotion, MarketModel, RegimeSwitchingVolatility
-from hedgegym.pricing import barrier as barrier_pricing
-from hedgegym.pricing import black_scholes
+from hedgegym.market import MarketModel
 from hedgegym.pricing.greeks import FloatArray, Greeks
-from hedgegym.pricing.model_greeks import model_greeks
+from hedgegym.valuation import (
+    BARRIER_MODELS,
+    ModelValuation,
+    PathValuation,
+    RegimeProxyValuation,
+    Valuation,
+    default_valuation,
+    value_paths,
+)
 
 __all__ = [
     "BARRIER_MODELS",
     "HedgingEngine",
     "ModelValuation",
+    "PathValuation",
     "RegimeProxyValuation",
     "StepOutcome",
     "Valuation",
     "default_valuation",
-]
-
-_NODES_PER_VALUATION = 1_000_000  # nodes valued per pricer call at reset (bounds the temporary memory)
-
-Valuation = Callable[..., Greeks]
-"""(spot (N,), strike, time_to_maturity, call, variance (N,)) -> per-unit Greeks, each (N,). For a barrier option
-the engine adds the keywords ``barrier`` (B) and ``monitoring_interval`` (its dt); a valuation for vanilla books
-need not accept them."""
-
-BARRIER_MODELS = (GeometricBrownianMotion, RegimeSwitchingVolatility)
-"""The market models whose default valuation prices barrier options."""
-
-
-@dataclass(frozen=True)
-class ModelValuation:
-    """A ``Valuation`` by the market model's own pricer: ``model_greeks(model, ...)`` (GBM, Heston, Merton, SABR;
-    barrier options under GBM). A module-level value object (not a closure), so engines and envs holding it copy,
-    deepcopy and pickle; equal when the models are equal.
-
-    Shape: every field of the result has the broadcast shape of ``spot`` and ``variance``, e.g. (N,).
-    Raises: ``ValueError`` from ``model_greeks`` for a model without a pricer or a barrier it cannot value.
-    """
-
-    model: MarketModel
-
-    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
-                 variance: ArrayLike, barrier: float | None = None,
-                 monitoring_interval: float | None = None) -> Greeks:
-        return model_greeks(self.model, spot, strike, time_to_maturity, call, variance, barrier=barrier,
-                            monitoring_interval=monitoring_interval)
-
-
-@dataclass(frozen=True)
-class RegimeProxyValuation:
-    """The regime-switching model's ``Valuation`` (it has no closed form): Black–Scholes (Black & Scholes 1973,
-    Merton 1973) at the current regime's volatility √variance, the model's rate and dividend; barrier options by
-    ``hedgegym.pricing.barrier`` at the same σ. A module-level value object, like ``ModelValuation``.
-
-    Shape: every field of the result has the broadcast shape of ``spot`` and ``variance``, e.g. (N,).
-    """
-
-    model: RegimeSwitchingVolatility
-
-    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
-                 variance: ArrayLike, barrier: float | None = None,
-                 monitoring_interval: float | None = None) -> Greeks:
-        model, volatility = self.model, np.sqrt(variance)
-        if barrier is None:
-            return black_scholes.greeks(spot, strike, time_to_maturity, volatility, model.rate, model.dividend, call)
-        return barrier_pricing.greeks(spot, strike, time_to_maturity, volatility, model.rate, model.dividend, call,
-                                      barrier=barrier, monitoring_interval=monitoring_interval)
-
-
-@dataclass(frozen=True, eq=False)
-class _AtVariance:
-    """``valuation`` with the per-path ``variance`` bound, as a ``Pricer`` ``(spot, strike, τ, call, **barrier
-    terms)``: the engine's pricer for one block of nodes (a module-level class, not a lambda)."""
-
-    valuation: Valuation
-    variance: FloatArray
-
-    def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
-                 **barrier_terms: float | None) -> Greeks:
-        return self.valuation(spot, strike, time_to_maturity, call, self.variance, **barrier_terms)
-
-
-def default_valuation(model: MarketModel) -> ModelValuation | RegimeProxyValuation:
-    """The model's own pricer (``ModelValuation``); Black–Scholes at √variance for the regime-switching model
-    (``RegimeProxyValuation``: no closed form).
-
-    Barrier options: the closed form of ``hedgegym.pricing.barrier`` (GBM: at σ; regime switching: at √variance);
-    other models raise ``ValueError`` when asked for one. The result is a picklable value object."""
-    if isinstance(model, RegimeSwitchingVolatility):
-        return RegimeProxyValuation(model)
-    return ModelValuation(model)
-
+]  # the valuation names are re-exported from hedgegym.valuation, where they live
 
 def _row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
     """Σ_j a[n, j]·b[n, j] per row, summed in the same order whatever N (so N paths and N single paths agree
@@ -147,21 +77,6 @@ def _row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
         total = total + a[:, j] * b[:, j]
     return total
 
-
-def _concatenate(parts: list[Greeks]) -> Greeks:
-    """Join Greeks computed on consecutive chunks of time rows."""
-    if len(parts) == 1:
-        return parts[0]
-    return Greeks(*(np.concatenate(field) for field in zip(*parts, strict=True)))
-
-
-class PathValuation(NamedTuple):
-    """The action-independent part of an episode: knock-out masks per book position (or None), and the Greeks of
-    the book ((n_steps + 1, N) per field) and of the hedge instruments ((n_steps + 1, N, k))."""
-
-    alive_path: tuple[np.ndarray | None, ...] | None
-    book_path: Greeks
-    instrument_path: Greeks
 
 
 class StepOutcome(NamedTuple):
@@ -312,22 +227,14 @@ class HedgingEngine:
 
     def _value_paths(self, spot: FloatArray, variance: FloatArray, times: FloatArray | None = None
                      ) -> tuple[Greeks, Greeks]:
-        """Greeks of the book ((n_steps + 1, N) per field) and of every hedge instrument ((n_steps + 1, N, k)) at
-        every node of the episode, valued at reset: they depend on the path, not on the hedger's actions, and
-        one call over many nodes costs far less than one call per step. Chunks of rows bound the memory."""
-        times = self.times[:, None] if times is None else times  # (rows of spot, 1)
-        rows = max(1, _NODES_PER_VALUATION // max(spot.shape[1], 1))
-        book_parts, instrument_parts = [], []
-        for start in range(0, spot.shape[0], rows):
-            s, v = spot[start:start + rows], variance[start:start + rows]
-            t = times[start:start + rows]
-
-            pricer = monitored(_AtVariance(self.valuation, v), self.dt)
-            book_parts.append(self.book.greeks(s, t, pricer, self.alive_at(slice(start, start + rows))))
-            columns = [Greeks(s, np.ones_like(s), *(np.zeros_like(s) for _ in range(3)))]
-            columns += [option.greeks(s, t, pricer) for option in self.hedge_options]
-            instrument_parts.append(Greeks(*(np.stack(field, axis=-1) for field in zip(*columns, strict=True))))
-        return _concatenate(book_parts), _concatenate(instrument_parts)
+        """Greeks of the book ((rows, N) per field) and of every hedge instrument ((rows, N, k)) at every node
+        (``hedgegym.valuation.value_paths``): they depend on the path, not on the hedger's actions. ``times``
+        None: the episode's grid, with the knock-out masks of ``reset``; else the given (rows, 1) times with every
+        position alive (inception)."""
+        if times is None:
+            return value_paths(self.book, self.hedge_options, self.valuation, self.dt, spot, variance,
+                               self.times[:, None], self.alive_path)
+        return value_paths(self.book, self.hedge_options, self.valuation, self.dt, spot, variance, times)
 
     def value_at_inception(self, variance: float) -> tuple[Greeks, Greeks]:
         """The book's and the hedge instruments' Greeks at t = 0, at the model's spot and ``variance`` (one node,
