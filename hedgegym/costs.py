@@ -18,8 +18,15 @@ for every instrument) or a sequence of length k (stock and options usually diffe
     CompositeCost      sum of its components (also ``a + b`` for any two cost models)
 
 ``round_to_lot`` rounds target positions to whole lots (round half away from zero).
-Everything is vectorised over paths; nothing loops over N. Sums over instruments run row by row in a fixed
-order (no BLAS), so a path's cost does not depend on how many paths are in the batch.
+Everything is vectorised over paths; nothing loops over N. Sums over instruments run column by column in a fixed
+order, so a path's cost does not depend on how many paths are in the batch.
+
+One formula, two array kinds: ``unchecked_cost`` (the engine's hot path) takes numpy arrays or torch tensors
+(any float dtype, CPU or CUDA) and returns the same kind, differentiable in ``trades`` for torch (deep hedging
+backpropagates through it). ``FixedCost``'s indicator has zero derivative almost everywhere; when its trades carry
+gradients it uses a straight-through estimator (Bengio, Léonard & Courville 2013, "Estimating or propagating
+gradients through stochastic neurons"): the value is the exact fee, the gradient is that of the smooth surrogate
+fee · σ((|q| − threshold) / smoothing), σ the logistic function — see ``FixedCost``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
 
 from hedgegym import _validation as check
@@ -45,6 +53,22 @@ __all__ = [
 ]
 
 PerInstrument = float | tuple[float, ...]
+Array = FloatArray | torch.Tensor  # numpy array or torch tensor: the cost formulas take either
+
+
+def _row_sum(terms: Array) -> Array:
+    """Σ_j terms[n, j] per row, added column by column in a fixed order (the same bits whatever N)."""
+    total = terms[:, 0]
+    for j in range(1, terms.shape[1]):
+        total = total + terms[:, j]
+    return total
+
+
+def _like(parameter: FloatArray, array: Array) -> Array:
+    """A (k,) parameter as the same kind of array as ``array`` (a tensor of its dtype on its device)."""
+    if isinstance(array, torch.Tensor):
+        return torch.as_tensor(parameter, dtype=array.dtype, device=array.device)
+    return parameter
 
 
 def _as_matrix(name: str, array: FloatArray) -> FloatArray:
@@ -79,13 +103,15 @@ def _parameter(name: str, value: object) -> PerInstrument:
     return tuple(float(x) for x in array)
 
 
-def _per_instrument(name: str, value: PerInstrument, k: int) -> FloatArray:
-    """The parameter as a (k,) array (a scalar is repeated); ValueError naming it on a length mismatch."""
+def _per_instrument(name: str, value: PerInstrument, like: Array) -> Array:
+    """The parameter as a (k,) array of the same kind as ``like`` (N, k) (a scalar is repeated); ValueError naming
+    it on a length mismatch."""
+    k = like.shape[1]
     if isinstance(value, float):
-        return np.full(k, value)
+        return _like(np.full(k, value), like)
     if len(value) != k:
         raise ValueError(f"{name} has {len(value)} entries but the trades have k = {k} instrument(s)")
-    return np.asarray(value, dtype=np.float64)
+    return _like(np.asarray(value, dtype=np.float64), like)
 
 
 class CostModel(ABC):
@@ -106,14 +132,15 @@ class CostModel(ABC):
         """
         return self._cost(*_trades_and_prices(trades, prices))
 
-    def unchecked_cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
-        """``cost`` for inputs already known to be finite (N, k) float arrays with prices ≥ 0 (the engine's hot
-        path: it validates targets itself and its prices come from the pricers)."""
+    def unchecked_cost(self, trades: Array, prices: Array) -> Array:
+        """``cost`` for inputs already known to be finite (N, k) with prices ≥ 0 (the engine's hot path: it
+        validates targets itself and its prices come from the pricers): numpy arrays, or torch tensors of one
+        dtype and device (the result is a tensor, differentiable in ``trades``). Shape: (N,)."""
         return self._cost(trades, prices)
 
     @abstractmethod
-    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
-        """The model's formula on validated (N, k) arrays; shape (N,)."""
+    def _cost(self, trades: Array, prices: Array) -> Array:
+        """The model's formula on validated (N, k) numpy arrays or torch tensors; shape (N,), the same kind."""
 
     def __add__(self, other: object) -> CompositeCost:
         if not isinstance(other, CostModel):
@@ -139,10 +166,9 @@ class ProportionalCost(CostModel):
     def __post_init__(self) -> None:
         object.__setattr__(self, "rate", _parameter("rate", self.rate))
 
-    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
+    def _cost(self, trades: Array, prices: Array) -> Array:
         """Σ_i rate_i · |q_i| · P_i per path, currency. Shape: (N,)."""
-        rate = _per_instrument("rate", self.rate, trades.shape[1])
-        return (np.abs(trades) * prices * rate).sum(axis=1)
+        return _row_sum(abs(trades) * prices * _per_instrument("rate", self.rate, trades))
 
 
 @dataclass(frozen=True)
@@ -152,21 +178,37 @@ class FixedCost(CostModel):
     ``fee`` is currency per trade (per instrument, per rebalancing date), ≥ 0. ``threshold`` (≥ 0, same units as the
     trades, scalar or per instrument) is the size at or below which a trade counts as no trade; 0 by default, so any
     non-zero trade pays. Independent of trade size and of prices.
+
+    Gradients (torch trades that require grad, e.g. deep hedging): the value stays the exact fee; the gradient is
+    that of the surrogate fee_i · σ((|q_i| − threshold_i) / smoothing_i), σ the logistic function — a
+    straight-through estimator (Bengio, Léonard & Courville 2013). ``smoothing`` (> 0, units traded, scalar or per
+    instrument, default 1 share / contract) is the trade size over which the surrogate rises from ½·fee to ≈ fee:
+    trades much smaller than it are pushed towards no trade, much larger ones feel no pull.
     """
 
     fee: PerInstrument
     threshold: PerInstrument = 0.0
+    smoothing: PerInstrument = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fee", _parameter("fee", self.fee))
         object.__setattr__(self, "threshold", _parameter("threshold", self.threshold))
+        smoothing = _parameter("smoothing", self.smoothing)
+        if min(smoothing if isinstance(smoothing, tuple) else (smoothing,)) <= 0.0:
+            raise ValueError(f"smoothing must be > 0 (units traded), got {self.smoothing!r}")
+        object.__setattr__(self, "smoothing", smoothing)
 
-    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
-        """Σ_i fee_i · 1[|q_i| > threshold_i] per path, currency. Shape: (N,)."""
-        k = trades.shape[1]
-        fee = _per_instrument("fee", self.fee, k)
-        threshold = _per_instrument("threshold", self.threshold, k)
-        return ((np.abs(trades) > threshold) * fee).sum(axis=1)
+    def _cost(self, trades: Array, prices: Array) -> Array:
+        """Σ_i fee_i · 1[|q_i| > threshold_i] per path, currency (straight-through gradient, see the class).
+        Shape: (N,)."""
+        fee = _per_instrument("fee", self.fee, trades)
+        threshold = _per_instrument("threshold", self.threshold, trades)
+        size = abs(trades)
+        fees = (size > threshold) * fee
+        if isinstance(trades, torch.Tensor) and trades.requires_grad:
+            surrogate = fee * torch.sigmoid((size - threshold) / _per_instrument("smoothing", self.smoothing, trades))
+            fees = fees + surrogate - surrogate.detach()
+        return _row_sum(fees)
 
 
 @dataclass(frozen=True)
@@ -183,10 +225,9 @@ class QuadraticImpact(CostModel):
     def __post_init__(self) -> None:
         object.__setattr__(self, "coefficient", _parameter("coefficient", self.coefficient))
 
-    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
+    def _cost(self, trades: Array, prices: Array) -> Array:
         """Σ_i coefficient_i · P_i · q_i² per path, currency. Shape: (N,)."""
-        coefficient = _per_instrument("coefficient", self.coefficient, trades.shape[1])
-        return (prices * trades * trades * coefficient).sum(axis=1)
+        return _row_sum(prices * trades * trades * _per_instrument("coefficient", self.coefficient, trades))
 
 
 @dataclass(frozen=True)
@@ -203,10 +244,9 @@ class SpreadCost(CostModel):
     def __post_init__(self) -> None:
         object.__setattr__(self, "half_spread", _parameter("half_spread", self.half_spread))
 
-    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
+    def _cost(self, trades: Array, prices: Array) -> Array:
         """Σ_i half_spread_i · |q_i| per path, currency. Shape: (N,)."""
-        half_spread = _per_instrument("half_spread", self.half_spread, trades.shape[1])
-        return (np.abs(trades) * half_spread).sum(axis=1)
+        return _row_sum(abs(trades) * _per_instrument("half_spread", self.half_spread, trades))
 
 
 class CompositeCost(CostModel):
@@ -258,9 +298,9 @@ class CompositeCost(CostModel):
         columns = [model._cost(trades, prices) for model in self.models]
         return np.stack(columns, axis=1) if columns else np.zeros((trades.shape[0], 0))
 
-    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
+    def _cost(self, trades: Array, prices: Array) -> Array:
         """Σ over components of their cost per path, currency. Shape: (N,)."""
-        total = np.zeros(trades.shape[0])
+        total = trades[:, 0] * 0.0  # zeros of the input's kind, dtype and device (no gradient path is lost)
         for model in self.models:
             total = total + model._cost(trades, prices)
         return total

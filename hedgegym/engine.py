@@ -32,6 +32,14 @@ under GBM the closed form with the Broadie–Glasserman–Kou correction for mon
 regime-switching model the same formula at √variance (the proxy above); Heston, Merton and SABR have no barrier
 pricer and are refused at construction.
 
+Tensors. The per-step state (positions, cash, wealth) and the step's arithmetic (trades, every cost model, cash,
+dividends, wealth, the P&L decomposition) run on torch tensors of ``dtype`` (float64 by default, or float32) on
+``device`` (CPU, or CUDA where available): written once, for every face. The valuations, which do not depend on
+actions, are computed in numpy float64 at ``reset`` and handed to torch once per path set (zero-copy for float64
+on the CPU). The numpy faces (the envs, the classical hedgers, ``evaluate``) give numpy targets and read numpy
+views of the state (``positions``, ``cash``, ``wealth``: zero-copy on the CPU); deep hedging gives torch targets
+that carry gradients and reads ``state`` (tensors), so it backpropagates through this very step.
+
 State arrays are (N,) or (N, k); the market path is held time-major, (n_steps + 1, N), so that one step reads
 contiguous rows. No Python loop runs over paths; one runs over the (few) options of the book.
 """
@@ -41,6 +49,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
 
 from hedgegym import _validation as check
@@ -60,6 +69,7 @@ from hedgegym.valuation import (
 
 __all__ = [
     "BARRIER_MODELS",
+    "EngineState",
     "HedgingEngine",
     "ModelValuation",
     "PathValuation",
@@ -69,7 +79,7 @@ __all__ = [
     "default_valuation",
 ]  # the valuation names are re-exported from hedgegym.valuation, where they live
 
-def _row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
+def _row_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Σ_j a[n, j]·b[n, j] per row, summed in the same order whatever N (so N paths and N single paths agree
     bit for bit; einsum may change its summation order with the array size)."""
     total = a[:, 0] * b[:, 0]
@@ -79,8 +89,19 @@ def _row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
 
 
 
+class EngineState(NamedTuple):
+    """The engine's per-path state as torch tensors (``engine.dtype`` on ``engine.device``): ``positions`` (N, k)
+    held after the last rebalancing, ``cash`` (N,) and ``wealth`` W_i (N,), currency. Differentiable when the
+    targets given to ``step`` were (deep hedging backpropagates through them)."""
+
+    positions: torch.Tensor
+    cash: torch.Tensor
+    wealth: torch.Tensor
+
+
 class StepOutcome(NamedTuple):
-    """What one step did, per path (currency unless stated). Each field (N,) except ``trades`` (N, k)."""
+    """What one step did, per path (currency unless stated). Each field (N,) except ``trades`` (N, k): numpy arrays
+    when ``step`` was given numpy targets, torch tensors (``engine.dtype``, ``engine.device``) when given a tensor."""
 
     pnl: FloatArray  # δW = W_{i+1} − W_i
     book_pnl: FloatArray  # V_book(t_{i+1}) − V_book(t_i)
@@ -104,12 +125,15 @@ class HedgingEngine:
         valuation: marks options; default ``default_valuation(model)``.
         horizon: episode length in years (default: the book's maturity T). With a shorter horizon the episode
             ends before expiry and the book is marked at its model value there (hedging over a period).
+        dtype: ``torch.float64`` (default) or ``torch.float32``: the precision of the state and the step.
+        device: where the state and the step live: ``"cpu"`` (default) or a CUDA device (``"cuda"``, ``"cuda:1"``).
 
     Use: ``reset(spot, variance)`` with time-major paths (n_steps + 1, N), then ``step(targets)`` n_steps
     times. ``reset`` values the book and the hedges at every node of the episode at once (``book_path``,
     ``instrument_path``: the same Greeks with a leading time axis). Attributes after each call: ``spot``,
     ``variance`` (N,), ``time``, ``step_index``, ``positions``
-    (N, k), ``cash``, ``wealth`` (N,), ``book_greeks`` (Greeks of (N,), currency), ``instrument_greeks``
+    (N, k), ``cash``, ``wealth`` (N,) (numpy views of ``state``, the torch tensors), ``book_greeks`` (Greeks of
+    (N,), currency), ``instrument_greeks``
     (Greeks of (N, k), per unit held: stock = (S, 1, 0, 0, 0), options per contract). ``alive_path``: per book
     position, ``None`` (vanilla) or a bool (n_steps + 1, N) array, False from the node where it is knocked out.
     """
@@ -124,6 +148,8 @@ class HedgingEngine:
         liquidate_at_maturity: bool = False,
         valuation: Valuation | None = None,
         horizon: float | None = None,
+        dtype: torch.dtype = torch.float64,
+        device: str | torch.device = "cpu",
     ) -> None:
         self.model = model
         self.book = book
@@ -158,6 +184,7 @@ class HedgingEngine:
         self.n_instruments = 1 + len(self.hedge_options)
         self.cash_growth = float(np.exp(model.rate * self.dt))  # cash ← cash · e^{r dt} over one step
         self.dividend_per_share = float(np.expm1(model.dividend * self.dt))  # × S: dividend of one share per step
+        self.dtype, self.device = _checked_dtype(dtype), _checked_device(device)
         self.step_index = -1
         self.alive_path: tuple[np.ndarray | None, ...] | None = None
 
@@ -203,10 +230,32 @@ class HedgingEngine:
             )
             self.book_path, self.instrument_path = self._value_paths(spot, variance)
         self.step_index = 0
-        self.positions = np.zeros((self.n_paths, self.n_instruments))
         self._value_node()
-        self.cash = -self.book_greeks.price.copy()
-        self.wealth = np.zeros(self.n_paths)
+        # the step's inputs, handed to torch once per path set (zero-copy for float64 on the CPU)
+        self._spot_tensor = self._tensor(self.spot_path)
+        self._book_price = self._tensor(self.book_path.price)
+        self._instrument_price = self._tensor(self.instrument_path.price)
+        zeros = torch.zeros(self.n_paths, dtype=self.dtype, device=self.device)
+        self.state = EngineState(torch.zeros((self.n_paths, self.n_instruments), dtype=self.dtype,
+                                             device=self.device), -self._book_price[0], zeros)
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(array, dtype=self.dtype, device=self.device)
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Units held of each instrument after the last rebalancing, (N, k): a numpy view of ``state.positions``."""
+        return _numpy(self.state.positions)
+
+    @property
+    def cash(self) -> np.ndarray:
+        """The cash account, currency, (N,): a numpy view of ``state.cash``."""
+        return _numpy(self.state.cash)
+
+    @property
+    def wealth(self) -> np.ndarray:
+        """W_i, currency, (N,): a numpy view of ``state.wealth``."""
+        return _numpy(self.state.wealth)
 
     @property
     def valuation_of_paths(self) -> PathValuation:
@@ -268,48 +317,86 @@ class HedgingEngine:
         self.instrument_greeks = Greeks(*(field[i] for field in self.instrument_path))
 
     # ------------------------------------------------------------------ the step
-    def step(self, targets: ArrayLike) -> StepOutcome:
-        """Rebalance to ``targets`` (N, k) at t_i, then move to t_{i+1}; see the module docstring."""
+    def step(self, targets: ArrayLike | torch.Tensor) -> StepOutcome:
+        """Rebalance to ``targets`` (N, k) at t_i, then move to t_{i+1}; see the module docstring.
+
+        ``targets``: positions in units (shares, contracts), numpy-like (the outcome is numpy) or a torch tensor
+        (the outcome is tensors; gradients flow from the state and the outcome back to the targets). A 1-D (N,)
+        input is accepted when k = 1.
+
+        Raises: ``RuntimeError`` before ``reset`` or after maturity; ``ValueError`` for a wrong shape or a NaN/inf
+        target.
+        """
         if self.step_index < 0:
             raise RuntimeError("call reset() before step()")
         if self.done:
             raise RuntimeError("the episode has ended at maturity: call reset()")
-        targets = np.asarray(targets, dtype=np.float64)
+        as_numpy = not isinstance(targets, torch.Tensor)
+        if as_numpy:
+            targets = np.asarray(targets, dtype=np.float64)
         if targets.ndim == 1 and self.n_instruments == 1:
             targets = targets[:, None]
-        if targets.shape != (self.n_paths, self.n_instruments):
+        if tuple(targets.shape) != (self.n_paths, self.n_instruments):
             raise ValueError(
-                f"targets must have shape (N, k) = ({self.n_paths}, {self.n_instruments}), got {targets.shape}"
+                f"targets must have shape (N, k) = ({self.n_paths}, {self.n_instruments}), got {tuple(targets.shape)}"
             )
-        if not np.all(np.isfinite(targets)):
+        finite = np.all(np.isfinite(targets)) if as_numpy else bool(torch.isfinite(targets).all())
+        if not finite:
             raise ValueError("targets must be finite (no NaN or inf positions)")
+        targets = self._tensor(targets) if as_numpy else targets.to(dtype=self.dtype, device=self.device)
 
-        prices = self.instrument_greeks.price
-        trades = targets - self.positions
+        i = self.step_index
+        positions, cash, wealth_before = self.state
+        prices = self._instrument_price[i]
+        trades = targets - positions
         cost = self._cost(trades, prices)
-        self.cash = self.cash - _row_dot(trades, prices) - cost
-        self.positions = targets
-        self.cash = self.cash * self.cash_growth + targets[:, 0] * self.spot * self.dividend_per_share
+        cash = cash - _row_dot(trades, prices) - cost
+        cash = cash * self.cash_growth + targets[:, 0] * self._spot_tensor[i] * self.dividend_per_share
+        positions = targets
 
-        book_before = self.book_greeks.price
         self.step_index += 1
         self._value_node()
         terminal = self.done
+        final_prices = self._instrument_price[i + 1]
         if terminal and self.liquidate_at_maturity:
-            final_prices = self.instrument_greeks.price
-            liquidation = self._cost(-self.positions, final_prices)
-            self.cash = self.cash + _row_dot(self.positions, final_prices) - liquidation
-            self.positions = np.zeros_like(self.positions)
+            liquidation = self._cost(-positions, final_prices)
+            cash = cash + _row_dot(positions, final_prices) - liquidation
+            positions = torch.zeros_like(positions)
             cost = cost + liquidation
-        wealth = (
-            self.book_greeks.price + _row_dot(self.positions, self.instrument_greeks.price) + self.cash
-        )
-        pnl = wealth - self.wealth
-        self.wealth = wealth
-        book_pnl = self.book_greeks.price - book_before
-        return StepOutcome(pnl, book_pnl, pnl - book_pnl + cost, cost, trades, terminal)
+        wealth = self._book_price[i + 1] + _row_dot(positions, final_prices) + cash
+        self.state = EngineState(positions, cash, wealth)
+        pnl = wealth - wealth_before
+        book_pnl = self._book_price[i + 1] - self._book_price[i]
+        outcome = StepOutcome(pnl, book_pnl, pnl - book_pnl + cost, cost, trades, terminal)
+        if as_numpy:
+            return StepOutcome(*(_numpy(field) for field in outcome[:-1]), terminal)
+        return outcome
 
-    def _cost(self, trades: FloatArray, prices: FloatArray) -> FloatArray:
+    def _cost(self, trades: torch.Tensor, prices: torch.Tensor) -> torch.Tensor:
         if self.costs is None:
-            return np.zeros(trades.shape[0])
+            return torch.zeros(trades.shape[0], dtype=trades.dtype, device=trades.device)
         return self.costs.unchecked_cost(trades, prices)
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A numpy view of ``tensor`` (zero-copy on the CPU; a host copy from a GPU), detached from autograd."""
+    return tensor.detach().cpu().numpy()
+
+
+def _checked_dtype(dtype: object) -> torch.dtype:
+    if dtype not in (torch.float64, torch.float32):
+        raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype!r}")
+    return dtype  # type: ignore[return-value]
+
+
+def _checked_device(device: object) -> torch.device:
+    try:
+        checked = torch.device(device)  # type: ignore[arg-type]
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be 'cpu' or a CUDA device such as 'cuda' or 'cuda:0', got {device!r}") from error
+    if checked.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or a CUDA device such as 'cuda' or 'cuda:0', got {device!r}")
+    if checked.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: CUDA is not available on this machine (torch.cuda.is_available() is "
+                         "False); use device='cpu'")
+    return checked

@@ -95,7 +95,7 @@ def test_one_dimensional_input_is_one_instrument():
 
 def test_repr_is_helpful():
     assert repr(ProportionalCost((0.001, 0.01))) == "ProportionalCost(rate=(0.001, 0.01))"
-    assert repr(FixedCost(1.0)) == "FixedCost(fee=1.0, threshold=0.0)"
+    assert repr(FixedCost(1.0)) == "FixedCost(fee=1.0, threshold=0.0, smoothing=1.0)"
     assert repr(ProportionalCost(0.01) + SpreadCost(0.05)) == (
         "CompositeCost(ProportionalCost(rate=0.01), SpreadCost(half_spread=0.05))"
     )
