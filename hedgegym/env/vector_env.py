@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -62,8 +63,11 @@ class HedgingVectorEnv(VectorEnv):
     ``total_cost``. After a reset (explicit or automatic) only ``wealth`` and ``time_to_maturity``. The same
     keys and values as ``SyncVectorEnv`` over N ``HedgingEnv``, built without per-env dicts.
 
-    **Seeding**: ``reset(seed=s)`` with an int seeds env i with s + i; a sequence of N ints (or None) seeds each
-    env; ``None`` continues every env's stream (random seeds on the first reset).
+    **Seeding**: ``reset(seed=s)`` with an int seeds env i with s + i; a sequence of N ints or None seeds each
+    env (a None entry keeps that env's stream); ``None`` continues every env's stream (random seeds on the first
+    reset). Paths are drawn ``env.episodes_per_draw`` episodes at a time for all envs together, so a seeded reset
+    redraws every env's block: a None entry in a seed list continues env i's generator, not its drawn block (the
+    same as ``HedgingEnv`` only when ``episodes_per_draw`` is 1).
 
     **Rendering**: none (``render_mode`` is None). ``close()`` releases nothing (no subprocesses).
 
@@ -118,8 +122,12 @@ class HedgingVectorEnv(VectorEnv):
         self._check_options(options)
         if isinstance(seed, int | np.integer):
             super().reset(seed=int(seed))  # the VectorEnv's own np_random; the envs draw from the core's streams
-        if seeds is not None or any(generator is None for generator in self.core.generators):
-            self.core.seed(seeds=seeds)
+        if seeds is not None:  # a None entry keeps env i's stream (its next block is drawn from it)
+            kept = self.core.generators
+            self.core.seed(generators=[seeding.np_random(value)[0] if value is not None or kept[i] is None else kept[i]
+                                       for i, value in enumerate(seeds)])
+        elif any(generator is None for generator in self.core.generators):
+            self.core.seed()
         return self._start()
 
     def step(self, actions: np.ndarray) -> tuple[FloatArray, FloatArray, np.ndarray, np.ndarray, dict[str, Any]]:
