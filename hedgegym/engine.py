@@ -46,6 +46,7 @@ contiguous rows. No Python loop runs over paths; one runs over the (few) options
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -56,10 +57,13 @@ from hedgegym import _validation as check
 from hedgegym.costs import CostModel
 from hedgegym.instruments import Book, EuropeanOption, Pricer, monitored
 from hedgegym.market import MarketModel
+from hedgegym.pricing.fields import check_fields
 from hedgegym.pricing.greeks import FloatArray, Greeks
 from hedgegym.valuation import (
     BARRIER_MODELS,
     ModelValuation,
+    NodeGreeks,
+    PathGreeks,
     PathValuation,
     RegimeProxyValuation,
     Valuation,
@@ -72,6 +76,8 @@ __all__ = [
     "EngineState",
     "HedgingEngine",
     "ModelValuation",
+    "NodeGreeks",
+    "PathGreeks",
     "PathValuation",
     "RegimeProxyValuation",
     "StepOutcome",
@@ -127,6 +133,8 @@ class HedgingEngine:
             ends before expiry and the book is marked at its model value there (hedging over a period).
         dtype: ``torch.float64`` (default) or ``torch.float32``: the precision of the state and the step.
         device: where the state and the step live: ``"cpu"`` (default) or a CUDA device (``"cuda"``, ``"cuda:1"``).
+        greeks: the Greeks ``reset`` values at every node (``required_greeks``; default all five); ``"price"`` is
+            always valued. Others are valued on first access, so this changes speed, never results.
 
     Use: ``reset(spot, variance)`` with time-major paths (n_steps + 1, N), then ``step(targets)`` n_steps
     times. ``reset`` values the book and the hedges at every node of the episode at once (``book_path``,
@@ -150,6 +158,7 @@ class HedgingEngine:
         horizon: float | None = None,
         dtype: torch.dtype = torch.float64,
         device: str | torch.device = "cpu",
+        greeks: Iterable[str] | None = None,
     ) -> None:
         self.model = model
         self.book = book
@@ -187,6 +196,7 @@ class HedgingEngine:
         self.dtype, self.device = _checked_dtype(dtype), _checked_device(device)
         self.step_index = -1
         self.alive_path: tuple[np.ndarray | None, ...] | None = None
+        self.required_greeks = greeks  # validated by the property: frozenset, with price
 
     @staticmethod
     def _check_barriers(model: MarketModel, book: Book, valuation: Valuation | None) -> None:
@@ -222,6 +232,8 @@ class HedgingEngine:
             if valued.book_path.price.shape != spot.shape or wrong_instruments:
                 raise ValueError("valued: a valuation of other paths or of another set of hedge instruments")
             self.alive_path, self.book_path, self.instrument_path = valued
+            self.book_path.ensure(self.required_greeks)  # one pass for the declared fields another engine left out
+            self.instrument_path.ensure(self.required_greeks)
         else:
             self.alive_path = (
                 tuple(option.alive(spot, axis=0) if option.barrier is not None else None
@@ -258,6 +270,18 @@ class HedgingEngine:
         return _numpy(self.state.wealth)
 
     @property
+    def required_greeks(self) -> frozenset[str]:
+        """The Greeks ``reset`` values at every node (always with ``"price"``): what the features, the hedger and
+        the attribution read. A field left out is valued on its first access (one more pricer pass over the path
+        set), so the declaration changes speed, never results. Set it with any collection of names from price,
+        delta, gamma, vega, theta (``None``: all); ``ValueError`` naming ``greeks`` otherwise."""
+        return self._required_greeks
+
+    @required_greeks.setter
+    def required_greeks(self, greeks: Iterable[str] | None) -> None:
+        self._required_greeks = check_fields(greeks, "greeks") | {"price"}
+
+    @property
     def valuation_of_paths(self) -> PathValuation:
         """What ``reset`` computed from the paths alone (knock-out masks, book and instrument Greeks at every node)."""
         return PathValuation(self.alive_path, self.book_path, self.instrument_path)
@@ -274,24 +298,28 @@ class HedgingEngine:
     def done(self) -> bool:
         return self.step_index >= self.n_steps
 
-    def _value_paths(self, spot: FloatArray, variance: FloatArray, times: FloatArray | None = None
-                     ) -> tuple[Greeks, Greeks]:
+    def _value_paths(self, spot: FloatArray, variance: FloatArray, times: FloatArray | None = None,
+                     fields: Iterable[str] | None = None) -> tuple[PathGreeks, PathGreeks]:
         """Greeks of the book ((rows, N) per field) and of every hedge instrument ((rows, N, k)) at every node
         (``hedgegym.valuation.value_paths``): they depend on the path, not on the hedger's actions. ``times``
         None: the episode's grid, with the knock-out masks of ``reset``; else the given (rows, 1) times with every
-        position alive (inception)."""
+        position alive (inception). ``fields``: valued now (default ``required_greeks``), the rest on access."""
+        fields = self.required_greeks if fields is None else fields
         if times is None:
             return value_paths(self.book, self.hedge_options, self.valuation, self.dt, spot, variance,
-                               self.times[:, None], self.alive_path)
-        return value_paths(self.book, self.hedge_options, self.valuation, self.dt, spot, variance, times)
+                               self.times[:, None], self.alive_path, fields=fields)
+        return value_paths(self.book, self.hedge_options, self.valuation, self.dt, spot, variance, times,
+                           fields=fields)
 
     def value_at_inception(self, variance: float) -> tuple[Greeks, Greeks]:
         """The book's and the hedge instruments' Greeks at t = 0, at the model's spot and ``variance`` (one node,
         no simulation): the check that the pricers accept the set-up (``ValueError`` from the pricer otherwise).
+        Every field is valued, whatever ``required_greeks`` says.
 
         Shape: the book's fields (1, 1), the instruments' (1, 1, k)."""
-        return self._value_paths(np.full((1, 1), float(self.model.spot)), np.full((1, 1), float(variance)),
-                                 np.zeros((1, 1)))
+        book, instruments = self._value_paths(np.full((1, 1), float(self.model.spot)),
+                                              np.full((1, 1), float(variance)), np.zeros((1, 1)), Greeks._fields)
+        return book.as_greeks(), instruments.as_greeks()
 
     def book_greeks_under(self, pricer: Pricer) -> Greeks:
         """The book's value and Greeks at the current node under another per-unit ``Pricer`` (e.g. Black–Scholes
@@ -313,8 +341,8 @@ class HedgingEngine:
         i = self.step_index
         self.spot = self.spot_path[i]
         self.variance = self.variance_path[i]
-        self.book_greeks = Greeks(*(field[i] for field in self.book_path))
-        self.instrument_greeks = Greeks(*(field[i] for field in self.instrument_path))
+        self.book_greeks = self.book_path.row(i)  # lazy views: a field is valued on its first access
+        self.instrument_greeks = self.instrument_path.row(i)
 
     # ------------------------------------------------------------------ the step
     def step(self, targets: ArrayLike | torch.Tensor) -> StepOutcome:

@@ -14,7 +14,9 @@ Formulas, with ω = +1 for a call and −1 for a put, m the multiplier and q_j t
     book Greeks                   Σ_j q_j · m_j · G(S, K_j, τ_j(t), ω_j)     (G = per-unit Greeks of a pricer)
 
 Pricing is delegated to a ``Pricer``: any callable ``(spot, strike, time_to_maturity, call) -> Greeks`` returning
-the Greeks of ONE unit of underlying. ``black_scholes_pricer`` builds the Black–Scholes one; models with per-path
+the Greeks of ONE unit of underlying. A pricer that also takes a ``fields`` keyword (``hedgegym.pricing.fields``)
+is asked for the Greeks a caller wants only (``greeks(..., fields=...)``); one that does not computes all five.
+``black_scholes_pricer`` builds the Black–Scholes one; models with per-path
 state (Heston's variance v_t, a per-path implied vol) bind that state before the call, e.g.
 ``functools.partial(heston.greeks, variance=v_t, ...)`` or ``black_scholes_pricer(volatility=sigma_per_path)``.
 
@@ -28,7 +30,7 @@ need not accept them. Knock-out depends on the whole path, not on one spot: ``Eu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -38,6 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 from hedgegym import _validation as check
 from hedgegym.pricing import barrier as barrier_pricing
 from hedgegym.pricing import black_scholes
+from hedgegym.pricing.fields import ALL, accepts_fields, check_fields, keep
 from hedgegym.pricing.greeks import FloatArray, Greeks
 
 __all__ = [
@@ -63,11 +66,23 @@ def _scalar(name: str, rule: Callable[[str, ArrayLike], FloatArray], value: obje
 
 
 def _scale(greeks: Greeks, factor: float) -> Greeks:
-    return Greeks(*(factor * np.asarray(field, dtype=np.float64) for field in greeks))
+    """``factor`` × every field (fields not computed, ``None``, stay ``None``)."""
+    return Greeks(*(None if field is None else factor * np.asarray(field, dtype=np.float64) for field in greeks))
 
 
 def _add(left: Greeks, right: Greeks) -> Greeks:
-    return Greeks(*(a + b for a, b in zip(left, right, strict=True)))
+    return Greeks(*(None if a is None or b is None else a + b for a, b in zip(left, right, strict=True)))
+
+
+def _priced(pricer: Callable[..., Greeks], fields: frozenset[str] | None, *args: object, **barrier_terms: object
+            ) -> Greeks:
+    """``pricer(*args, **barrier_terms)`` asking for ``fields`` only (``None``: all): passed on as ``fields=`` to a
+    pricer that takes that keyword; a pricer that does not computes all, and the fields not asked become ``None``."""
+    if fields is None or fields == ALL:
+        return pricer(*args, **barrier_terms)
+    if accepts_fields(pricer):
+        return keep(pricer(*args, **barrier_terms, fields=fields), fields)
+    return keep(pricer(*args, **barrier_terms), fields)
 
 
 @runtime_checkable
@@ -135,13 +150,17 @@ class BlackScholesPricer:
         call: bool,
         barrier: float | None = None,
         monitoring_interval: float | None = None,
+        fields: frozenset[str] | None = None,
     ) -> Greeks:
         """Per-unit Greeks from ``black_scholes.greeks``, or ``barrier.greeks`` for a down-and-out call (barrier B,
-        BGK-corrected when ``monitoring_interval`` is given). Shape: broadcast of the inputs."""
+        BGK-corrected when ``monitoring_interval`` is given); ``fields``: the Greeks wanted (``None``: all; the
+        others are ``None``). Shape: broadcast of the inputs."""
         if barrier is None:
-            return black_scholes.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend, call)
-        return barrier_pricing.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend, call,
-                                      barrier=barrier, monitoring_interval=monitoring_interval)
+            return black_scholes.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend, call,
+                                        fields=fields)
+        return keep(barrier_pricing.greeks(spot, strike, time_to_maturity, self.volatility, self.rate, self.dividend,
+                                           call, barrier=barrier, monitoring_interval=monitoring_interval),
+                    check_fields(fields))
 
 
 @dataclass(frozen=True)
@@ -153,13 +172,14 @@ class MonitoredPricer:
     monitoring_interval: float | None
 
     def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
-                 barrier: float | None = None) -> Greeks:
-        """``value(spot, strike, τ, call)``; with ``barrier`` B also ``barrier=B, monitoring_interval=Δt``.
+                 barrier: float | None = None, fields: frozenset[str] | None = None) -> Greeks:
+        """``value(spot, strike, τ, call)``; with ``barrier`` B also ``barrier=B, monitoring_interval=Δt``;
+        ``fields`` (the Greeks wanted, ``None``: all) passed on when ``value`` takes it, else the others dropped.
         Shape: that of ``value``'s result (the broadcast of the inputs)."""
         if barrier is None:
-            return self.value(spot, strike, time_to_maturity, call)
-        return self.value(spot, strike, time_to_maturity, call, barrier=barrier,
-                          monitoring_interval=self.monitoring_interval)
+            return _priced(self.value, fields, spot, strike, time_to_maturity, call)
+        return _priced(self.value, fields, spot, strike, time_to_maturity, call, barrier=barrier,
+                       monitoring_interval=self.monitoring_interval)
 
 
 def monitored(value: Callable[..., Greeks], monitoring_interval: float | None) -> MonitoredPricer:
@@ -270,25 +290,31 @@ class EuropeanOption:
         time = check.non_negative("time", time)
         return np.maximum(self.maturity - time, 0.0)
 
-    def greeks(self, spot: ArrayLike, time: ArrayLike, pricer: Pricer) -> Greeks:
+    def greeks(self, spot: ArrayLike, time: ArrayLike, pricer: Pricer, fields: Iterable[str] | None = None
+               ) -> Greeks:
         """Price and Greeks of ONE contract (= ``multiplier`` × the pricer's per-unit Greeks) at calendar ``time``.
 
         Args:
             spot: spot, currency per unit, shape (N,).
             time: years since inception, a scalar or broadcastable to ``spot``; past maturity τ is clipped to 0.
             pricer: a ``Pricer`` (per-unit Greeks); a barrier option passes it ``barrier=B``.
+            fields: the Greeks wanted (``None``: all five); the others are ``None`` in the result. Passed on to a
+                pricer that takes a ``fields`` keyword; any other pricer computes all and the rest is dropped.
 
         Returns: the Greeks of the option given that it is alive (a barrier option: zero where spot ≤ B).
 
         Shape: every field (N,) for spot (N,) (the broadcast shape of ``spot`` and ``time``).
+        Raises: ``ValueError`` naming ``fields`` for an unknown Greek name.
         """
-        return _scale(self._per_unit(spot, time, pricer), self.multiplier)
+        chosen = None if fields is None else check_fields(fields)
+        return _scale(self._per_unit(spot, time, pricer, chosen), self.multiplier)
 
-    def _per_unit(self, spot: ArrayLike, time: ArrayLike, pricer: Pricer) -> Greeks:
+    def _per_unit(self, spot: ArrayLike, time: ArrayLike, pricer: Pricer, fields: frozenset[str] | None = None
+                  ) -> Greeks:
         tau = self.time_to_maturity(time)
         if self.barrier is None:
-            return pricer(spot, self.strike, tau, self.call)
-        return pricer(spot, self.strike, tau, self.call, barrier=self.barrier)
+            return _priced(pricer, fields, spot, self.strike, tau, self.call)
+        return _priced(pricer, fields, spot, self.strike, tau, self.call, barrier=self.barrier)
 
 
 @dataclass(frozen=True)
@@ -387,7 +413,8 @@ class Book:
         return any(option.barrier is not None for option in self.options)
 
     def greeks(
-        self, spot: ArrayLike, time: ArrayLike, pricer: Pricer, alive: Sequence[ArrayLike | None] | None = None
+        self, spot: ArrayLike, time: ArrayLike, pricer: Pricer, alive: Sequence[ArrayLike | None] | None = None,
+        fields: Iterable[str] | None = None,
     ) -> Greeks:
         """Aggregated value and Greeks of the book in currency: Σ_j q_j · m_j · G(S, K_j, τ_j(t), ω_j).
 
@@ -399,6 +426,8 @@ class Book:
             alive: ``None`` (every position alive) or one entry per position: ``None`` or a bool array
                 broadcastable to ``spot`` (e.g. ``option.alive(path)`` at this date); a False entry contributes
                 zero value and zero Greeks (a knocked-out barrier option).
+            fields: the Greeks wanted (``None``: all five); the others are ``None`` in the result (see
+                ``EuropeanOption.greeks``).
 
         Returns:
             ``Greeks`` whose fields are the holder's book value (currency), delta (units of underlying, i.e. the
@@ -406,7 +435,9 @@ class Book:
             model's volatility parameter) and theta (currency per year).
 
         Shape: every field (N,) for spot (N,).
+        Raises: ``ValueError`` naming ``spot``, ``alive`` or ``fields``.
         """
+        chosen = None if fields is None else check_fields(fields)
         spot = check.positive("spot", spot)
         shape = np.broadcast_shapes(spot.shape, np.shape(time))
         if alive is not None and len(alive) != len(self.positions):
@@ -414,9 +445,10 @@ class Book:
         total: Greeks | None = None
         for index, position in enumerate(self.positions):
             option = position.option
-            scaled = _scale(option._per_unit(spot, time, pricer), position.quantity * option.multiplier)
+            scaled = _scale(option._per_unit(spot, time, pricer, chosen), position.quantity * option.multiplier)
             if alive is not None and alive[index] is not None:
-                scaled = Greeks(*(np.where(alive[index], field, 0.0) for field in scaled))
+                scaled = Greeks(*(None if field is None else np.where(alive[index], field, 0.0) for field in scaled))
             total = scaled if total is None else _add(total, scaled)
         assert total is not None  # a Book is never empty
-        return Greeks(*(field if np.shape(field) == shape else np.broadcast_to(field, shape).copy() for field in total))
+        return Greeks(*(field if field is None or np.shape(field) == shape else np.broadcast_to(field, shape).copy()
+                        for field in total))

@@ -1,7 +1,10 @@
 r"""Valuation of the paths: the book's and the hedge instruments' price and Greeks at every node of an episode.
 
 These numbers depend on the market path alone, never on the hedger's actions, so the engine computes them once
-per path set at ``reset`` (``value_paths``), in numpy float64, and its step reads them row by row.
+per path set at ``reset`` (``value_paths``), in numpy float64, and its step reads them row by row. Lazily: only
+the fields declared (``HedgingEngine.required_greeks``: what the features, the hedger and the attribution read)
+are valued at ``reset``; any other is valued on its first access (``PathGreeks``), so a declaration changes the
+time spent, never the numbers.
 
 A ``Valuation`` marks options: by default the market model's own pricer (``ModelValuation``: the exact price
 under GBM, Heston, Merton, SABR); the regime-switching model has no closed form and is marked with
@@ -10,7 +13,7 @@ Black–Scholes at the current regime's volatility (``RegimeProxyValuation``, a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -21,12 +24,15 @@ from hedgegym.instruments import Book, EuropeanOption, monitored
 from hedgegym.market import GeometricBrownianMotion, MarketModel, RegimeSwitchingVolatility
 from hedgegym.pricing import barrier as barrier_pricing
 from hedgegym.pricing import black_scholes
+from hedgegym.pricing.fields import accepts_fields, check_fields, keep
 from hedgegym.pricing.greeks import FloatArray, Greeks
 from hedgegym.pricing.model_greeks import model_greeks
 
 __all__ = [
     "BARRIER_MODELS",
     "ModelValuation",
+    "NodeGreeks",
+    "PathGreeks",
     "PathValuation",
     "RegimeProxyValuation",
     "Valuation",
@@ -39,7 +45,8 @@ _NODES_PER_VALUATION = 1_000_000  # nodes valued per pricer call at reset (bound
 Valuation = Callable[..., Greeks]
 """(spot (N,), strike, time_to_maturity, call, variance (N,)) -> per-unit Greeks, each (N,). For a barrier option
 the engine adds the keywords ``barrier`` (B) and ``monitoring_interval`` (its dt); a valuation for vanilla books
-need not accept them."""
+need not accept them. A valuation that takes a ``fields`` keyword is asked only for the Greeks needed (the others
+may be ``None``); one that does not computes all five, as before."""
 
 BARRIER_MODELS = (GeometricBrownianMotion, RegimeSwitchingVolatility)
 """The market models whose default valuation prices barrier options."""
@@ -59,9 +66,10 @@ class ModelValuation:
 
     def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
                  variance: ArrayLike, barrier: float | None = None,
-                 monitoring_interval: float | None = None) -> Greeks:
+                 monitoring_interval: float | None = None, fields: Iterable[str] | None = None) -> Greeks:
+        """``model_greeks`` of the model; ``fields``: the Greeks wanted (``None``: all; the others ``None``)."""
         return model_greeks(self.model, spot, strike, time_to_maturity, call, variance, barrier=barrier,
-                            monitoring_interval=monitoring_interval)
+                            monitoring_interval=monitoring_interval, fields=fields)
 
 
 @dataclass(frozen=True)
@@ -77,25 +85,36 @@ class RegimeProxyValuation:
 
     def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
                  variance: ArrayLike, barrier: float | None = None,
-                 monitoring_interval: float | None = None) -> Greeks:
+                 monitoring_interval: float | None = None, fields: Iterable[str] | None = None) -> Greeks:
+        """Black–Scholes (or the barrier closed form) at √variance; ``fields``: the Greeks wanted (``None``: all;
+        the others ``None``)."""
         model, volatility = self.model, np.sqrt(variance)
         if barrier is None:
-            return black_scholes.greeks(spot, strike, time_to_maturity, volatility, model.rate, model.dividend, call)
-        return barrier_pricing.greeks(spot, strike, time_to_maturity, volatility, model.rate, model.dividend, call,
-                                      barrier=barrier, monitoring_interval=monitoring_interval)
+            return black_scholes.greeks(spot, strike, time_to_maturity, volatility, model.rate, model.dividend, call,
+                                        fields=fields)
+        return keep(barrier_pricing.greeks(spot, strike, time_to_maturity, volatility, model.rate, model.dividend,
+                                           call, barrier=barrier, monitoring_interval=monitoring_interval),
+                    check_fields(fields))
 
 
 @dataclass(frozen=True, eq=False)
 class _AtVariance:
     """``valuation`` with the per-path ``variance`` bound, as a ``Pricer`` ``(spot, strike, τ, call, **barrier
-    terms)``: the engine's pricer for one block of nodes (a module-level class, not a lambda)."""
+    terms, fields=None)``: the engine's pricer for one block of nodes (a module-level class, not a lambda).
+    ``fields`` goes on to a valuation that takes it; any other computes all five and the rest is dropped."""
 
     valuation: Valuation
     variance: FloatArray
 
     def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
-                 **barrier_terms: float | None) -> Greeks:
-        return self.valuation(spot, strike, time_to_maturity, call, self.variance, **barrier_terms)
+                 fields: Iterable[str] | None = None, **barrier_terms: float | None) -> Greeks:
+        if fields is None:
+            return self.valuation(spot, strike, time_to_maturity, call, self.variance, **barrier_terms)
+        chosen = check_fields(fields)
+        if accepts_fields(self.valuation):
+            return keep(self.valuation(spot, strike, time_to_maturity, call, self.variance, **barrier_terms,
+                                       fields=chosen), chosen)
+        return keep(self.valuation(spot, strike, time_to_maturity, call, self.variance, **barrier_terms), chosen)
 
 
 def default_valuation(model: MarketModel) -> ModelValuation | RegimeProxyValuation:
@@ -109,20 +128,165 @@ def default_valuation(model: MarketModel) -> ModelValuation | RegimeProxyValuati
     return ModelValuation(model)
 
 
-def _concatenate(parts: list[Greeks]) -> Greeks:
-    """Join Greeks computed on consecutive chunks of time rows."""
-    if len(parts) == 1:
-        return parts[0]
-    return Greeks(*(np.concatenate(field) for field in zip(*parts, strict=True)))
+class PathGreeks:
+    """Price and Greeks of one thing (the book, or the hedge instruments side by side) at every node of an
+    episode, each field valued on its first access: the fields asked for at construction are valued then, any
+    other one (``delta``, ``gamma``, ``vega``, ``theta``) the first time it is read — one more pricer pass over
+    the whole path set, then kept. So results never depend on what was declared; declaring only makes it fast.
+
+    Reads like the ``Greeks`` it replaces: ``path.delta`` is the (rows, N) or (rows, N, k) array, iterating gives
+    the five fields in ``Greeks`` order (valuing those still missing in one pass), ``path[1]`` is ``delta``;
+    ``row(i)`` is the node view the engine hands out as ``book_greeks`` / ``instrument_greeks``. Copies, deep
+    copies and pickles (with what it needs to value the rest: the paths, the book and a picklable valuation).
+
+    Shape: every field (rows, N) for the book, (rows, N, k) for the instruments. Units: those of ``Greeks``.
+    Raises: ``ValueError`` naming ``fields`` for an unknown Greek name (``ensure``); the pricer's errors when a
+    field is valued.
+    """
+
+    _fields = Greeks._fields
+
+    def __init__(self, values: dict[str, FloatArray], fill: _Fill | None = None) -> None:
+        self._values = dict(values)
+        self._fill = fill
+
+    @property
+    def computed(self) -> frozenset[str]:
+        """The fields valued so far."""
+        return frozenset(self._values)
+
+    def ensure(self, fields: Iterable[str] | None) -> PathGreeks:
+        """Value, in one pricer pass, the fields of ``fields`` (``None``: all) not valued yet; returns ``self``."""
+        missing = check_fields(fields) - self._values.keys()
+        if missing:
+            if self._fill is None:
+                raise ValueError(f"fields {sorted(missing)} were not valued and this PathGreeks cannot value them")
+            self._values.update(self._fill(frozenset(missing)))
+        return self
+
+    def _field(self, name: str) -> FloatArray:
+        values = self._values.get(name)
+        if values is None:
+            values = self.ensure((name,))._values[name]
+        return values
+
+    price = property(lambda self: self._field("price"), doc="Value at every node, currency.")
+    delta = property(lambda self: self._field("delta"), doc="∂V/∂S at every node (valued on first access).")
+    gamma = property(lambda self: self._field("gamma"), doc="∂²V/∂S² at every node (valued on first access).")
+    vega = property(lambda self: self._field("vega"), doc="∂V/∂σ at every node (valued on first access).")
+    theta = property(lambda self: self._field("theta"), doc="∂V/∂t per year at every node (valued on first access).")
+
+    def __iter__(self) -> Iterator[FloatArray]:
+        self.ensure(None)
+        return iter([self._values[name] for name in self._fields])
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __getitem__(self, index: int) -> FloatArray:
+        return self._field(self._fields[index])
+
+    def as_greeks(self) -> Greeks:
+        """Every field, valued if need be, as a ``Greeks`` of arrays."""
+        return Greeks(*self)
+
+    def row(self, index: int) -> NodeGreeks:
+        """The view of node ``index`` (lazy like this object): ``row(i).delta`` is ``self.delta[i]``."""
+        return NodeGreeks(self, index)
+
+    def __repr__(self) -> str:
+        return f"PathGreeks(shape={self._values['price'].shape if 'price' in self._values else '?'}, " \
+               f"computed={sorted(self._values, key=self._fields.index)})"
+
+
+class NodeGreeks:
+    """One node (or slice of nodes) of a ``PathGreeks``: ``.price``, ``.delta``, … read ``path.<field>[index]``,
+    so a field not valued yet is valued for the whole path set on first access. Iterates like ``Greeks``.
+
+    Shape: every field (N,) for the book, (N, k) for the instruments (a slice index keeps its leading axis).
+    """
+
+    __slots__ = ("_index", "_path")
+    _fields = Greeks._fields
+
+    def __init__(self, path: PathGreeks, index: int | slice) -> None:
+        self._path, self._index = path, index
+
+    def __getstate__(self) -> tuple[PathGreeks, int | slice]:
+        return self._path, self._index
+
+    def __setstate__(self, state: tuple[PathGreeks, int | slice]) -> None:
+        self._path, self._index = state
+
+    price = property(lambda self: self._path.price[self._index], doc="Value, currency.")
+    delta = property(lambda self: self._path.delta[self._index], doc="∂V/∂S.")
+    gamma = property(lambda self: self._path.gamma[self._index], doc="∂²V/∂S².")
+    vega = property(lambda self: self._path.vega[self._index], doc="∂V/∂σ (the model's volatility unit).")
+    theta = property(lambda self: self._path.theta[self._index], doc="∂V/∂t per year.")
+
+    def __iter__(self) -> Iterator[FloatArray]:
+        return (field[self._index] for field in self._path)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __getitem__(self, index: int) -> FloatArray:
+        return self._path[index][self._index]
+
+    def __repr__(self) -> str:
+        return f"NodeGreeks(index={self._index!r}, computed={sorted(self._path.computed, key=self._fields.index)})"
+
+
+@dataclass(frozen=True, eq=False)
+class _Fill:
+    """Values fields of the book (``instruments=False``) or of the hedge instruments at every node, block by block
+    into preallocated arrays (``value_paths``' inputs, kept so that a ``PathGreeks`` can value a field later)."""
+
+    instruments: bool
+    book: Book
+    hedge_options: tuple[EuropeanOption, ...]
+    valuation: Valuation
+    monitoring_interval: float
+    spot: FloatArray
+    variance: FloatArray
+    times: FloatArray
+    alive_path: tuple[np.ndarray | None, ...] | None
+
+    def __call__(self, fields: frozenset[str]) -> dict[str, FloatArray]:
+        spot = self.spot
+        rows_total, n_paths = spot.shape
+        names = [name for name in Greeks._fields if name in fields]
+        shape = (rows_total, n_paths, 1 + len(self.hedge_options)) if self.instruments else (rows_total, n_paths)
+        out = {name: np.empty(shape) for name in names}
+        rows = max(1, _NODES_PER_VALUATION // max(n_paths, 1))
+        for start in range(0, rows_total, rows):
+            block = slice(start, start + rows)
+            s, t = spot[block], self.times[block]
+            pricer = monitored(_AtVariance(self.valuation, self.variance[block]), self.monitoring_interval)
+            if not self.instruments:
+                alive = None if self.alive_path is None else [
+                    None if path is None else path[block] for path in self.alive_path]
+                greeks = self.book.greeks(s, t, pricer, alive, fields=fields)
+                for name in names:
+                    out[name][block] = getattr(greeks, name)
+                continue
+            for name in names:  # the stock: (S, 1, 0, 0, 0) per share
+                out[name][block, :, 0] = s if name == "price" else (1.0 if name == "delta" else 0.0)
+            for j, option in enumerate(self.hedge_options, start=1):
+                greeks = option.greeks(s, t, pricer, fields=fields)
+                for name in names:
+                    out[name][block, :, j] = getattr(greeks, name)
+        return out
 
 
 class PathValuation(NamedTuple):
     """The action-independent part of an episode: knock-out masks per book position (or None), and the Greeks of
-    the book ((n_steps + 1, N) per field) and of the hedge instruments ((n_steps + 1, N, k))."""
+    the book ((n_steps + 1, N) per field) and of the hedge instruments ((n_steps + 1, N, k)), as ``PathGreeks``:
+    engines sharing one ``PathValuation`` share the fields any of them has valued."""
 
     alive_path: tuple[np.ndarray | None, ...] | None
-    book_path: Greeks
-    instrument_path: Greeks
+    book_path: PathGreeks
+    instrument_path: PathGreeks
 
 
 def value_paths(
@@ -134,30 +298,29 @@ def value_paths(
     variance: FloatArray,
     times: FloatArray,
     alive_path: Sequence[np.ndarray | None] | None = None,
-) -> tuple[Greeks, Greeks]:
+    fields: Iterable[str] | None = None,
+) -> tuple[PathGreeks, PathGreeks]:
     """Greeks of the book (currency, the holder's) and of every hedge instrument (per unit held: the stock is
-    (S, 1, 0, 0, 0), options per contract) at every node, valued in chunks of rows to bound the memory.
+    (S, 1, 0, 0, 0), options per contract) at every node, valued in blocks of rows (bounded temporary memory)
+    written straight into preallocated arrays.
 
     Args:
         book, hedge_options: what is valued.
-        valuation: marks options, ``(spot, strike, τ, call, variance, **barrier terms) -> Greeks``.
+        valuation: marks options, ``(spot, strike, τ, call, variance, **barrier terms) -> Greeks``; asked for the
+            ``fields`` only when it takes a ``fields`` keyword (``ModelValuation``, ``RegimeProxyValuation`` do),
+            else it computes all five and the rest is dropped.
         monitoring_interval: barrier monitoring step (the engine's dt).
         spot, variance: the paths, time-major, shape (rows, N).
         times: years since inception of each row, shape (rows, 1).
         alive_path: per book position ``None`` or a bool (rows, N) knock-out mask; ``None`` without barriers.
+        fields: the Greeks valued now (``None``: all five); ``"price"`` is always valued. Any other field is valued
+            on its first access (``PathGreeks``), with the same numbers.
 
     Shape: the book's fields (rows, N), the instruments' (rows, N, k) with k = 1 + len(hedge_options).
-    Raises: ``ValueError`` from the pricer for inputs outside its domain.
+    Raises: ``ValueError`` from the pricer for inputs outside its domain; naming ``fields`` for an unknown Greek.
     """
-    rows = max(1, _NODES_PER_VALUATION // max(spot.shape[1], 1))
-    book_parts, instrument_parts = [], []
-    for start in range(0, spot.shape[0], rows):
-        chunk = slice(start, start + rows)
-        s, v, t = spot[chunk], variance[chunk], times[chunk]
-        pricer = monitored(_AtVariance(valuation, v), monitoring_interval)
-        alive = None if alive_path is None else [None if path is None else path[chunk] for path in alive_path]
-        book_parts.append(book.greeks(s, t, pricer, alive))
-        columns = [Greeks(s, np.ones_like(s), *(np.zeros_like(s) for _ in range(3)))]
-        columns += [option.greeks(s, t, pricer) for option in hedge_options]
-        instrument_parts.append(Greeks(*(np.stack(field, axis=-1) for field in zip(*columns, strict=True))))
-    return _concatenate(book_parts), _concatenate(instrument_parts)
+    chosen = check_fields(fields) | {"price"}
+    alive = None if alive_path is None else tuple(alive_path)
+    common = (book, tuple(hedge_options), valuation, monitoring_interval, spot, variance, times, alive)
+    book_fill, instrument_fill = _Fill(False, *common), _Fill(True, *common)
+    return PathGreeks(book_fill(chosen), book_fill), PathGreeks(instrument_fill(chosen), instrument_fill)

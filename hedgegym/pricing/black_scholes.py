@@ -23,6 +23,7 @@ Shape: every output has the broadcast shape of the inputs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -30,6 +31,7 @@ from numpy.typing import ArrayLike
 from scipy.special import erfcx, log_ndtr, ndtr
 
 from hedgegym import _validation as check
+from hedgegym.pricing.fields import check_fields
 from hedgegym.pricing.greeks import FloatArray, Greeks
 
 __all__ = ["Greeks", "delta", "gamma", "greeks", "implied_volatility", "price", "theta", "vega"]
@@ -156,11 +158,30 @@ def theta(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, ca
     return _theta(t, ndtr(t.omega * t.d1), ndtr(t.omega * t.d2), _normal_pdf(t.d1))
 
 
-def greeks(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> Greeks:
-    """Price, Δ, Γ, vega and Θ in one pass (d₁, d₂, N(ωd₁), N(ωd₂) and n(d₁) are computed once)."""
+def greeks(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True, *,
+           fields: Iterable[str] | None = None) -> Greeks:
+    """Price, Δ, Γ, vega and Θ in one pass (d₁, d₂, N(ωd₁), N(ωd₂) and n(d₁) are computed once).
+
+    ``fields``: ``None`` for all five, or the names of the fields wanted (e.g. ``{"price", "delta"}``); the others
+    are ``None`` in the result and cost nothing: N(ωd₂) is computed only for the price or Θ, n(d₁) only for Γ, vega
+    or Θ, and Θ (the costliest) only when asked. Each field is computed by the same expression as in the full
+    call, so it equals that call's field bit for bit.
+
+    Raises: ``ValueError`` naming ``fields`` for an unknown name or an empty set (``hedgegym.pricing.fields``), and
+    the argument checks of ``price``.
+    """
+    chosen = check_fields(fields)
     t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
-    cdf1, cdf2, pdf1 = ndtr(t.omega * t.d1), ndtr(t.omega * t.d2), _normal_pdf(t.d1)
-    return Greeks(_price(t, cdf1, cdf2), _delta(t, cdf1), _gamma(t, pdf1), _vega(t, pdf1), _theta(t, cdf1, cdf2, pdf1))
+    cdf1 = ndtr(t.omega * t.d1) if chosen & {"price", "delta", "theta"} else None
+    cdf2 = ndtr(t.omega * t.d2) if chosen & {"price", "theta"} else None
+    pdf1 = _normal_pdf(t.d1) if chosen & {"gamma", "vega", "theta"} else None
+    return Greeks(
+        _price(t, cdf1, cdf2) if "price" in chosen else None,
+        _delta(t, cdf1) if "delta" in chosen else None,
+        _gamma(t, pdf1) if "gamma" in chosen else None,
+        _vega(t, pdf1) if "vega" in chosen else None,
+        _theta(t, cdf1, cdf2, pdf1) if "theta" in chosen else None,
+    )
 
 
 def _one_minus_y_mills(y: FloatArray) -> FloatArray:
