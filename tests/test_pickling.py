@@ -37,7 +37,7 @@ from hedgegym.agents import DeepHedger, DeepHedgingPolicy
 from hedgegym.config import ExperimentConfig, load_config
 from hedgegym.costs import CompositeCost, CostModel, FixedCost, ProportionalCost, QuadraticImpact, SpreadCost
 from hedgegym.engine import HedgingEngine, ModelValuation, RegimeProxyValuation, default_valuation
-from hedgegym.env import BatchedHedgingVecEnv, HedgingEnv
+from hedgegym.env import BatchedHedgingVecEnv, HedgingEnv, HedgingVectorEnv
 from hedgegym.env.features import Scales
 from hedgegym.env.rewards import Reward
 from hedgegym.evaluation.misspecification import load_study, study_hedgers
@@ -231,6 +231,23 @@ def test_vec_env_round_trip(path: Path, how: str) -> None:
     twin = ROUND_TRIPS[how](vec_env)
     assert_same(twin, vec_env, "vec_env")
     assert_same([twin.step(a) for a in actions[split:]], [vec_env.step(a) for a in actions[split:]], "continuation")
+
+
+@pytest.mark.parametrize("how", INDEPENDENT)
+def test_gymnasium_vector_env_round_trip(how: str) -> None:
+    """The Gymnasium vector face copied mid-episode equals its original and continues with the same returns (infos
+    included) through the episode end, the next-step autoreset and into the next (unseeded) episode."""
+    vector_env = HedgingVectorEnv(CONFIG_DIR / "gbm_call_option_hedge.yaml", num_envs=3)
+    vector_env.reset(seed=2)
+    n_steps, k = vector_env.config.simulation.n_steps, vector_env.single_action_space.shape[0]
+    actions = _actions(k, n_steps + 3, n_envs=3)
+    split = max(1, n_steps // 2)
+    for action in actions[:split]:
+        vector_env.step(action)
+    twin = ROUND_TRIPS[how](vector_env)
+    assert type(twin) is HedgingVectorEnv
+    assert_same(twin, vector_env, "vector_env")
+    assert_same([twin.step(a) for a in actions[split:]], [vector_env.step(a) for a in actions[split:]], "continuation")
 
 
 def test_vec_env_shallow_copy_replays() -> None:
