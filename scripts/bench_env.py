@@ -3,7 +3,10 @@
 Environment steps per second (random actions, default features = book Greeks included) for:
   * ``HedgingEnv`` stepped in a Python loop;
   * SB3 ``DummyVecEnv`` of 8 ``HedgingEnv``;
-  * ``BatchedHedgingVecEnv`` at 64, 1024 and 4096 envs.
+  * ``BatchedHedgingVecEnv`` at 64, 1024 and 4096 envs;
+  * ``HedgingVectorEnv`` (the Gymnasium vector face, ``gymnasium.make_vec(..., vectorization_mode=
+    "vector_entry_point")``) at 4096 envs: same actions, counting env steps only (its next-step autoreset call
+    after each episode end applies no action and is not counted, as in ``gymnasium.utils.performance``).
 PPO frames per second (``model.learn`` wall time, rollouts + gradient steps, CPU):
   * SB3 default PPO (n_steps 2048, minibatch 64, 10 epochs) on DummyVecEnv(8);
   * SB3 default PPO on the batched env with 8 envs;
@@ -31,7 +34,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from hedgegym.config import ExperimentConfig
-from hedgegym.env import BatchedHedgingVecEnv, HedgingEnv
+from hedgegym.env import BatchedHedgingVecEnv, HedgingEnv, HedgingVectorEnv
 
 CONFIG = ExperimentConfig.model_validate({
     "name": "bench",
@@ -68,6 +71,21 @@ def vec_env_rate(env: VecEnv, seconds: float) -> float:
     return steps * env.num_envs / (time.perf_counter() - start)
 
 
+def gymnasium_vector_env_rate(env: HedgingVectorEnv, seconds: float) -> float:
+    """Env steps per second of a Gymnasium vector env with next-step autoreset, same random actions as
+    ``vec_env_rate``; the autoreset calls (one per episode, no action applied) take time but count no steps."""
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).uniform(-1, 1, (16, env.num_envs, 1)).astype(np.float32)
+    calls, resets, ended = 0, 0, False
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        resets += ended
+        _, _, terminations, _, _ = env.step(actions[calls % 16])
+        ended = bool(terminations[0])  # all envs end together
+        calls += 1
+    return (calls - resets) * env.num_envs / (time.perf_counter() - start)
+
+
 def ppo_fps(env: VecEnv, timesteps: int, **kwargs) -> tuple[float, int]:
     model = PPO("MlpPolicy", env, seed=0, device="cpu", verbose=0, **kwargs)
     start = time.perf_counter()
@@ -89,6 +107,9 @@ def main() -> None:
     for n_envs in (64, 1024, 4096):
         env_rows.append((f"BatchedHedgingVecEnv({n_envs})", n_envs,
                          vec_env_rate(BatchedHedgingVecEnv(CONFIG, n_envs=n_envs), seconds)))
+    batched_rate = env_rows[-1][2]
+    env_rows.append(("HedgingVectorEnv(4096), Gymnasium vector face", 4096,
+                     gymnasium_vector_env_rate(HedgingVectorEnv(CONFIG, num_envs=4096), seconds)))
     dummy_rate = env_rows[1][2]
 
     ppo_rows = []
@@ -118,7 +139,8 @@ def main() -> None:
     ]
     for name, n_envs, rate in env_rows:
         lines.append(f"| {name} | {n_envs:,} | {rate:,.0f} | {rate / dummy_rate:,.1f}× |")
-    lines += ["", "| PPO configuration | timesteps | frames/s | ÷ SB3-default PPO on DummyVecEnv(8) |",
+    lines += ["", f"Gymnasium vector face ÷ BatchedHedgingVecEnv at 4,096 envs: {env_rows[-1][2] / batched_rate:.2f}×.",
+              "", "| PPO configuration | timesteps | frames/s | ÷ SB3-default PPO on DummyVecEnv(8) |",
               "|---|---:|---:|---:|"]
     for name, done, fps in ppo_rows:
         lines.append(f"| {name} | {done:,} | {fps:,.0f} | {fps / default_fps:,.1f}× |")
