@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from hedgegym.engine import HedgingEngine
+from hedgegym.pricing.fields import ALL
 from hedgegym.pricing.greeks import FloatArray
 
 __all__ = ["Hedger", "HedgerDomainError"]
@@ -33,6 +34,10 @@ class Hedger(ABC):
     """Base class of the classical hedgers (one per file in ``hedgegym.baselines``)."""
 
     name: str = "hedger"
+    required_greeks: frozenset[str] = ALL
+    """The Greeks (``Greeks`` field names) this hedger reads from ``engine.book_greeks`` / ``instrument_greeks``:
+    ``evaluate`` declares them to the engine, whose ``reset`` then values nothing else. A Greek read but not declared
+    is still right (valued on first access), only slower. Default: all five."""
     _core: Any = None
 
     def reset(self, engine: HedgingEngine) -> None:  # noqa: B027 - optional hook

@@ -35,6 +35,8 @@ def book_delta(engine: HedgingEngine, volatility: float | FloatArray | None) -> 
 
 
 class DeltaHedger(Hedger):
+    required_greeks = frozenset({"price", "delta"})  # the book's Δ; prices for the cost-benefit rule
+
     def __init__(
         self,
         volatility: float | None = None,
@@ -50,6 +52,8 @@ class DeltaHedger(Hedger):
         if band is not None and band < 0:
             raise ValueError(f"band must be >= 0, got {band}")
         self.volatility = volatility
+        if volatility is not None:  # its own Black–Scholes Δ (book_greeks_under), not the engine's
+            self.required_greeks = frozenset({"price"})
         self.rebalance_every = int(rebalance_every)
         self.band = band
         if not (np.isfinite(risk_aversion) and risk_aversion > 0) or not (np.isfinite(safety) and safety > 0):

@@ -77,6 +77,7 @@ class GreekNeutralHedger(Hedger):
         if unknown or not greeks or greeks[0] != "delta" or len(set(greeks)) != len(greeks):
             raise ValueError(f"greeks must start with 'delta' and come (once each) from {allowed}; got {greeks}")
         self.greeks = greeks
+        self.required_greeks = frozenset({"price", *greeks})
         self.max_condition, self.position_limit = check_solver_limits(max_condition, position_limit)
         self.name = name or "_".join(self.greeks)
         self.fallbacks = FallbackCounter()

@@ -46,6 +46,7 @@ class LelandHedger(Hedger):
     """
 
     name = "leland"
+    required_greeks = frozenset({"price", "gamma"})  # the sign of the model's Γ; Δ is its own (at σ)
 
     def __init__(self, volatility: float, cost_rate: float | None = None) -> None:
         if not (np.isfinite(volatility) and volatility > 0):

@@ -10,6 +10,7 @@ from hedgegym.engine import HedgingEngine
 
 class NoHedge(Hedger):
     name = "no_hedge"
+    required_greeks = frozenset({"price"})
 
     def targets(self, engine: HedgingEngine) -> np.ndarray:
         return np.zeros((engine.n_paths, engine.n_instruments))

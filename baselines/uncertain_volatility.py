@@ -60,6 +60,8 @@ def _alive(engine: HedgingEngine) -> FloatArray | float:
 class _WorstCaseHedger(Hedger):
     """Shared: the band, the grid settings and the cached worst-case grid of the engine's book."""
 
+    required_greeks = frozenset({"price"})  # Greeks from its own worst-case grid and Black–Scholes, not the engine's
+
     def __init__(self, volatility_min: float, volatility_max: float, n_space: int, n_time: int) -> None:
         if not 0 <= volatility_min <= volatility_max:
             raise ValueError(f"need 0 <= volatility_min <= volatility_max, got {volatility_min}, {volatility_max}")

@@ -82,6 +82,7 @@ class WhalleyWilmottHedger(Hedger):
     """
 
     name = "whalley_wilmott"
+    required_greeks = frozenset({"price", "delta", "gamma"})  # the band's centre (Δ) and width (Γ)
 
     def __init__(self, cost_rate: float | None = None, risk_aversion: float | None = None,
                  volatility: float | None = None) -> None:

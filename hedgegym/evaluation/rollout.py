@@ -12,6 +12,10 @@ unit (Heston: v; SABR: α; regime switching: σ; none for GBM and Merton)::
     delta = Δ_net δS,   gamma = ½ Γ_net δS²,   theta = Θ_net δt,   vega = vega_net δσ,
     carry = interest on cash + dividends,   cost = −transaction costs,
     residual = δW − (delta + gamma + theta + vega + carry + cost)      (higher-order terms; → 0 with δt)
+
+Lazy valuation: the engine values at reset only the Greeks the hedger reads (``Hedger.required_greeks``; for an SB3
+model those of its env features) and those the attribution reads (``attribution_greeks``: Δ, Γ, Θ, and vega where
+the model has a volatility state); with ``attribution=False`` the hedger's alone (prices for a no-hedge run).
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ from hedgegym.config import ExperimentConfig, check_evaluation_size
 from hedgegym.engine import HedgingEngine, PathValuation
 from hedgegym.env.core import HedgingCore
 from hedgegym.evaluation.metrics import max_drawdown
-from hedgegym.market import SABR, Heston, MarketPaths, RegimeSwitchingVolatility
+from hedgegym.market import SABR, Heston, MarketModel, MarketPaths, RegimeSwitchingVolatility
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["ATTRIBUTION_TERMS", "Evaluation", "evaluate", "test_paths"]
+__all__ = ["ATTRIBUTION_TERMS", "Evaluation", "attribution_greeks", "evaluate", "test_paths"]
 
 ATTRIBUTION_TERMS = ("delta", "gamma", "theta", "vega", "carry", "cost", "residual")
 
@@ -72,23 +76,32 @@ _VALUED: weakref.WeakKeyDictionary[MarketPaths, dict[str, PathValuation]] = weak
 ``MarketPaths`` (``compare``) share one valuation of the book and hedge instruments at every node."""
 
 
-def _volatility_state(model, variance: FloatArray) -> FloatArray:
-    """The state vega refers to: Heston v, SABR α, regime σ; zeros for constant-vol models."""
+def _volatility_state(model, variance: FloatArray) -> FloatArray | None:
+    """The state vega refers to: Heston v, SABR α, regime σ; ``None`` for constant-vol models (no vega term)."""
     if isinstance(model, Heston):
         return variance
     if isinstance(model, SABR | RegimeSwitchingVolatility):
         return np.sqrt(variance)
-    return np.zeros_like(variance)
+    return None
+
+
+def attribution_greeks(model: MarketModel) -> frozenset[str]:
+    """The Greeks the P&L attribution reads (module docstring): price, Δ, Γ, Θ, and vega only for a model with a
+    volatility state (Heston, SABR, regime switching; under GBM and Merton δσ = 0, so vega is not needed)."""
+    base = {"price", "delta", "gamma", "theta"}
+    return frozenset(base | {"vega"} if isinstance(model, Heston | SABR | RegimeSwitchingVolatility) else base)
 
 
 def evaluate(
     hedger, config: ExperimentConfig, n_paths: int = 10_000, seed: int = 1234, paths: MarketPaths | None = None,
-    name: str | None = None,
+    name: str | None = None, attribution: bool = True,
 ) -> Evaluation:
     """Hedge ``n_paths`` held-out paths with ``hedger`` (a ``Hedger`` or an SB3 model) and account for every step.
 
     ``paths``: reuse a path set (as ``compare`` does for all hedgers); otherwise ``test_paths(config, n_paths,
     seed)``. Returns an ``Evaluation`` with per-path P&L, cost, turnover, trades, drawdown and attribution.
+    ``attribution=False``: no attribution (no ``attribution_*`` columns, no attribution terms and ``book_delta`` in
+    ``series``), so the engine values only the Greeks the hedger reads.
 
     Memory is proportional to the work, about 200 bytes per path and step while stepping and 104 kept in
     ``series``; ``ValueError`` naming ``n_paths`` above ``hedgegym.config.MAX_EVALUATION_NODES`` nodes.
@@ -98,22 +111,29 @@ def evaluate(
     paths = paths if paths is not None else test_paths(config, n_paths, seed)
     core = HedgingCore(config, n_envs=paths.n_paths)
     engine: HedgingEngine = core.engine
+    is_classical = isinstance(hedger, Hedger)
+    # what reset values: the hedger's Greeks (an SB3 model's are its features', declared by the core) + attribution's
+    needs = hedger.required_greeks if is_classical else engine.required_greeks
+    engine.required_greeks = needs | attribution_greeks(engine.model) if attribution else needs
     setup = config.model_dump_json(include={"market", "book", "hedging", "simulation"})
     cached = _VALUED.setdefault(paths, {})
     engine.reset(np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T), cached.get(setup))
-    cached[setup] = engine.valuation_of_paths
-    is_classical = isinstance(hedger, Hedger)
+    cached[setup] = engine.valuation_of_paths  # shared: fields valued for this hedger serve the next one
     if is_classical:
         hedger.reset(engine)
     else:
         core.start_on_engine()
     vol_state = _volatility_state(engine.model, engine.variance_path)
     n, steps = engine.n_paths, engine.n_steps
-    series = {term: np.zeros((steps, n)) for term in ATTRIBUTION_TERMS}
+    terms = ATTRIBUTION_TERMS if attribution else ()
+    net_greeks = ("delta", "gamma", "theta") + (("vega",) if vol_state is not None else ())
+    series = {term: np.zeros((steps, n)) for term in terms}
     series.update(
-        wealth=np.zeros((steps + 1, n)), stock_position=np.zeros((steps, n)), book_delta=np.zeros((steps, n)),
+        wealth=np.zeros((steps + 1, n)), stock_position=np.zeros((steps, n)),
         cost_paid=np.zeros((steps, n)), traded_notional=np.zeros((steps, n)), trades=np.zeros((steps, n)),
     )
+    if attribution:
+        series["book_delta"] = np.zeros((steps, n))
     for i in range(steps):
         if is_classical:
             targets = hedger.targets(engine)
@@ -123,21 +143,23 @@ def evaluate(
         book, instruments = engine.book_greeks, engine.instrument_greeks
         spot = engine.spot
         prices_before = instruments.price
-        net = {g: getattr(book, g) + np.sum(targets * getattr(instruments, g), axis=1)
-               for g in ("delta", "gamma", "vega", "theta")}
-        series["book_delta"][i] = book.delta
+        if attribution:
+            net = {g: getattr(book, g) + np.sum(targets * getattr(instruments, g), axis=1) for g in net_greeks}
+            series["book_delta"][i] = book.delta
         outcome = engine.step(targets)
-        prices_after = engine.instrument_path.price[i + 1]
-        move = engine.spot_path[i + 1] - spot
-        series["delta"][i] = net["delta"] * move
-        series["gamma"][i] = 0.5 * net["gamma"] * move**2
-        series["theta"][i] = net["theta"] * engine.dt
-        series["vega"][i] = net["vega"] * (vol_state[i + 1] - vol_state[i])
-        mark_to_market = np.sum(targets * (prices_after - prices_before), axis=1)  # positions held over the step
-        series["carry"][i] = outcome.hedge_pnl - mark_to_market
-        series["cost"][i] = -outcome.cost
-        explained = sum(series[t][i] for t in ATTRIBUTION_TERMS[:-1])
-        series["residual"][i] = outcome.pnl - explained
+        if attribution:
+            prices_after = engine.instrument_path.price[i + 1]
+            move = engine.spot_path[i + 1] - spot
+            series["delta"][i] = net["delta"] * move
+            series["gamma"][i] = 0.5 * net["gamma"] * move**2
+            series["theta"][i] = net["theta"] * engine.dt
+            if vol_state is not None:  # constant-vol models: δσ = 0, the vega term stays 0
+                series["vega"][i] = net["vega"] * (vol_state[i + 1] - vol_state[i])
+            mark_to_market = np.sum(targets * (prices_after - prices_before), axis=1)  # positions held over the step
+            series["carry"][i] = outcome.hedge_pnl - mark_to_market
+            series["cost"][i] = -outcome.cost
+            explained = sum(series[t][i] for t in ATTRIBUTION_TERMS[:-1])
+            series["residual"][i] = outcome.pnl - explained
         series["wealth"][i + 1] = engine.wealth
         series["stock_position"][i] = targets[:, 0]
         series["cost_paid"][i] = outcome.cost
@@ -152,7 +174,7 @@ def evaluate(
         "turnover": series["traded_notional"].sum(axis=0) / notional,
         "n_trades": series["trades"].sum(axis=0),
         "max_drawdown": drawdown,
-        **{f"attribution_{t}": series[t].sum(axis=0) for t in ATTRIBUTION_TERMS},
+        **{f"attribution_{t}": series[t].sum(axis=0) for t in terms},
     })
     fallbacks = getattr(hedger, "fallbacks", None)  # a Greek-neutral hedger's FallbackCounter
     per_path["fallback_steps"] = fallbacks.per_path if fallbacks is not None else 0
