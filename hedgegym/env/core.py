@@ -35,6 +35,7 @@ from hedgegym.env.features import (
     default_features,
     evaluate_features,
     evaluate_node_features,
+    greeks_read,
 )
 from hedgegym.env.rewards import Reward
 from hedgegym.pricing.greeks import FloatArray
@@ -65,6 +66,8 @@ class HedgingCore:
         k = self.engine.n_instruments
         self.position_scale = np.array([self.scales.notional] + [self.scales.contracts] * (k - 1)) * env.position_limit
         self.delta_relative = env.action == "delta_relative"
+        # reset values only the Greeks the features (and the delta-relative action) read; others on first access
+        self.engine.required_greeks = greeks_read(self.feature_names) | ({"delta"} if self.delta_relative else set())
         self.observation_space = spaces.Box(-CLIP, CLIP, shape=(len(self.feature_names),), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(k,), dtype=np.float32)
         self.episodes_per_draw = env.episodes_per_draw

@@ -44,7 +44,7 @@ from hedgegym.pricing.greeks import FloatArray
 
 __all__ = [
     "CLIP", "NodeView", "Scales", "check_features", "default_features", "evaluate_features", "evaluate_node_features",
-    "is_known_feature", "is_state_feature", "known_features",
+    "greeks_read", "is_known_feature", "is_state_feature", "known_features",
 ]
 
 CLIP = 10.0
@@ -192,6 +192,19 @@ def check_features(names: list[str], n_hedge_options: int) -> None:
             f"feature {name!r} is not available with {n_hedge_options} hedge option(s); allowed: "
             f"{', '.join(known_features(n_hedge_options))}"
         )
+
+
+def greeks_read(names: list[str]) -> frozenset[str]:
+    """The Greeks (``Greeks`` field names) the features ``names`` read from the engine: ``book_<g>`` and
+    ``option{j}_<g>`` read g; every set holds ``"price"`` (the engine's step needs prices). The env declares
+    it as the engine's ``required_greeks``, so ``reset`` values nothing else (others are valued if read)."""
+    read = {"price"}
+    for name in names:
+        match = _OPTION_FEATURE.match(name)
+        kind = match.group(2) if match is not None else name.removeprefix("book_")
+        if kind in ("delta", "gamma", "vega", "theta"):
+            read.add(kind)
+    return frozenset(read)
 
 
 def _column(name: str, view, scales: Scales) -> FloatArray:
