@@ -7,15 +7,17 @@ like the env's ``absolute`` action mapping (``position_limit`` × the book's not
 
 Training, per iteration: simulate ``batch_paths`` fresh real-world paths (numpy, a dedicated generator stream),
 let the engine value the book and the hedges at every node (numpy: these do not depend on the policy), then
-roll the policy forward in torch with the engine's accounting — cash at the rate, dividends, proportional
-costs c_j |Δh_j| P_j — to the terminal wealth W_T, and take a gradient step on the risk of X = W_T / P
-(P the env's value scale):
+roll the policy forward through the engine's own ``step`` with torch targets (``HedgingEngine``: trades, every
+cost model of the config, cash at the rate, dividends, liquidation — the arithmetic every face uses, at
+``agent.dtype`` on ``agent.device``) to the terminal wealth W_T, and take a gradient step on the risk of
+X = W_T / P (P the env's value scale):
 
 * ``entropic``:  (1/λ) log E[exp(−λX)]                          (λ = ``risk_aversion``)
 * ``cvar``:      w + E[(−X − w)⁺] / (1 − α)  with w learned        (Rockafellar–Uryasev; α = ``cvar_level``)
 * ``mean_std``:  −E[X] + c · sd(X)                               (the Cao–Hull Y of the issue; c = ``risk_aversion``)
 
-Only proportional costs are differentiable here (fixed fees and impact raise ``ValueError``).
+Every cost model is differentiated: proportional, quadratic impact and spreads exactly; fixed fees through the
+straight-through logistic surrogate documented in ``hedgegym.costs.FixedCost`` (value exact, gradient smooth).
 ``DeepHedger`` wraps a trained policy as a ``Hedger`` for ``evaluate`` / ``hedgegym compare``.
 """
 
@@ -31,10 +33,10 @@ from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig
 from hedgegym.engine import HedgingEngine
 from hedgegym.env.core import HedgingCore
-from hedgegym.env.features import CLIP, evaluate_features, evaluate_node_features, state_columns
+from hedgegym.env.features import CLIP, evaluate_features, evaluate_node_features, state_features
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["DeepHedger", "DeepHedgingPolicy", "check_differentiable_costs", "train_deep_hedger"]
+__all__ = ["DeepHedger", "DeepHedgingPolicy", "check_training_device", "train_deep_hedger"]
 
 
 class DeepHedgingPolicy(nn.Module):
@@ -62,19 +64,13 @@ class TrainingHistory:
     std_pnl: list[float] = field(default_factory=list)
 
 
-def _proportional_rates(config: ExperimentConfig, k: int) -> np.ndarray:
-    costs = config.costs
-    if any((costs.fixed.stock, costs.fixed.options, costs.quadratic_impact.stock, costs.quadratic_impact.options,
-            costs.half_spread.stock, costs.half_spread.options)):
-        raise ValueError("costs: deep hedging differentiates proportional costs only; set fixed, quadratic_impact "
-                         "and half_spread to 0")
-    return np.array(costs.proportional.per_instrument(k - 1))
-
-
-def check_differentiable_costs(config: ExperimentConfig) -> None:
-    """``ValueError`` unless ``config.costs`` are proportional only (the costs deep hedging differentiates);
-    ``train`` calls it before it creates a run directory."""
-    _proportional_rates(config, 1 + len(config.hedging.hedge_options))
+def check_training_device(config: ExperimentConfig) -> None:
+    """``ValueError`` naming ``agent.device`` when it is a CUDA device and this machine has none; ``train`` calls it
+    before it creates a run directory."""
+    device = config.agent.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"agent.device is {device!r} but CUDA is not available on this machine "
+                         "(torch.cuda.is_available() is False); use 'cpu'")
 
 
 def _risk(x: torch.Tensor, config: ExperimentConfig, threshold: torch.Tensor) -> torch.Tensor:
@@ -89,52 +85,34 @@ def _risk(x: torch.Tensor, config: ExperimentConfig, threshold: torch.Tensor) ->
     return -x.mean() + agent.risk_aversion * x.std()
 
 
-def _rollout(policy: DeepHedgingPolicy, core: HedgingCore, rates: torch.Tensor) -> torch.Tensor:
-    """Terminal wealth W_T (N,) in torch for the paths loaded in ``core.engine`` (see the module docstring)."""
+def _rollout(policy: DeepHedgingPolicy, core: HedgingCore) -> torch.Tensor:
+    """Terminal wealth W_T (N,) of the paths loaded in ``core.engine``: the policy's targets go through
+    ``engine.step`` (torch, differentiable); its observation is the env's (node features precomputed at reset, state
+    features from ``engine.state``, clipped to ±CLIP)."""
     engine = core.engine
     names = core.feature_names
-    node = torch.as_tensor(evaluate_node_features(names, engine, core.scales), dtype=torch.float32)  # (T+1, d, N)
-    book_value = torch.as_tensor(engine.book_path.price, dtype=torch.float32)  # (T+1, N)
-    prices = torch.as_tensor(engine.instrument_path.price, dtype=torch.float32)  # (T+1, N, k)
-    spot = torch.as_tensor(engine.spot_path, dtype=torch.float32)
-    growth, dividend_yield = engine.cash_growth, engine.dividend_per_share
-    state = state_columns(names)
-    position_index = {j: names[j] for j in state}
-    n = spot.shape[1]
-    positions = torch.zeros(n, engine.n_instruments)
-    cash = -book_value[0]
-    wealth = torch.zeros(n)
+    policy_dtype = next(policy.parameters()).dtype
+    node = torch.as_tensor(evaluate_node_features(names, engine, core.scales), dtype=policy_dtype,
+                           device=engine.device)  # (T+1, d, N)
     for i in range(engine.n_steps):
-        observation = node[i].T.clone()  # (N, d)
-        for j, name in position_index.items():
-            if name == "pnl":
-                observation[:, j] = wealth / core.scales.value
-            elif name == "stock_position":
-                observation[:, j] = positions[:, 0] / core.scales.notional
-            else:  # option{j}_position
-                column = int(name[len("option"):name.index("_")])
-                observation[:, j] = positions[:, column] / core.scales.contracts
-        targets = policy(torch.clamp(observation, -CLIP, CLIP))
-        trades = targets - positions
-        cost = (rates * trades.abs() * prices[i]).sum(dim=1)
-        cash = (cash - (trades * prices[i]).sum(dim=1) - cost) * growth + targets[:, 0] * spot[i] * dividend_yield
-        positions = targets
-        wealth = book_value[i + 1] + (positions * prices[i + 1]).sum(dim=1) + cash
-    if engine.liquidate_at_maturity:
-        wealth = wealth - (rates * positions.abs() * prices[-1]).sum(dim=1)
-    return wealth
+        rows = list(node[i].unbind(0))
+        for j, values in state_features(names, engine.state, core.scales):
+            rows[j] = values.to(policy_dtype)
+        observation = torch.clamp(torch.stack(rows, dim=1), -CLIP, CLIP)  # (N, d)
+        engine.step(policy(observation))
+    return engine.state.wealth
 
 
 def train_deep_hedger(config: ExperimentConfig, progress=None) -> tuple[DeepHedgingPolicy, TrainingHistory]:
     """Train the deep-hedging policy of ``config.agent`` (see the module docstring); seeded, CPU."""
     agent = config.agent
     torch.manual_seed(agent.seed)
-    core = HedgingCore(config, n_envs=agent.batch_paths)
+    dtype = {"float32": torch.float32, "float64": torch.float64}[agent.dtype]
+    core = HedgingCore(config, n_envs=agent.batch_paths, dtype=dtype, device=agent.device)
     engine = core.engine
-    rates = torch.as_tensor(_proportional_rates(config, engine.n_instruments), dtype=torch.float32)
     policy = DeepHedgingPolicy(len(core.feature_names), engine.n_instruments, list(agent.net_arch),
-                               core.position_scale)
-    threshold = torch.zeros((), requires_grad=agent.risk_measure == "cvar")
+                               core.position_scale).to(dtype=dtype, device=engine.device)
+    threshold = torch.zeros((), dtype=dtype, device=engine.device, requires_grad=agent.risk_measure == "cvar")
     parameters = [*policy.parameters(), *([threshold] if agent.risk_measure == "cvar" else [])]
     optimiser = torch.optim.Adam(parameters, lr=agent.learning_rate)
     rng = np.random.default_rng(np.random.SeedSequence(agent.seed).spawn(3)[2])  # stream 2: deep-hedging paths
@@ -142,7 +120,7 @@ def train_deep_hedger(config: ExperimentConfig, progress=None) -> tuple[DeepHedg
     for iteration in range(agent.iterations):
         paths = core.model.simulate(agent.batch_paths, engine.n_steps, engine.dt, rng, measure="real")
         engine.reset(np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T))
-        x = _rollout(policy, core, rates) / core.scales.value
+        x = _rollout(policy, core) / core.scales.value
         loss = _risk(x, config, threshold)
         optimiser.zero_grad()
         loss.backward()
@@ -161,7 +139,7 @@ class DeepHedger(Hedger):
     name = "deep_hedging"
 
     def __init__(self, policy: DeepHedgingPolicy, config: ExperimentConfig) -> None:
-        self.policy = policy.eval()
+        self.policy = policy.eval().cpu()  # evaluation runs on the CPU, in the policy's own dtype
         self.config = config
         self._names: list[str] | None = None
         self._scales = None
@@ -175,4 +153,5 @@ class DeepHedger(Hedger):
             self.reset(engine)
         observation = evaluate_features(self._names, engine, self._scales)
         with torch.no_grad():
-            return self.policy(torch.as_tensor(observation)).double().numpy()
+            dtype = next(self.policy.parameters()).dtype
+            return self.policy(torch.as_tensor(observation, dtype=dtype)).double().numpy()

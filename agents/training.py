@@ -60,7 +60,7 @@ from hedgegym.agents.checkpoint import (
     save_checkpoint,
     write_atomically,
 )
-from hedgegym.agents.deep_hedging import DeepHedger, DeepHedgingPolicy, check_differentiable_costs, train_deep_hedger
+from hedgegym.agents.deep_hedging import DeepHedger, DeepHedgingPolicy, check_training_device, train_deep_hedger
 from hedgegym.agents.sb3 import make_model
 from hedgegym.config import ConfigError, ExperimentConfig, load_config
 from hedgegym.config import apply_overrides as config_overrides
@@ -151,7 +151,7 @@ def train(config: ExperimentConfig, runs_dir: str | Path = "runs", eval_every: i
     _check_schedule(eval_every, validation_paths)
     if config.agent.algo == "deep_hedging":
         try:
-            check_differentiable_costs(config)
+            check_training_device(config)
         except ValueError as error:
             raise ConfigError(str(error)) from None
         model = None
@@ -321,7 +321,7 @@ def load_agent(directory: str | Path):
         core = HedgingCore(config, n_envs=1)
         policy = DeepHedgingPolicy(len(core.feature_names), core.engine.n_instruments, list(config.agent.net_arch),
                                    core.position_scale)
-        policy.load_state_dict(torch.load(final))
+        policy.load_state_dict(torch.load(final, map_location="cpu"))
         return DeepHedger(policy, config), config
     model = ALGORITHMS[config.agent.algo].load(final, device="cpu")
     model.name = config.agent.algo

@@ -302,7 +302,8 @@ class AgentConfig(BaseModel):
 
     ``sb3_kwargs`` go to the SB3 constructor as they are (SB3 validates them); the named fields are the ones the
     project sets differently from SB3's defaults. Deep-hedging fields: ``risk_measure``, ``iterations``,
-    ``batch_paths`` (paths per gradient step).
+    ``batch_paths`` (paths per gradient step), ``dtype`` and ``device`` (where the engine's step and the policy run
+    while training; a CUDA device must be available, else training refuses it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -322,6 +323,10 @@ class AgentConfig(BaseModel):
     cvar_level: FiniteFloat = Field(default=0.95, gt=0, lt=1)
     iterations: Int = Field(default=500, ge=1)
     batch_paths: Int = Field(default=4096, ge=16)
+    dtype: Literal["float32", "float64"] = Field(
+        default="float32", description="deep hedging: precision of the engine's step and the policy during training")
+    device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:[0-9]+)?)$",
+                        description="deep hedging: 'cpu', 'cuda' or 'cuda:N' (the engine's step and the policy)")
 
 
 def _default_book() -> list[PositionConfig]:

@@ -138,7 +138,7 @@ def test_deep_hedging_rollout_sees_the_knock_out_through_the_engine():
     policy = DeepHedgingPolicy(len(core.feature_names), engine.n_instruments, [8], core.position_scale)
     torch.nn.init.zeros_(policy.network[-1].weight)
     torch.nn.init.zeros_(policy.network[-1].bias)  # holds nothing: W_T = premium · e^{rT} − payoff · alive
-    wealth = _rollout(policy, core, torch.zeros(engine.n_instruments)).detach().numpy()
+    wealth = _rollout(policy, core).detach().numpy()
     alive = np.min(paths.spot, axis=1) > 95.0
     assert 0 < alive.sum() < 256
     premium = -engine.book_path.price[0]

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 from gymnasium import spaces
 from gymnasium.utils import seeding
 
@@ -46,14 +47,17 @@ __all__ = ["HedgingCore"]
 class HedgingCore:
     """N synchronised hedging episodes (they all end at maturity, on the same step)."""
 
-    def __init__(self, config: ExperimentConfig, n_envs: int) -> None:
+    def __init__(self, config: ExperimentConfig, n_envs: int, dtype: torch.dtype = torch.float64,
+                 device: str | torch.device = "cpu") -> None:
+        """``dtype``, ``device``: the engine's (``HedgingEngine``); the envs keep the float64 CPU default, deep
+        hedging trains at ``agent.dtype`` on ``agent.device``."""
         self.config = config
         self.model = config.market.build()
         self.book = config.build_book()
         self.engine = HedgingEngine(
             self.model, self.book, config.simulation.n_steps, hedge_options=config.build_hedge_options(),
             costs=config.build_costs(), liquidate_at_maturity=config.hedging.liquidate_at_maturity,
-            horizon=config.simulation.horizon,
+            horizon=config.simulation.horizon, dtype=dtype, device=device,
         )
         self.n_envs = n_envs
         self.n_steps = config.simulation.n_steps

@@ -44,7 +44,7 @@ from hedgegym.pricing.greeks import FloatArray
 
 __all__ = [
     "CLIP", "NodeView", "Scales", "check_features", "default_features", "evaluate_features", "evaluate_node_features",
-    "greeks_read", "is_known_feature", "is_state_feature", "known_features",
+    "greeks_read", "is_known_feature", "is_state_feature", "known_features", "state_features",
 ]
 
 CLIP = 10.0
@@ -136,11 +136,11 @@ class NodeView:
 
 
 def _option_feature(engine, scales: Scales, column: int, kind: str) -> FloatArray:
+    if kind == "position":  # a state feature: ``engine`` may be an EngineState (positions only)
+        return engine.positions[:, column] / scales.contracts
     multiplier = engine.hedge_options[column - 1].multiplier
     unit_value = scales.value / scales.notional
     g = engine.instrument_greeks
-    if kind == "position":
-        return engine.positions[:, column] / scales.contracts
     if kind == "delta":
         return g.delta[..., column] / multiplier
     if kind == "gamma":
@@ -222,6 +222,14 @@ def _finite(observation: FloatArray, names: list[str]) -> FloatArray:
     return observation
 
 
+def state_features(names: list[str], state, scales: Scales) -> list[tuple[int, FloatArray]]:
+    """The state features of ``names`` (``pnl``, ``stock_position``, ``option{j}_position``), unclipped, as
+    (index in ``names``, values (N,)) pairs, from anything with ``positions`` (N, k) and ``wealth`` (N,): the
+    engine (numpy views) or its ``EngineState`` (torch tensors — differentiable, as deep hedging needs). The one
+    place these features are computed, for every face."""
+    return [(j, _column(names[j], state, scales)) for j in state_columns(names)]
+
+
 def evaluate_node_features(names: list[str], engine: HedgingEngine, scales: Scales) -> FloatArray:
     """The market-node features of ``names`` at every node of the episode, clipped: shape
     (n_steps + 1, len(names), N) (feature-major rows, so each column is written contiguously); the rows of state
@@ -250,8 +258,8 @@ def evaluate_features(
         return _finite(observation, names).T.astype(np.float32, order="C")
     observation = node_features[engine.step_index].copy()
     state = state_columns(names)
-    for j in state:
-        observation[j] = _column(names[j], engine, scales)
+    for j, values in state_features(names, engine, scales):
+        observation[j] = values
     if state:
         _finite(observation[state[0]:state[-1] + 1], names)
     return observation.T.astype(np.float32, order="C")
