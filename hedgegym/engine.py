@@ -279,7 +279,7 @@ class HedgingEngine:
 
     @required_greeks.setter
     def required_greeks(self, greeks: Iterable[str] | None) -> None:
-        self._required_greeks = check_fields(greeks, "greeks") | {"price"}
+        self._required_greeks = check_fields(greeks, "greeks", allow_empty=True) | {"price"}
 
     @property
     def valuation_of_paths(self) -> PathValuation:

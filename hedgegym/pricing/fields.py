@@ -18,18 +18,18 @@ ALL: frozenset[str] = frozenset(Greeks._fields)
 """Every field: price, delta, gamma, vega, theta."""
 
 
-def check_fields(fields: Iterable[str] | None, name: str = "fields") -> frozenset[str]:
+def check_fields(fields: Iterable[str] | None, name: str = "fields", allow_empty: bool = False) -> frozenset[str]:
     """``fields`` as a frozenset of ``Greeks`` field names (``None``: all five).
 
-    Raises: ``ValueError`` naming ``name`` for a bare string, a non-iterable, an empty set or an unknown field, and
-    listing the allowed names."""
+    Raises: ``ValueError`` naming ``name`` for a bare string, a non-iterable, an unknown field or (unless
+    ``allow_empty``) an empty set, and listing the allowed names."""
     if fields is None:
         return ALL
     if isinstance(fields, str) or not isinstance(fields, Iterable):
         raise ValueError(f"{name} must be a collection of Greek names from {', '.join(Greeks._fields)}, got {fields!r}")
     chosen = frozenset(fields)
     unknown = sorted(str(field) for field in chosen - ALL)
-    if unknown or not chosen:
+    if unknown or not (chosen or allow_empty):
         raise ValueError(f"{name} must be a non-empty collection of Greek names from {', '.join(Greeks._fields)}, "
                          f"got {sorted(map(str, chosen))}")
     return chosen
