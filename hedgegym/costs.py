@@ -65,10 +65,10 @@ def _row_sum(terms: Array) -> Array:
 
 
 def _like(parameter: FloatArray, array: Array) -> Array:
-    """A (k,) parameter as the same kind of array as ``array`` (a tensor of its dtype on its device)."""
+    """A (k,) parameter as the same kind of array as ``array``, in its dtype (a tensor: on its device)."""
     if isinstance(array, torch.Tensor):
         return torch.as_tensor(parameter, dtype=array.dtype, device=array.device)
-    return parameter
+    return parameter.astype(array.dtype, copy=False)
 
 
 def _as_matrix(name: str, array: FloatArray) -> FloatArray:
@@ -300,7 +300,7 @@ class CompositeCost(CostModel):
 
     def _cost(self, trades: Array, prices: Array) -> Array:
         """Σ over components of their cost per path, currency. Shape: (N,)."""
-        total = trades[:, 0] * 0.0  # zeros of the input's kind, dtype and device (no gradient path is lost)
+        total = abs(trades[:, 0]) * 0.0  # +0.0 of the input's kind, dtype and device
         for model in self.models:
             total = total + model._cost(trades, prices)
         return total

@@ -247,9 +247,40 @@ class HedgingEngine:
         self._spot_tensor = self._tensor(self.spot_path)
         self._book_price = self._tensor(self.book_path.price)
         self._instrument_price = self._tensor(self.instrument_path.price)
+        self._host_inputs = (  # numpy views of the same tensors (the CPU's numpy step reads them)
+            tuple(_numpy(t) for t in (self._spot_tensor, self._book_price, self._instrument_price))
+            if self.device.type == "cpu" else None
+        )
         zeros = torch.zeros(self.n_paths, dtype=self.dtype, device=self.device)
-        self.state = EngineState(torch.zeros((self.n_paths, self.n_instruments), dtype=self.dtype,
-                                             device=self.device), -self._book_price[0], zeros)
+        self._set_state(EngineState(torch.zeros((self.n_paths, self.n_instruments), dtype=self.dtype,
+                                                device=self.device), -self._book_price[0], zeros))
+
+    def _set_state(self, state: EngineState, host: tuple[np.ndarray, ...] | None = None) -> None:
+        """The new state tensors and the numpy arrays that view them (on the CPU: given when the step ran in
+        numpy, else made here; on a GPU: host copies made on first read). The numpy faces read ``positions``,
+        ``cash``, ``wealth`` many times a step."""
+        if host is None and self.device.type == "cpu":
+            host = tuple(_numpy(x) for x in state)
+        self.state, self._host_state = state, host
+
+    def __getstate__(self) -> dict:
+        """Copies and pickles hold the tensors only; the numpy views of them are made again on the other side
+        (a copied view would no longer share memory with the copied tensor)."""
+        state = self.__dict__.copy()
+        if "state" in state:
+            state["_host_state"] = state["_host_inputs"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "state" in state and self.device.type == "cpu":
+            self._host_inputs = tuple(_numpy(t) for t in (self._spot_tensor, self._book_price, self._instrument_price))
+            self._host_state = tuple(_numpy(x) for x in self.state)
+
+    def _host(self) -> tuple[np.ndarray, ...]:
+        if self._host_state is None:
+            self._host_state = tuple(_numpy(x) for x in self.state)
+        return self._host_state
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(array, dtype=self.dtype, device=self.device)
@@ -257,17 +288,17 @@ class HedgingEngine:
     @property
     def positions(self) -> np.ndarray:
         """Units held of each instrument after the last rebalancing, (N, k): a numpy view of ``state.positions``."""
-        return _numpy(self.state.positions)
+        return self._host()[0]
 
     @property
     def cash(self) -> np.ndarray:
         """The cash account, currency, (N,): a numpy view of ``state.cash``."""
-        return _numpy(self.state.cash)
+        return self._host()[1]
 
     @property
     def wealth(self) -> np.ndarray:
         """W_i, currency, (N,): a numpy view of ``state.wealth``."""
-        return _numpy(self.state.wealth)
+        return self._host()[2]
 
     @property
     def required_greeks(self) -> frozenset[str]:
@@ -371,38 +402,51 @@ class HedgingEngine:
         finite = np.all(np.isfinite(targets)) if as_numpy else bool(torch.isfinite(targets).all())
         if not finite:
             raise ValueError("targets must be finite (no NaN or inf positions)")
-        targets = self._tensor(targets) if as_numpy else targets.to(dtype=self.dtype, device=self.device)
-
         i = self.step_index
-        positions, cash, wealth_before = self.state
-        prices = self._instrument_price[i]
+        if as_numpy and self._host_inputs is not None:
+            # numpy targets on the CPU: the same arithmetic on zero-copy numpy views of the tensors (identical
+            # bits; numpy's per-call overhead is ~5x below torch's, which dominates at small N)
+            spot, book_price, instrument_price = self._host_inputs
+            state = list(self._host())
+            targets = targets.astype(state[0].dtype)  # a copy: the state never aliases the caller's array
+        else:
+            spot, book_price, instrument_price = self._spot_tensor, self._book_price, self._instrument_price
+            state = list(self.state)
+            targets = self._tensor(targets) if as_numpy else targets.to(dtype=self.dtype, device=self.device)
+        positions, cash, wealth, outcome = self._advance(
+            targets, *state, spot[i], book_price[i], book_price[i + 1], instrument_price[i], instrument_price[i + 1])
+        self.step_index += 1
+        self._value_node()
+        if isinstance(positions, np.ndarray):
+            host = (positions, cash, wealth)
+            self._set_state(EngineState(*(torch.from_numpy(x) for x in host)), host)
+            return outcome
+        self._set_state(EngineState(positions, cash, wealth))
+        return StepOutcome(*(_numpy(field) for field in outcome[:-1]), outcome.terminal) if as_numpy else outcome
+
+    def _advance(self, targets, positions, cash, wealth_before, spot, book_now, book_next, prices, next_prices):
+        """The accounting of one step (module docstring), written once for numpy arrays and torch tensors alike:
+        rows at t_i and t_{i+1} in, the new (positions, cash, wealth) and the ``StepOutcome`` out."""
         trades = targets - positions
         cost = self._cost(trades, prices)
         cash = cash - _row_dot(trades, prices) - cost
-        cash = cash * self.cash_growth + targets[:, 0] * self._spot_tensor[i] * self.dividend_per_share
+        cash = cash * self.cash_growth + targets[:, 0] * spot * self.dividend_per_share
         positions = targets
-
-        self.step_index += 1
-        self._value_node()
-        terminal = self.done
-        final_prices = self._instrument_price[i + 1]
+        terminal = self.step_index + 1 >= self.n_steps
         if terminal and self.liquidate_at_maturity:
-            liquidation = self._cost(-positions, final_prices)
-            cash = cash + _row_dot(positions, final_prices) - liquidation
-            positions = torch.zeros_like(positions)
+            liquidation = self._cost(-positions, next_prices)
+            cash = cash + _row_dot(positions, next_prices) - liquidation
+            positions = positions - positions  # +0.0 everywhere (finite positions)
             cost = cost + liquidation
-        wealth = self._book_price[i + 1] + _row_dot(positions, final_prices) + cash
-        self.state = EngineState(positions, cash, wealth)
+        wealth = book_next + _row_dot(positions, next_prices) + cash
         pnl = wealth - wealth_before
-        book_pnl = self._book_price[i + 1] - self._book_price[i]
-        outcome = StepOutcome(pnl, book_pnl, pnl - book_pnl + cost, cost, trades, terminal)
-        if as_numpy:
-            return StepOutcome(*(_numpy(field) for field in outcome[:-1]), terminal)
-        return outcome
+        book_pnl = book_next - book_now
+        return positions, cash, wealth, StepOutcome(pnl, book_pnl, pnl - book_pnl + cost, cost, trades, terminal)
 
-    def _cost(self, trades: torch.Tensor, prices: torch.Tensor) -> torch.Tensor:
+    def _cost(self, trades, prices):
+        """Transaction cost per path (N,), the same kind of array as ``trades``."""
         if self.costs is None:
-            return torch.zeros(trades.shape[0], dtype=trades.dtype, device=trades.device)
+            return abs(trades[:, 0]) * 0.0  # +0.0 of the input's kind, dtype and device
         return self.costs.unchecked_cost(trades, prices)
 
 
