@@ -114,7 +114,9 @@ def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
     """TensorBoard scalars of a run as TensorBoard shows them (purged events hidden): tag -> [(step, value)];
     wall-clock tags (time/*) left out. Every tag has one point per step."""
     events = EventAccumulator(str(run / "tb")).Reload()
-    points = {tag: [(event.step, event.value) for event in events.Scalars(tag)]
+    # sorted by step, as TensorBoard plots them: the accumulator reads event files in name order, and two files
+    # written in the same second differ only in a per-process counter that sorts as text ("12" before "5")
+    points = {tag: sorted((event.step, event.value) for event in events.Scalars(tag))
               for tag in events.Tags()["scalars"] if not tag.startswith("time/")}
     for tag, values in points.items():
         steps = [step for step, _ in values]
