@@ -14,6 +14,9 @@ price) and hands over to the model's ``_simulate``. Each model makes E[S_{t+dt} 
 exactly, or up to a stated discretisation error.
 
 Randomness comes only from the ``np.random.Generator`` passed in: the same seed gives identical paths.
+``simulate_tensors(n_paths, n_steps, dt, generator, dtype, device, measure)`` simulates in torch from a
+``torch.Generator`` instead, time-major (n_steps + 1, n_paths), for the models that implement ``_simulate_tensors``
+(GBM); the others raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 from numpy.typing import NDArray
 
 from hedgegym import _validation as check
@@ -167,6 +171,59 @@ class MarketModel(abc.ABC):
 
         Shape: ``spot`` and ``variance`` (n_paths, n_steps + 1), float64.
         """
+
+    def simulate_tensors(
+        self, n_paths: int, n_steps: int, dt: float, generator: torch.Generator, dtype: torch.dtype = torch.float32,
+        device: str | torch.device | None = None, measure: str = "real",
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Simulate in torch: ``spot`` and ``variance`` tensors, TIME-MAJOR (n_steps + 1, n_paths), the layout
+        ``HedgingEngine.reset`` takes. The scheme is the model's ``simulate`` scheme; the numbers differ from
+        ``simulate``'s (another random stream). Models without a torch simulator raise ``ValueError`` (GBM has one).
+
+        Args:
+            n_paths, n_steps, dt, measure: as for ``simulate``.
+            generator: a ``torch.Generator``, the only source of randomness (same seed: same tensors); it fixes
+                the device.
+            dtype: ``torch.float32`` (default) or ``torch.float64``.
+            device: ``None`` (the generator's) or the generator's device ("cpu", "cuda", "cuda:0"); another device
+                raises ``ValueError``.
+
+        Returns: ``(spot, variance)``, each (n_steps + 1, n_paths) of ``dtype`` on the generator's device;
+        ``spot[0]`` is S₀ and every spot lies in [the dtype's smallest normal number, its largest finite one].
+        Raises: ``ValueError`` naming the argument (``n_paths``, ``n_steps``, ``dt``, ``generator``, ``dtype``,
+        ``device``, ``measure``), or the model when it has no torch simulator.
+        """
+        n_paths = check.positive_int("n_paths", n_paths)
+        n_steps = check.positive_int("n_steps", n_steps)
+        dt = scalar("dt", dt, check.positive)
+        if not isinstance(generator, torch.Generator):
+            raise ValueError(f"generator must be a torch.Generator (e.g. torch.Generator().manual_seed(seed)), got "
+                             f"{type(generator).__name__}")
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+        if device is not None:
+            try:
+                wanted = torch.device(device)
+            except (RuntimeError, TypeError) as error:
+                raise ValueError(f"device must be None or a device such as 'cpu' or 'cuda:0', got {device!r}"
+                                 ) from error
+            here = generator.device
+            if wanted.type != here.type or wanted.index not in (None, here.index if here.index is not None else 0):
+                raise ValueError(f"device must be the generator's device {here} (torch draws on the generator's "
+                                 f"device), got {device!r}")
+        drift = self.drift(measure)
+        spot, variance = self._simulate_tensors(n_paths, n_steps, dt, generator, dtype, drift)
+        info = torch.finfo(dtype)
+        spot.clamp_(info.tiny, info.max)  # S > 0: an underflow to 0.0 becomes the smallest normal number
+        return spot, variance
+
+    def _simulate_tensors(
+        self, n_paths: int, n_steps: int, dt: float, generator: torch.Generator, dtype: torch.dtype, drift: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return time-major ``(spot, variance)`` tensors (n_steps + 1, n_paths) on the generator's device; the
+        default: no torch simulator."""
+        raise ValueError(f"model: the {type(self).__name__} model simulates in numpy only (simulate_tensors is "
+                         "implemented for GeometricBrownianMotion); use simulate(...) and pass the arrays")
 
 
 def paths_major(array: FloatArray) -> FloatArray:

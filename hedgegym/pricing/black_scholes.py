@@ -19,6 +19,20 @@ Limits (no NaN, no warning): when s = 0 (τ = 0 or σ = 0) the functions return 
 s = 0, Γ and Θ diverge; there Δ is reported as ω e^{−qτ}/2 and Γ and the diffusion part of Θ as 0.
 
 Shape: every output has the broadcast shape of the inputs.
+
+numpy or torch: ``price``, ``delta``, ``gamma``, ``vega``, ``theta`` and ``greeks`` run the same code on either
+(``hedgegym.pricing.namespace``). Without a torch tensor among the arguments they compute in numpy/scipy float64
+and return arrays; with one they compute with torch functions at the promoted floating dtype of the tensor
+arguments (float32, float64, …) on their device (CPU or CUDA) and return tensors, every other argument being
+checked as numpy would and moved there; same argument checks, same ``ValueError`` messages. N(·) in torch is
+erfc(−x/√2)/2 (``torch.special.ndtr`` cancels in the lower tail; see ``hedgegym.pricing.namespace``). Accuracy of
+the torch path (tests/pricing/test_black_scholes_torch.py): float64 matches QuantLib as the numpy path does and
+numpy to a few ulp of the summands; float32 matches float64 to about 1e-6 relative where the value is resolvable
+(1e-4 × its natural scale), and N(x) underflows to 0 below x ≈ −14 (float32's least subnormal). ``implied_volatility``
+is numpy-only.
+
+Raises: ``ValueError`` naming the argument: spot or strike not > 0, time_to_maturity or volatility < 0, any
+argument not finite (NaN, inf), booleans or text where numbers belong, tensor arguments on two devices.
 """
 
 from __future__ import annotations
@@ -28,11 +42,12 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import erfcx, log_ndtr, ndtr
+from scipy.special import erfcx, log_ndtr
 
 from hedgegym import _validation as check
 from hedgegym.pricing.fields import check_fields
 from hedgegym.pricing.greeks import FloatArray, Greeks
+from hedgegym.pricing.namespace import NumpyNamespace, TorchNamespace, namespace
 
 __all__ = ["Greeks", "delta", "gamma", "greeks", "implied_volatility", "price", "theta", "vega"]
 
@@ -44,7 +59,8 @@ _GAUSS_NODES, _GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(8)
 
 
 class _Terms(NamedTuple):
-    """Validated inputs (not broadcast: numpy broadcasts inside each formula) and the shared d₁, d₂."""
+    """Validated inputs (not broadcast: the namespace broadcasts inside each formula), the shared d₁, d₂, and the
+    array namespace ``xp`` of the call (numpy, or torch for tensor inputs)."""
 
     spot: FloatArray
     strike: FloatArray
@@ -58,45 +74,47 @@ class _Terms(NamedTuple):
     d2: FloatArray
     discount_rate: FloatArray
     discount_dividend: FloatArray
+    xp: NumpyNamespace | TorchNamespace
 
 
 def _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call) -> _Terms:
-    spot = check.positive("spot", spot)
-    strike = check.positive("strike", strike)
-    tau = check.non_negative("time_to_maturity", time_to_maturity)
-    volatility = check.non_negative("volatility", volatility)
-    rate = check.finite("rate", rate)
-    dividend = check.finite("dividend", dividend)
-    omega = np.where(np.asarray(call, dtype=bool), 1.0, -1.0)
+    xp = namespace(spot, strike, time_to_maturity, volatility, rate, dividend, call)
+    spot = xp.positive("spot", spot)
+    strike = xp.positive("strike", strike)
+    tau = xp.non_negative("time_to_maturity", time_to_maturity)
+    volatility = xp.non_negative("volatility", volatility)
+    rate = xp.finite("rate", rate)
+    dividend = xp.finite("dividend", dividend)
+    omega = xp.omega(call)
     shape = np.broadcast_shapes(spot.shape, strike.shape, tau.shape, volatility.shape, rate.shape,
                                 dividend.shape, omega.shape)
-    std = volatility * np.sqrt(tau)
-    log_forward_moneyness = np.log(spot / strike) + (rate - dividend) * tau
-    if np.all(std > 0.0):
+    std = volatility * xp.sqrt(tau)
+    log_forward_moneyness = xp.log(spot / strike) + (rate - dividend) * tau
+    if xp.all(std > 0.0):
         d1 = log_forward_moneyness / std + 0.5 * std
     else:  # the s → 0 limit: d₁ = ±∞ away from the forward, 0 at it
         positive_std = std > 0.0
         with np.errstate(over="ignore"):
-            d1 = np.where(
+            d1 = xp.where(
                 positive_std,
-                log_forward_moneyness / np.where(positive_std, std, 1.0) + 0.5 * std,
-                np.copysign(np.where(log_forward_moneyness == 0.0, 0.0, np.inf), log_forward_moneyness),
+                log_forward_moneyness / xp.where(positive_std, std, 1.0) + 0.5 * std,
+                xp.copysign(xp.where(log_forward_moneyness == 0.0, 0.0, np.inf), log_forward_moneyness),
             )
-    d1 = np.broadcast_to(d1, shape)
+    d1 = xp.broadcast_to(d1, shape)
     d2 = d1 - std
     return _Terms(
         spot, strike, tau, volatility, rate, dividend, omega, std, d1, d2,
-        np.exp(-rate * tau), np.exp(-dividend * tau),
+        xp.exp(-rate * tau), xp.exp(-dividend * tau), xp,
     )
 
 
-def _normal_pdf(x: FloatArray) -> FloatArray:
-    return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+def _normal_pdf(t: _Terms, x: FloatArray) -> FloatArray:
+    return _INV_SQRT_2PI * t.xp.exp(-0.5 * x * x)
 
 
 def _price(t: _Terms, cdf1: FloatArray, cdf2: FloatArray) -> FloatArray:
     value = t.omega * (t.spot * t.discount_dividend * cdf1 - t.strike * t.discount_rate * cdf2)
-    return np.maximum(value, 0.0)  # rounding can push a worthless option a few ulp below zero
+    return t.xp.maximum(value, 0.0)  # rounding can push a worthless option a few ulp below zero
 
 
 def _delta(t: _Terms, cdf1: FloatArray) -> FloatArray:
@@ -104,24 +122,26 @@ def _delta(t: _Terms, cdf1: FloatArray) -> FloatArray:
 
 
 def _gamma(t: _Terms, pdf1: FloatArray) -> FloatArray:
-    if np.all(t.std > 0.0):
+    xp = t.xp
+    if xp.all(t.std > 0.0):
         return t.discount_dividend * pdf1 / (t.spot * t.std)
     positive_std = t.std > 0.0
-    return np.where(positive_std, t.discount_dividend * pdf1 / (t.spot * np.where(positive_std, t.std, 1.0)), 0.0)
+    return xp.where(positive_std, t.discount_dividend * pdf1 / (t.spot * xp.where(positive_std, t.std, 1.0)), 0.0)
 
 
 def _vega(t: _Terms, pdf1: FloatArray) -> FloatArray:
-    return t.spot * t.discount_dividend * pdf1 * np.sqrt(t.tau)
+    return t.spot * t.discount_dividend * pdf1 * t.xp.sqrt(t.tau)
 
 
 def _theta(t: _Terms, cdf1: FloatArray, cdf2: FloatArray, pdf1: FloatArray) -> FloatArray:
+    xp = t.xp
     positive_tau = t.tau > 0.0
-    if np.all(positive_tau):
-        diffusion = -t.spot * t.discount_dividend * pdf1 * t.volatility / (2.0 * np.sqrt(t.tau))
+    if xp.all(positive_tau):
+        diffusion = -t.spot * t.discount_dividend * pdf1 * t.volatility / (2.0 * xp.sqrt(t.tau))
     else:
-        diffusion = np.where(
+        diffusion = xp.where(
             positive_tau,
-            -t.spot * t.discount_dividend * pdf1 * t.volatility / (2.0 * np.sqrt(np.where(positive_tau, t.tau, 1.0))),
+            -t.spot * t.discount_dividend * pdf1 * t.volatility / (2.0 * xp.sqrt(xp.where(positive_tau, t.tau, 1.0))),
             0.0,
         )
     carry = t.omega * (t.dividend * t.spot * t.discount_dividend * cdf1 - t.rate * t.strike * t.discount_rate * cdf2)
@@ -131,31 +151,31 @@ def _theta(t: _Terms, cdf1: FloatArray, cdf2: FloatArray, pdf1: FloatArray) -> F
 def price(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """Black–Scholes–Merton value of a European option, in the currency of ``spot`` per unit of underlying."""
     t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
-    return _price(t, ndtr(t.omega * t.d1), ndtr(t.omega * t.d2))
+    return _price(t, t.xp.ndtr(t.omega * t.d1), t.xp.ndtr(t.omega * t.d2))
 
 
 def delta(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """∂V/∂S (dimensionless, per unit of underlying)."""
     t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
-    return _delta(t, ndtr(t.omega * t.d1))
+    return _delta(t, t.xp.ndtr(t.omega * t.d1))
 
 
 def gamma(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """∂²V/∂S² (per unit of spot)."""
     t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
-    return _gamma(t, _normal_pdf(t.d1))
+    return _gamma(t, _normal_pdf(t, t.d1))
 
 
 def vega(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """∂V/∂σ per 1.00 of volatility."""
     t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
-    return _vega(t, _normal_pdf(t.d1))
+    return _vega(t, _normal_pdf(t, t.d1))
 
 
 def theta(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True) -> FloatArray:
     """∂V/∂t per year of calendar time (negative for a long vanilla with no carry)."""
     t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
-    return _theta(t, ndtr(t.omega * t.d1), ndtr(t.omega * t.d2), _normal_pdf(t.d1))
+    return _theta(t, t.xp.ndtr(t.omega * t.d1), t.xp.ndtr(t.omega * t.d2), _normal_pdf(t, t.d1))
 
 
 def greeks(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, call=True, *,
@@ -172,9 +192,9 @@ def greeks(spot, strike, time_to_maturity, volatility, rate=0.0, dividend=0.0, c
     """
     chosen = check_fields(fields)
     t = _terms(spot, strike, time_to_maturity, volatility, rate, dividend, call)
-    cdf1 = ndtr(t.omega * t.d1) if chosen & {"price", "delta", "theta"} else None
-    cdf2 = ndtr(t.omega * t.d2) if chosen & {"price", "theta"} else None
-    pdf1 = _normal_pdf(t.d1) if chosen & {"gamma", "vega", "theta"} else None
+    cdf1 = t.xp.ndtr(t.omega * t.d1) if chosen & {"price", "delta", "theta"} else None
+    cdf2 = t.xp.ndtr(t.omega * t.d2) if chosen & {"price", "theta"} else None
+    pdf1 = _normal_pdf(t, t.d1) if chosen & {"gamma", "vega", "theta"} else None
     return Greeks(
         _price(t, cdf1, cdf2) if "price" in chosen else None,
         _delta(t, cdf1) if "delta" in chosen else None,
@@ -275,12 +295,15 @@ def implied_volatility(
       * ``option_price`` outside [discounted intrinsic value, upper bound): the intrinsic value is
         max(ω(S e^{−qτ} − K e^{−rτ}), 0); the upper bound is S e^{−qτ} for a call and K e^{−rτ} for a put;
       * ``time_to_maturity`` ≤ 0, ``tolerance`` ≤ 0, ``max_iterations`` < 1, and the inputs ``price`` checks
-        (spot, strike > 0, finite rate and dividend).
+        (spot, strike > 0, finite rate and dividend); any torch tensor argument (numpy only).
     ``RuntimeError`` if some price has not converged after ``max_iterations`` (never a silent partial answer).
     A price within the float64 rounding of the parity subtraction (≈ a few ulp of the price) of the discounted
     intrinsic value gives volatility 0: that price does not resolve σ beyond "as small as 0", so an in-the-money
     quote this close to intrinsic should be inverted through its out-of-the-money counterpart's price instead.
     """
+    if namespace(option_price, spot, strike, time_to_maturity, rate, dividend, call).tensors:
+        raise ValueError("implied_volatility takes numbers or numpy arrays, not torch tensors: convert them with "
+                         "tensor.cpu().numpy()")
     target = check.non_negative("option_price", option_price)
     check.positive("time_to_maturity", time_to_maturity)
     check.positive("tolerance", tolerance)
