@@ -69,6 +69,7 @@ from hedgegym.valuation import (
     Valuation,
     default_valuation,
     value_paths,
+    values_tensors,
 )
 
 __all__ = [
@@ -211,15 +212,34 @@ class HedgingEngine:
                                  f"regime_switching market; the {type(model).__name__} model has no barrier pricer")
 
     # ------------------------------------------------------------------ state
-    def reset(self, spot: ArrayLike, variance: ArrayLike, valued: PathValuation | None = None) -> None:
+    def reset(self, spot: ArrayLike | torch.Tensor, variance: ArrayLike | torch.Tensor,
+              valued: PathValuation | None = None) -> None:
         """Start N episodes on the given paths, shapes (n_steps + 1, N) (time-major).
+
+        ``spot``, ``variance``: arrays, or torch tensors (any float dtype, any device; e.g.
+        ``GeometricBrownianMotion.simulate_tensors``). With a tensor and a Black–Scholes-based valuation of a book
+        without barriers (``hedgegym.valuation.values_tensors``: the default valuation of a GBM or a regime-switching
+        model), the paths are moved to ``dtype`` on ``device`` and the book and the hedges are valued there, in
+        torch; ``spot_path``, ``variance_path`` and the ``PathGreeks`` fields are then numpy arrays of ``dtype``
+        (zero-copy views of the CPU tensors, host copies from a GPU), so every reader is unchanged. Otherwise (and
+        for arrays) the paths are valued in numpy float64.
 
         ``valued``: the ``valuation_of_paths`` of an engine with the same model, book, hedge options and grid,
         reset on these same paths — reused instead of re-valuing every node (evaluating several hedgers on one
         path set values it once). The caller vouches that the paths are the same; shapes are checked.
+
+        Raises: ``ValueError`` for shapes other than (n_steps + 1, N), and the pricer's for values outside its
+        domain (e.g. a spot ≤ 0).
         """
-        spot = np.asarray(spot, dtype=np.float64)
-        variance = np.asarray(variance, dtype=np.float64)
+        in_torch = (isinstance(spot, torch.Tensor) or isinstance(variance, torch.Tensor)) and valued is None \
+            and values_tensors(self.valuation, self.book)
+        if in_torch:
+            spot_tensor, variance_tensor = self._tensor(spot), self._tensor(variance)
+            spot, variance = _numpy(spot_tensor), _numpy(variance_tensor)
+        else:
+            spot = np.asarray(_numpy(spot) if isinstance(spot, torch.Tensor) else spot, dtype=np.float64)
+            variance = np.asarray(_numpy(variance) if isinstance(variance, torch.Tensor) else variance,
+                                  dtype=np.float64)
         if spot.ndim != 2 or spot.shape[0] != self.n_steps + 1 or variance.shape != spot.shape:
             raise ValueError(
                 f"spot and variance must have shape (n_steps + 1, N) = ({self.n_steps + 1}, N), got {spot.shape} "
@@ -240,11 +260,12 @@ class HedgingEngine:
                       for option in self.book.options)
                 if self.book.has_barrier else None
             )
-            self.book_path, self.instrument_path = self._value_paths(spot, variance)
+            self.book_path, self.instrument_path = (self._value_paths(spot_tensor, variance_tensor) if in_torch
+                                                    else self._value_paths(spot, variance))
         self.step_index = 0
         self._value_node()
         # the step's inputs, handed to torch once per path set (zero-copy for float64 on the CPU)
-        self._spot_tensor = self._tensor(self.spot_path)
+        self._spot_tensor = spot_tensor if in_torch else self._tensor(self.spot_path)
         self._book_price = self._tensor(self.book_path.price)
         self._instrument_price = self._tensor(self.instrument_path.price)
         self._host_inputs = (  # numpy views of the same tensors (the CPU's numpy step reads them)

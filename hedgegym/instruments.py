@@ -42,6 +42,7 @@ from hedgegym.pricing import barrier as barrier_pricing
 from hedgegym.pricing import black_scholes
 from hedgegym.pricing.fields import ALL, accepts_fields, check_fields, keep
 from hedgegym.pricing.greeks import FloatArray, Greeks
+from hedgegym.pricing.namespace import namespace
 
 __all__ = [
     "BlackScholesPricer",
@@ -66,8 +67,9 @@ def _scalar(name: str, rule: Callable[[str, ArrayLike], FloatArray], value: obje
 
 
 def _scale(greeks: Greeks, factor: float) -> Greeks:
-    """``factor`` × every field (fields not computed, ``None``, stay ``None``)."""
-    return Greeks(*(None if field is None else factor * np.asarray(field, dtype=np.float64) for field in greeks))
+    """``factor`` × every field (fields not computed, ``None``, stay ``None``); numpy float64, or tensors."""
+    xp = namespace(*greeks)
+    return Greeks(*(None if field is None else factor * xp.as_float(field) for field in greeks))
 
 
 def _add(left: Greeks, right: Greeks) -> Greeks:
@@ -434,11 +436,14 @@ class Book:
             number of shares that offset it is −delta), gamma (per unit of spot), vega (currency per 1.00 of the
             model's volatility parameter) and theta (currency per year).
 
-        Shape: every field (N,) for spot (N,).
+        Shape: every field (N,) for spot (N,). numpy or torch (``hedgegym.pricing.namespace``): with a torch
+        tensor ``spot`` the pricer gets it as is, and the sum runs in torch (a pricer returning tensors, e.g.
+        Black–Scholes, gives tensors of its dtype and device); with arrays, numpy float64 as always.
         Raises: ``ValueError`` naming ``spot``, ``alive`` or ``fields``.
         """
         chosen = None if fields is None else check_fields(fields)
-        spot = check.positive("spot", spot)
+        xp = namespace(spot, time)
+        spot = xp.positive("spot", spot)
         shape = np.broadcast_shapes(spot.shape, np.shape(time))
         if alive is not None and len(alive) != len(self.positions):
             raise ValueError(f"alive must have one entry per position ({len(self.positions)}), got {len(alive)}")
@@ -447,8 +452,8 @@ class Book:
             option = position.option
             scaled = _scale(option._per_unit(spot, time, pricer, chosen), position.quantity * option.multiplier)
             if alive is not None and alive[index] is not None:
-                scaled = Greeks(*(None if field is None else np.where(alive[index], field, 0.0) for field in scaled))
+                scaled = Greeks(*(None if field is None else xp.where(alive[index], field, 0.0) for field in scaled))
             total = scaled if total is None else _add(total, scaled)
         assert total is not None  # a Book is never empty
-        return Greeks(*(field if field is None or np.shape(field) == shape else np.broadcast_to(field, shape).copy()
+        return Greeks(*(field if field is None or np.shape(field) == shape else xp.broadcast_copy(field, shape)
                         for field in total))

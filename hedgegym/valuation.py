@@ -1,10 +1,11 @@
 r"""Valuation of the paths: the book's and the hedge instruments' price and Greeks at every node of an episode.
 
 These numbers depend on the market path alone, never on the hedger's actions, so the engine computes them once
-per path set at ``reset`` (``value_paths``), in numpy float64, and its step reads them row by row. Lazily: only
-the fields declared (``HedgingEngine.required_greeks``: what the features, the hedger and the attribution read)
-are valued at ``reset``; any other is valued on its first access (``PathGreeks``), so a declaration changes the
-time spent, never the numbers.
+per path set at ``reset`` (``value_paths``), in numpy float64 (or, for tensor paths and a Black–Scholes-based
+valuation, in torch at the engine's dtype and device: ``values_tensors``), and its step reads them row by row.
+Lazily: only the fields declared (``HedgingEngine.required_greeks``: what the features, the hedger and the
+attribution read) are valued at ``reset``; any other is valued on its first access (``PathGreeks``), so a
+declaration changes the time spent, never the numbers.
 
 A ``Valuation`` marks options: by default the market model's own pricer (``ModelValuation``: the exact price
 under GBM, Heston, Merton, SABR); the regime-switching model has no closed form and is marked with
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import torch
 from numpy.typing import ArrayLike
 
 from hedgegym.instruments import Book, EuropeanOption, monitored
@@ -27,6 +29,7 @@ from hedgegym.pricing import black_scholes
 from hedgegym.pricing.fields import accepts_fields, check_fields, keep
 from hedgegym.pricing.greeks import FloatArray, Greeks
 from hedgegym.pricing.model_greeks import model_greeks
+from hedgegym.pricing.namespace import namespace
 
 __all__ = [
     "BARRIER_MODELS",
@@ -38,6 +41,7 @@ __all__ = [
     "Valuation",
     "default_valuation",
     "value_paths",
+    "values_tensors",
 ]
 
 _NODES_PER_VALUATION = 1_000_000  # nodes valued per pricer call at reset (bounds the temporary memory)
@@ -88,7 +92,7 @@ class RegimeProxyValuation:
                  monitoring_interval: float | None = None, fields: Iterable[str] | None = None) -> Greeks:
         """Black–Scholes (or the barrier closed form) at √variance; ``fields``: the Greeks wanted (``None``: all;
         the others ``None``)."""
-        model, volatility = self.model, np.sqrt(variance)
+        model, volatility = self.model, namespace(variance).sqrt(variance)
         if barrier is None:
             return black_scholes.greeks(spot, strike, time_to_maturity, volatility, model.rate, model.dividend, call,
                                         fields=fields)
@@ -115,6 +119,17 @@ class _AtVariance:
             return keep(self.valuation(spot, strike, time_to_maturity, call, self.variance, **barrier_terms,
                                        fields=chosen), chosen)
         return keep(self.valuation(spot, strike, time_to_maturity, call, self.variance, **barrier_terms), chosen)
+
+
+def values_tensors(valuation: Valuation, book: Book) -> bool:
+    """True when ``value_paths`` values ``book`` with ``valuation`` in torch on tensor paths: a Black–Scholes
+    valuation (``ModelValuation`` of a ``GeometricBrownianMotion``, ``RegimeProxyValuation``: both end in
+    ``black_scholes.greeks``, which takes tensors) and no barrier option in the book (the barrier pricer and the
+    knock-out masks are numpy). Any other valuation values numpy float64 arrays."""
+    if book.has_barrier:
+        return False
+    return isinstance(valuation, RegimeProxyValuation) or (
+        isinstance(valuation, ModelValuation) and isinstance(valuation.model, GeometricBrownianMotion))
 
 
 def default_valuation(model: MarketModel) -> ModelValuation | RegimeProxyValuation:
@@ -257,7 +272,9 @@ class _Fill:
         rows_total, n_paths = spot.shape
         names = [name for name in Greeks._fields if name in fields]
         shape = (rows_total, n_paths, 1 + len(self.hedge_options)) if self.instruments else (rows_total, n_paths)
-        out = {name: np.empty(shape) for name in names}
+        tensors = isinstance(spot, torch.Tensor)
+        out = {name: torch.empty(shape, dtype=spot.dtype, device=spot.device) if tensors else np.empty(shape)
+               for name in names}
         rows = max(1, _NODES_PER_VALUATION // max(n_paths, 1))
         for start in range(0, rows_total, rows):
             block = slice(start, start + rows)
@@ -276,6 +293,8 @@ class _Fill:
                 greeks = option.greeks(s, t, pricer, fields=fields)
                 for name in names:
                     out[name][block, :, j] = getattr(greeks, name)
+        if tensors:  # numpy for every reader: views of the tensors on the CPU, host copies from a GPU
+            return {name: values.cpu().numpy() for name, values in out.items()}
         return out
 
 
@@ -315,6 +334,11 @@ def value_paths(
         alive_path: per book position ``None`` or a bool (rows, N) knock-out mask; ``None`` without barriers.
         fields: the Greeks valued now (``None``: all five); ``"price"`` is always valued. Any other field is valued
             on its first access (``PathGreeks``), with the same numbers.
+
+    Tensors: ``spot`` and ``variance`` may be torch tensors of one dtype on one device when
+    ``values_tensors(valuation, book)`` (Black–Scholes-based, no barrier): every field is then valued in torch at
+    that dtype and device, and held as a numpy array of that dtype (a zero-copy view of the CPU tensor; a host
+    copy from a GPU), so the readers of ``PathGreeks`` are unchanged.
 
     Shape: the book's fields (rows, N), the instruments' (rows, N, k) with k = 1 + len(hedge_options).
     Raises: ``ValueError`` from the pricer for inputs outside its domain; naming ``fields`` for an unknown Greek.

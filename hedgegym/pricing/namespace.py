@@ -96,7 +96,8 @@ class TorchNamespace:
     def _operand(self, value: Any) -> torch.Tensor:
         return value if isinstance(value, torch.Tensor) else self.tensor(value)
 
-    def where(self, condition: torch.Tensor, a: Any, b: Any) -> torch.Tensor:
+    def where(self, condition: Any, a: Any, b: Any) -> torch.Tensor:
+        condition = torch.as_tensor(condition, dtype=torch.bool, device=self.device)
         return torch.where(condition, self._operand(a), self._operand(b))
 
     def maximum(self, a: torch.Tensor, b: Any) -> torch.Tensor:
@@ -145,13 +146,13 @@ class TorchNamespace:
         return torch.broadcast_to(value, shape).clone()
 
     def positive(self, name: str, value: Any) -> torch.Tensor:
-        return self._checked(check.positive, name, value, lambda x: x > 0.0)
+        return self._checked(check.positive, name, value, lambda low, high: low > 0.0 and high < math.inf)
 
     def non_negative(self, name: str, value: Any) -> torch.Tensor:
-        return self._checked(check.non_negative, name, value, lambda x: x >= 0.0)
+        return self._checked(check.non_negative, name, value, lambda low, high: low >= 0.0 and high < math.inf)
 
     def finite(self, name: str, value: Any) -> torch.Tensor:
-        return self._checked(check.finite, name, value, torch.isfinite)
+        return self._checked(check.finite, name, value, lambda low, high: low > -math.inf and high < math.inf)
 
     def _on_device(self, name: str, value: torch.Tensor) -> None:
         if value.device != self.device:
@@ -159,16 +160,17 @@ class TorchNamespace:
                              f"{self.device}: every tensor argument must be on one device")
 
     def _checked(self, rule: Callable[[str, Any], np.ndarray], name: str, value: Any,
-                 ok: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        """``value`` as a tensor of this dtype and device, checked by ``rule``'s criterion (finite and ``ok``);
-        ``ValueError`` with ``rule``'s message otherwise."""
+                 ok: Callable[[float, float], bool]) -> torch.Tensor:
+        """``value`` as a tensor of this dtype and device, checked by ``rule``'s criterion, here ``ok(min, max)``
+        (one pass: ``torch.aminmax``, whose NaN propagates and fails every comparison); ``ValueError`` with
+        ``rule``'s message otherwise."""
         if not isinstance(value, torch.Tensor):
             return self.tensor(rule(name, value))
         self._on_device(name, value)
         if value.dtype == torch.bool or value.is_complex():
             rule(name, value.detach().cpu().numpy())  # raises: not real numbers
         tensor = value.to(self.dtype)
-        if not bool(torch.all(torch.isfinite(tensor) & ok(tensor))):
+        if tensor.numel() and not ok(*(float(bound) for bound in torch.aminmax(tensor.detach()))):
             rule(name, tensor.detach().cpu().double().numpy())  # raises the numpy check's message
             raise ValueError(f"{name}: invalid values")  # pragma: no cover - the numpy check has raised
         return tensor
