@@ -3,7 +3,11 @@ r"""Benchmark hedgegym against its peer pfhedge 0.23, side by side in one proces
 Task 1 — pfhedge's headline task: simulate N = 100,000 GBM paths (S₀ = K = 1, σ = 0.2, μ = r = q = 0, daily
 steps dt = 1/252, T = 1 year, 252 steps), Black–Scholes delta hedge a short ATM call at every step, P&L per path.
   * hedgegym, engine loop: ``GeometricBrownianMotion.simulate`` (numpy, float64) + ``HedgingEngine.reset`` (values
-    the book and the stock at every node) + 252 × (``DeltaHedger.targets`` + ``HedgingEngine.step``); P&L = W_T.
+    the book and the stock at every node: price and Δ only, the Greeks ``DeltaHedger`` declares) + 252 ×
+    (``DeltaHedger.targets`` + ``HedgingEngine.step``); P&L = W_T.
+  * hedgegym, engine loop in torch float32: ``GeometricBrownianMotion.simulate_tensors`` (torch float32,
+    time-major) + ``HedgingEngine(dtype=torch.float32, greeks=DeltaHedger.required_greeks).reset`` on the tensors
+    (price and Δ valued in torch float32) + the same 252 × (``DeltaHedger.targets`` + ``step``).
   * hedgegym, ``evaluate(DeltaHedger(), config)``: simulation, the same engine loop and the per-step P&L
     attribution (delta, gamma, theta, vega, carry, cost, residual) with its 13 series. One ``evaluate`` holds at
     most ``MAX_EVALUATION_NODES`` nodes, so the N paths run as the fewest equal chunks that fit (4 × 25,000).
@@ -14,16 +18,18 @@ Task 2 — one deep-hedging training iteration: 10,000 paths × 20 steps (dt = 1
 option), short ATM call, no costs, MLP of 4 hidden layers × 32 ReLU units on (log-moneyness, time to maturity,
 volatility, previous position), entropic risk (λ = 1), Adam (lr 1e-3, one optimiser reused across iterations).
   * hedgegym: one iteration of ``train_deep_hedger`` (timed between its ``progress`` callbacks): simulate
-    (numpy float64), ``HedgingEngine.reset`` (all Greeks at every node, float64), node features, the torch
-    float32 roll-out of its own accounting (20 MLP calls), the risk, backward, Adam step. Its output is tanh-squashed.
+    (numpy float64), ``HedgingEngine.reset`` (the Greeks its features read, at every node, float64), node
+    features, the torch float32 roll-out through ``HedgingEngine.step`` (20 MLP calls), the risk, backward, Adam
+    step. Its output is tanh-squashed.
   * pfhedge: ``Hedger(MultiLayerPerceptron(), inputs=[..., "prev_hedge"]).fit(derivative, n_epochs=1,
     n_paths=10_000, optimizer=<the same Adam>, validation=False)``: simulate, 20 MLP calls, ``pl``, entropic
     risk, backward, Adam step. A second row times ``fit`` as shipped (``validation=True`` adds one no-grad pass
     on fresh paths to every epoch).
 Both: wall time, best (and median) of ``--repeats`` after one warm-up call of the same size, torch threads 1 and
-the process default; pfhedge in float32 and float64 (hedgegym's engine is float64 numpy; its deep-hedging
-roll-out is float32 torch). The memory-bandwidth floor of task 1: a materialised (N, T + 1) spot path must be
-written once and read once, 2·N·(T + 1)·itemsize bytes, divided by the bandwidth of a numpy copy measured here.
+the process default; pfhedge in float32 and float64, hedgegym's engine loop in numpy float64 and in torch float32
+(its deep-hedging roll-out is float32 torch). The memory-bandwidth floor of task 1: a materialised (N, T + 1) spot
+path must be written once and read once, 2·N·(T + 1)·itemsize bytes, divided by the bandwidth of a numpy copy
+measured here.
 Results go to ``benchmarks/peers.md``.
 
     pip install --no-deps pfhedge==0.23.0 'tqdm>=4.62.3,<5'    # pfhedge pins numpy<2; it imports only torch, tqdm
@@ -156,7 +162,8 @@ def hedgegym_engine_loop(config, n_paths: int, rng: np.random.Generator, phases:
         size = min(chunk or n_paths, n_paths - start)
         clock = time.perf_counter()
         model = config.market.build()
-        engine = HedgingEngine(model, config.build_book(), config.simulation.n_steps)
+        engine = HedgingEngine(model, config.build_book(), config.simulation.n_steps,
+                               greeks=DeltaHedger.required_greeks)
         paths = model.simulate(size, engine.n_steps, engine.dt, rng, measure="real")
         spot, variance = np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T)
         del paths
@@ -174,6 +181,34 @@ def hedgegym_engine_loop(config, n_paths: int, rng: np.random.Generator, phases:
         del engine, spot, variance
     phases.append(spent)
     return np.concatenate(pnl)
+
+
+def hedgegym_engine_loop_torch(config, n_paths: int, generator: torch.Generator,
+                               phases: list[dict[str, float]]) -> np.ndarray:
+    """The engine loop in torch float32: ``simulate_tensors`` (time-major float32 tensors), ``reset`` on them
+    (price and Δ valued in torch float32), then DeltaHedger.targets + engine.step at every step; P&L W_T per path
+    (N,), float64. Appends the seconds spent in each of ``PHASES`` to ``phases``."""
+    from hedgegym.baselines.delta import DeltaHedger
+    from hedgegym.engine import HedgingEngine
+
+    spent = dict.fromkeys(PHASES, 0.0)
+    clock = time.perf_counter()
+    model = config.market.build()
+    engine = HedgingEngine(model, config.build_book(), config.simulation.n_steps, dtype=torch.float32,
+                           greeks=DeltaHedger.required_greeks)
+    spot, variance = model.simulate_tensors(n_paths, engine.n_steps, engine.dt, generator, dtype=torch.float32)
+    spent["simulate"] += time.perf_counter() - clock
+    clock = time.perf_counter()
+    engine.reset(spot, variance)
+    hedger = DeltaHedger()
+    hedger.reset(engine)
+    spent["reset"] += time.perf_counter() - clock
+    clock = time.perf_counter()
+    while not engine.done:
+        engine.step(hedger.targets(engine))
+    spent["steps"] += time.perf_counter() - clock
+    phases.append(spent)
+    return engine.wealth.astype(np.float64)
 
 
 def evaluation_chunks(n_paths: int, n_steps: int) -> list[int]:
@@ -357,6 +392,7 @@ def main(argv: list[str] | None = None) -> None:
     load_before = load_average()
     torch.manual_seed(0)
     rng = np.random.default_rng(np.random.SeedSequence(20240611))
+    generator = torch.Generator().manual_seed(20240611)
     n1, t1 = sizes.task1_paths, sizes.task1_steps
     nodes1 = n1 * t1
     config1 = task1_config(t1, evaluation_paths=min(10_000, max(10, n1)))
@@ -387,6 +423,12 @@ def main(argv: list[str] | None = None) -> None:
             best = phases[1:][int(np.argmin(times))]  # phases[0]: the warm-up call
             breakdown[(label, threads)] = best
             pnl["hedgegym engine loop" + ("" if block is None else " (blocks)")] = result
+        phases = []
+        times, result = timed(lambda p=phases: hedgegym_engine_loop_torch(config1, n1, generator, p), repeats)
+        label = "hedgegym engine loop, torch float32 (`simulate_tensors` + reset + `DeltaHedger.targets` + `step`)"
+        task1.append(Timing(label, "float32", threads, times, nodes1))
+        breakdown[(label, threads)] = phases[1:][int(np.argmin(times))]
+        pnl["hedgegym engine loop, torch float32"] = result
         times, result = timed(lambda: hedgegym_evaluate(config1, n1, seeds), repeats)
         task1.append(Timing("hedgegym `evaluate(DeltaHedger())` with attribution", "float64", threads, times, nodes1))
         pnl["hedgegym evaluate"] = result
@@ -462,8 +504,10 @@ def render(args, sizes: Sizes, task1: list[Timing], task2: list[Timing], pnl: di
         "",
         f"## Task 1: {n1:,} GBM paths × {t1} daily steps, Black–Scholes delta hedge of a short ATM call, P&L per path",
         "",
-        "S₀ = K = 1, σ = 0.2, μ = r = q = 0, dt = 1/252. hedgegym's engine is numpy float64 only (torch threads do "
-        "not reach it); pfhedge runs in float32 and float64. Ratio: hedgegym ÷ pfhedge at the same thread count.",
+        "S₀ = K = 1, σ = 0.2, μ = r = q = 0, dt = 1/252. hedgegym's float64 engine-loop rows simulate and value in "
+        "numpy/scipy float64 (torch threads do not reach that part); its torch float32 row simulates, values and "
+        "steps in torch float32. pfhedge runs in float32 and float64. Ratio: hedgegym ÷ pfhedge at the same thread "
+        "count.",
         "",
         "| implementation | dtype | torch threads | best s | median s | M path-steps/s | ÷ pfhedge f32 "
         "| ÷ pfhedge f64 | × bandwidth floor |",
@@ -480,10 +524,11 @@ def render(args, sizes: Sizes, task1: list[Timing], task2: list[Timing], pnl: di
         )
     lines += [
         "",
-        "Reading the rows: hedgegym's task-1 work is numpy/scipy, which torch's thread setting does not reach, so "
-        "the spread between its 1- and 2-thread rows is this shared machine's run-to-run noise (largest for the "
-        "unblocked 100k-path loop, whose `reset` allocates and fills several GB). The blocked row runs the same "
-        "code on `evaluate`-sized blocks; its gap to the unblocked row is the cost of those allocations.",
+        "Reading the rows: hedgegym's float64 task-1 rows are numpy/scipy, which torch's thread setting does not "
+        "reach, so the spread between their 1- and 2-thread figures is this shared machine's run-to-run noise "
+        "(largest for the unblocked 100k-path loop, whose `reset` allocates and fills several GB). The blocked row "
+        "runs the same code on `evaluate`-sized blocks; its gap to the unblocked row is the cost of those "
+        "allocations. The torch float32 row is torch throughout, so its thread count matters.",
         "",
         "Where the hedgegym engine loop's best call spent its time:",
         "",
@@ -533,8 +578,9 @@ def render(args, sizes: Sizes, task1: list[Timing], task2: list[Timing], pnl: di
         "",
         "Short ATM call, S₀ = K = 1, σ = 0.2, μ = 0, dt = 1/250, no costs; MLP 4 × 32 ReLU on (log-moneyness, "
         "time to maturity, volatility, previous position); entropic risk λ = 1; Adam lr 1e-3 (one optimiser across "
-        "iterations). hedgegym: simulate (numpy f64) + `HedgingEngine.reset` (all Greeks, f64) + node features + "
-        "the float32 torch roll-out of its own accounting + risk + backward + Adam step, timed between "
+        "iterations). hedgegym: simulate (numpy f64) + `HedgingEngine.reset` (the Greeks its features read, f64) + "
+        "node features + the float32 torch roll-out through `HedgingEngine.step` + risk + backward + Adam step, "
+        "timed between "
         "`train_deep_hedger`'s `progress` callbacks (iteration 0 is the warm-up); tanh-squashed output. pfhedge: "
         "`fit(n_epochs=1)` = simulate + 20 MLP calls on (N, 1, 4) inputs + `pl` + entropic risk + backward + Adam "
         "step; as shipped it also evaluates the loss on fresh paths without gradient each epoch (second row).",

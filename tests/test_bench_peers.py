@@ -81,3 +81,22 @@ def test_quick_run_writes_a_report_where_both_libraries_agree(bench, tmp_path):
     bench.main(["--quick", "--threads", "1", "--repeats", "1", "--output", str(output)])
     report = output.read_text()
     assert "## Task 1" in report and "## Task 2" in report and "Verdict: **agree**" in report
+
+
+def test_torch_float32_engine_loop_agrees_with_the_float64_engine_loop(bench):
+    """The torch float32 row (simulate_tensors + reset on tensors + DeltaHedger + step) hedges the same P&L law as
+    the numpy float64 row: mean ≈ 0 (μ = r = 0: the premium is E[payoff]) and the same sd, each |z| below a
+    family-wise 99.9% Bonferroni band over the 4 comparisons; the three phases are timed."""
+    import torch
+
+    config = bench.task1_config(20)
+    phases: list[dict[str, float]] = []
+    ours = bench.hedgegym_engine_loop_torch(config, 20_000, torch.Generator().manual_seed(0), phases)
+    reference = bench.hedgegym_engine_loop(config, 20_000, np.random.default_rng(0), [])
+    assert ours.shape == (20_000,) and ours.dtype == np.float64 and np.all(np.isfinite(ours))
+    assert list(phases[0]) == list(bench.PHASES) and all(seconds > 0 for seconds in phases[0].values())
+    band = stats.norm.ppf(1 - 0.001 / (2 * 4))
+    a, b = bench.Moments.of(ours), bench.Moments.of(reference)
+    z_mean, z_std = bench.z_scores(a, b)
+    assert abs(a.mean / a.mean_se) < band and abs(b.mean / b.mean_se) < band
+    assert abs(z_mean) < band and abs(z_std) < band
