@@ -147,6 +147,22 @@ def task1_config(n_steps: int, evaluation_paths: int = 10_000):
 PHASES = ("simulate", "reset", "steps")
 
 
+def delta_hedge(engine, spot, variance, spent: dict[str, float]) -> None:
+    """``engine.reset(spot, variance)`` and a ``DeltaHedger``'s reset (timed as "reset"), then DeltaHedger.targets +
+    engine.step to maturity (timed as "steps"); the seconds are added to ``spent``."""
+    from hedgegym.baselines.delta import DeltaHedger
+
+    clock = time.perf_counter()
+    engine.reset(spot, variance)
+    hedger = DeltaHedger()
+    hedger.reset(engine)
+    spent["reset"] += time.perf_counter() - clock
+    clock = time.perf_counter()
+    while not engine.done:
+        engine.step(hedger.targets(engine))
+    spent["steps"] += time.perf_counter() - clock
+
+
 def hedgegym_engine_loop(config, n_paths: int, rng: np.random.Generator, phases: list[dict[str, float]],
                          chunk: int | None = None) -> np.ndarray:
     """Simulate, reset the engine, then DeltaHedger.targets + engine.step at every step; P&L W_T per path (N,).
@@ -168,15 +184,7 @@ def hedgegym_engine_loop(config, n_paths: int, rng: np.random.Generator, phases:
         spot, variance = np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T)
         del paths
         spent["simulate"] += time.perf_counter() - clock
-        clock = time.perf_counter()
-        engine.reset(spot, variance)
-        hedger = DeltaHedger()
-        hedger.reset(engine)
-        spent["reset"] += time.perf_counter() - clock
-        clock = time.perf_counter()
-        while not engine.done:
-            engine.step(hedger.targets(engine))
-        spent["steps"] += time.perf_counter() - clock
+        delta_hedge(engine, spot, variance, spent)
         pnl.append(engine.wealth)
         del engine, spot, variance
     phases.append(spent)
@@ -198,15 +206,7 @@ def hedgegym_engine_loop_torch(config, n_paths: int, generator: torch.Generator,
                            greeks=DeltaHedger.required_greeks)
     spot, variance = model.simulate_tensors(n_paths, engine.n_steps, engine.dt, generator, dtype=torch.float32)
     spent["simulate"] += time.perf_counter() - clock
-    clock = time.perf_counter()
-    engine.reset(spot, variance)
-    hedger = DeltaHedger()
-    hedger.reset(engine)
-    spent["reset"] += time.perf_counter() - clock
-    clock = time.perf_counter()
-    while not engine.done:
-        engine.step(hedger.targets(engine))
-    spent["steps"] += time.perf_counter() - clock
+    delta_hedge(engine, spot, variance, spent)
     phases.append(spent)
     return engine.wealth.astype(np.float64)
 
