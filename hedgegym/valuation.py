@@ -273,9 +273,15 @@ class _Fill:
         names = [name for name in Greeks._fields if name in fields]
         shape = (rows_total, n_paths, 1 + len(self.hedge_options)) if self.instruments else (rows_total, n_paths)
         tensors = isinstance(spot, torch.Tensor)
+        rows = max(1, _NODES_PER_VALUATION // max(n_paths, 1))
+        if not self.instruments and rows >= rows_total:  # one block: the book's fields are already fresh arrays
+            alive = None if self.alive_path is None else list(self.alive_path)
+            greeks = self.book.greeks(spot, self.times, monitored(_AtVariance(self.valuation, self.variance),
+                                                                  self.monitoring_interval), alive, fields=fields)
+            out = {name: getattr(greeks, name) for name in names}
+            return {name: values.cpu().numpy() for name, values in out.items()} if tensors else out
         out = {name: torch.empty(shape, dtype=spot.dtype, device=spot.device) if tensors else np.empty(shape)
                for name in names}
-        rows = max(1, _NODES_PER_VALUATION // max(n_paths, 1))
         for start in range(0, rows_total, rows):
             block = slice(start, start + rows)
             s, t = spot[block], self.times[block]
