@@ -31,9 +31,16 @@ from torch import nn
 
 from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig
-from hedgegym.engine import HedgingEngine
+from hedgegym.engine import HedgingEngine, checked_device
 from hedgegym.env.core import HedgingCore
-from hedgegym.env.features import CLIP, evaluate_features, evaluate_node_features, state_features
+from hedgegym.env.features import (
+    CLIP,
+    default_features,
+    evaluate_features,
+    evaluate_node_features,
+    greeks_read,
+    state_features,
+)
 from hedgegym.pricing.greeks import FloatArray
 
 __all__ = ["DeepHedger", "DeepHedgingPolicy", "check_training_device", "train_deep_hedger"]
@@ -65,12 +72,12 @@ class TrainingHistory:
 
 
 def check_training_device(config: ExperimentConfig) -> None:
-    """``ValueError`` naming ``agent.device`` when it is a CUDA device and this machine has none; ``train`` calls it
-    before it creates a run directory."""
-    device = config.agent.device
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"agent.device is {device!r} but CUDA is not available on this machine "
-                         "(torch.cuda.is_available() is False); use 'cpu'")
+    """``ValueError`` naming ``agent.device`` when it is a CUDA device this machine lacks (no CUDA, or no such
+    index); ``train`` calls it before it creates a run directory."""
+    try:
+        checked_device(config.agent.device)
+    except ValueError as error:
+        raise ValueError(f"agent.device: {error}") from None
 
 
 def _risk(x: torch.Tensor, config: ExperimentConfig, threshold: torch.Tensor) -> torch.Tensor:
@@ -141,6 +148,9 @@ class DeepHedger(Hedger):
     def __init__(self, policy: DeepHedgingPolicy, config: ExperimentConfig) -> None:
         self.policy = policy.eval().cpu()  # evaluation runs on the CPU, in the policy's own dtype
         self.config = config
+        names = list(config.env.features) if config.env.features else default_features(
+            len(config.hedging.hedge_options))
+        self.required_greeks = greeks_read(names)  # the Greeks its observation reads (evaluate values only these)
         self._names: list[str] | None = None
         self._scales = None
 

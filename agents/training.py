@@ -320,7 +320,7 @@ def load_agent(directory: str | Path):
     if config.agent.algo == "deep_hedging":
         core = HedgingCore(config, n_envs=1)
         policy = DeepHedgingPolicy(len(core.feature_names), core.engine.n_instruments, list(config.agent.net_arch),
-                                   core.position_scale)
+                                   core.position_scale).to(getattr(torch, config.agent.dtype))  # as trained
         policy.load_state_dict(torch.load(final, map_location="cpu"))
         return DeepHedger(policy, config), config
     model = ALGORITHMS[config.agent.algo].load(final, device="cpu")

@@ -65,10 +65,13 @@ def _row_sum(terms: Array) -> Array:
 
 
 def _like(parameter: FloatArray, array: Array) -> Array:
-    """A (k,) parameter as the same kind of array as ``array``, in its dtype (a tensor: on its device)."""
+    """A (k,) parameter as the same kind of array as ``array``, in its floating dtype (float32 stays float32;
+    integer input gets float64, never a rate truncated to an integer) — a tensor on its device."""
     if isinstance(array, torch.Tensor):
-        return torch.as_tensor(parameter, dtype=array.dtype, device=array.device)
-    return parameter.astype(array.dtype, copy=False)
+        dtype = array.dtype if array.dtype.is_floating_point else torch.float64
+        return torch.as_tensor(parameter, dtype=dtype, device=array.device)
+    dtype = array.dtype if np.issubdtype(array.dtype, np.floating) else np.float64
+    return parameter.astype(dtype, copy=False)
 
 
 def _as_matrix(name: str, array: FloatArray) -> FloatArray:

@@ -32,13 +32,15 @@ under GBM the closed form with the Broadie–Glasserman–Kou correction for mon
 regime-switching model the same formula at √variance (the proxy above); Heston, Merton and SABR have no barrier
 pricer and are refused at construction.
 
-Tensors. The per-step state (positions, cash, wealth) and the step's arithmetic (trades, every cost model, cash,
-dividends, wealth, the P&L decomposition) run on torch tensors of ``dtype`` (float64 by default, or float32) on
-``device`` (CPU, or CUDA where available): written once, for every face. The valuations, which do not depend on
-actions, are computed in numpy float64 at ``reset`` and handed to torch once per path set (zero-copy for float64
-on the CPU). The numpy faces (the envs, the classical hedgers, ``evaluate``) give numpy targets and read numpy
-views of the state (``positions``, ``cash``, ``wealth``: zero-copy on the CPU); deep hedging gives torch targets
-that carry gradients and reads ``state`` (tensors), so it backpropagates through this very step.
+Tensors. The per-step state (positions, cash, wealth) lives in torch tensors of ``dtype`` (float64 by default, or
+float32) on ``device`` (CPU, or CUDA where available); the step's arithmetic (trades, every cost model, cash,
+dividends, wealth, the P&L decomposition: ``_advance``) is written once for numpy arrays and torch tensors alike.
+Torch targets (deep hedging, which backpropagates through this very step; a CUDA engine) run it on the tensors;
+numpy targets on the CPU (the envs, the classical hedgers, ``evaluate``) run it on zero-copy numpy views of the
+same tensors, with identical bits and numpy's smaller per-call overhead, and read ``positions``, ``cash``,
+``wealth`` as numpy views. The valuations, which do not depend on actions, are computed once per path set at
+``reset`` — in numpy float64, or in torch at ``dtype`` on ``device`` when the paths are tensors and the valuation
+is Black–Scholes-based (``hedgegym.valuation``) — and handed to the step once (zero-copy on the CPU).
 
 State arrays are (N,) or (N, k); the market path is held time-major, (n_steps + 1, N), so that one step reads
 contiguous rows. No Python loop runs over paths; one runs over the (few) options of the book.
@@ -83,6 +85,7 @@ __all__ = [
     "RegimeProxyValuation",
     "StepOutcome",
     "Valuation",
+    "checked_device",
     "default_valuation",
 ]  # the valuation names are re-exported from hedgegym.valuation, where they live
 
@@ -194,7 +197,7 @@ class HedgingEngine:
         self.n_instruments = 1 + len(self.hedge_options)
         self.cash_growth = float(np.exp(model.rate * self.dt))  # cash ← cash · e^{r dt} over one step
         self.dividend_per_share = float(np.expm1(model.dividend * self.dt))  # × S: dividend of one share per step
-        self.dtype, self.device = _checked_dtype(dtype), _checked_device(device)
+        self.dtype, self.device = _checked_dtype(dtype), checked_device(device)
         self.step_index = -1
         self.alive_path: tuple[np.ndarray | None, ...] | None = None
         self.required_greeks = greeks  # validated by the property: frozenset, with price
@@ -228,14 +231,19 @@ class HedgingEngine:
         reset on these same paths — reused instead of re-valuing every node (evaluating several hedgers on one
         path set values it once). The caller vouches that the paths are the same; shapes are checked.
 
+        The paths are not copied (tensors are detached: no gradient flows to them): do not change them in place
+        before the next ``reset`` (Greeks not declared in ``required_greeks`` are valued from them on first access).
+
         Raises: ``ValueError`` for shapes other than (n_steps + 1, N), and the pricer's for values outside its
-        domain (e.g. a spot ≤ 0).
+        domain (e.g. a spot ≤ 0). A reset that raises leaves the engine as it was.
         """
         in_torch = (isinstance(spot, torch.Tensor) or isinstance(variance, torch.Tensor)) and valued is None \
             and values_tensors(self.valuation, self.book)
-        if in_torch:
-            spot_tensor, variance_tensor = self._tensor(spot), self._tensor(variance)
-            spot, variance = _numpy(spot_tensor), _numpy(variance_tensor)
+        spot_tensor = variance_tensor = None
+        if in_torch:  # detached: the paths are data (no gradient flows to them)
+            spot_tensor, variance_tensor = self._tensor(spot.detach()), self._tensor(variance.detach())
+            spot, variance = _read_only_if_broadcast(_numpy(spot_tensor)), _read_only_if_broadcast(
+                _numpy(variance_tensor))
         else:
             spot = np.asarray(_numpy(spot) if isinstance(spot, torch.Tensor) else spot, dtype=np.float64)
             variance = np.asarray(_numpy(variance) if isinstance(variance, torch.Tensor) else variance,
@@ -245,23 +253,24 @@ class HedgingEngine:
                 f"spot and variance must have shape (n_steps + 1, N) = ({self.n_steps + 1}, N), got {spot.shape} "
                 f"and {variance.shape}"
             )
-        self.spot_path, self.variance_path = spot, variance
-        self.n_paths = spot.shape[1]
+        # everything that can fail runs on locals: a failed reset leaves the engine as it was
         if valued is not None:
             wrong_instruments = valued.instrument_path.price.shape[-1] != self.n_instruments
             if valued.book_path.price.shape != spot.shape or wrong_instruments:
                 raise ValueError("valued: a valuation of other paths or of another set of hedge instruments")
-            self.alive_path, self.book_path, self.instrument_path = valued
-            self.book_path.ensure(self.required_greeks)  # one pass for the declared fields another engine left out
-            self.instrument_path.ensure(self.required_greeks)
+            alive_path, book_path, instrument_path = valued
+            book_path.ensure(self.required_greeks)  # one pass for the declared fields another engine left out
+            instrument_path.ensure(self.required_greeks)
         else:
-            self.alive_path = (
+            alive_path = (
                 tuple(option.alive(spot, axis=0) if option.barrier is not None else None
                       for option in self.book.options)
                 if self.book.has_barrier else None
             )
-            self.book_path, self.instrument_path = (self._value_paths(spot_tensor, variance_tensor) if in_torch
-                                                    else self._value_paths(spot, variance))
+            book_path, instrument_path = self._value_paths(
+                *((spot_tensor, variance_tensor) if in_torch else (spot, variance)), alive_path=alive_path)
+        self.spot_path, self.variance_path, self.n_paths = spot, variance, spot.shape[1]
+        self.alive_path, self.book_path, self.instrument_path = alive_path, book_path, instrument_path
         self.step_index = 0
         self._value_node()
         # the step's inputs, handed to torch once per path set (zero-copy for float64 on the CPU)
@@ -285,11 +294,13 @@ class HedgingEngine:
         self.state, self._host_state = state, host
 
     def __getstate__(self) -> dict:
-        """Copies and pickles hold the tensors only; the numpy views of them are made again on the other side
-        (a copied view would no longer share memory with the copied tensor)."""
+        """Copies and pickles hold the tensors only, detached (mid-way through a differentiable roll-out the copy
+        has the values, not the graph); the numpy views of them are made again on the other side (a copied view
+        would no longer share memory with the copied tensor)."""
         state = self.__dict__.copy()
         if "state" in state:
             state["_host_state"] = state["_host_inputs"] = None
+            state["state"] = EngineState(*(x.detach() for x in state["state"]))  # a copy carries no autograd graph
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -351,15 +362,16 @@ class HedgingEngine:
         return self.step_index >= self.n_steps
 
     def _value_paths(self, spot: FloatArray, variance: FloatArray, times: FloatArray | None = None,
-                     fields: Iterable[str] | None = None) -> tuple[PathGreeks, PathGreeks]:
+                     fields: Iterable[str] | None = None,
+                     alive_path: tuple[np.ndarray | None, ...] | None = None) -> tuple[PathGreeks, PathGreeks]:
         """Greeks of the book ((rows, N) per field) and of every hedge instrument ((rows, N, k)) at every node
         (``hedgegym.valuation.value_paths``): they depend on the path, not on the hedger's actions. ``times``
-        None: the episode's grid, with the knock-out masks of ``reset``; else the given (rows, 1) times with every
+        None: the episode's grid, with the knock-out masks ``alive_path``; else the given (rows, 1) times with every
         position alive (inception). ``fields``: valued now (default ``required_greeks``), the rest on access."""
         fields = self.required_greeks if fields is None else fields
         if times is None:
             return value_paths(self.book, self.hedge_options, self.valuation, self.dt, spot, variance,
-                               self.times[:, None], self.alive_path, fields=fields)
+                               self.times[:, None], alive_path, fields=fields)
         return value_paths(self.book, self.hedge_options, self.valuation, self.dt, spot, variance, times,
                            fields=fields)
 
@@ -420,20 +432,25 @@ class HedgingEngine:
             raise ValueError(
                 f"targets must have shape (N, k) = ({self.n_paths}, {self.n_instruments}), got {tuple(targets.shape)}"
             )
-        finite = np.all(np.isfinite(targets)) if as_numpy else bool(torch.isfinite(targets).all())
-        if not finite:
-            raise ValueError("targets must be finite (no NaN or inf positions)")
         i = self.step_index
+        # converted to the engine's dtype first (a float32 engine refuses targets beyond float32's range), always
+        # as a copy: the state never aliases the caller's array or tensor (gradients flow through the copy)
         if as_numpy and self._host_inputs is not None:
             # numpy targets on the CPU: the same arithmetic on zero-copy numpy views of the tensors (identical
             # bits; numpy's per-call overhead is ~5x below torch's, which dominates at small N)
             spot, book_price, instrument_price = self._host_inputs
             state = list(self._host())
-            targets = targets.astype(state[0].dtype)  # a copy: the state never aliases the caller's array
+            with np.errstate(over="ignore"):
+                targets = targets.astype(state[0].dtype)
+            finite = bool(np.all(np.isfinite(targets)))
         else:
             spot, book_price, instrument_price = self._spot_tensor, self._book_price, self._instrument_price
             state = list(self.state)
-            targets = self._tensor(targets) if as_numpy else targets.to(dtype=self.dtype, device=self.device)
+            targets = (torch.tensor(targets, dtype=self.dtype, device=self.device) if as_numpy
+                       else targets.to(dtype=self.dtype, device=self.device, copy=True))
+            finite = bool(torch.isfinite(targets).all())
+        if not finite:
+            raise ValueError(f"targets must be finite {self.dtype} numbers (no NaN, inf or overflowing positions)")
         positions, cash, wealth, outcome = self._advance(
             targets, *state, spot[i], book_price[i], book_price[i + 1], instrument_price[i], instrument_price[i + 1])
         self.step_index += 1
@@ -482,7 +499,8 @@ def _checked_dtype(dtype: object) -> torch.dtype:
     return dtype  # type: ignore[return-value]
 
 
-def _checked_device(device: object) -> torch.device:
+def checked_device(device: object) -> torch.device:
+    """``device`` as a ``torch.device``: ``"cpu"`` or a CUDA device this machine has; ``ValueError`` otherwise."""
     try:
         checked = torch.device(device)  # type: ignore[arg-type]
     except (RuntimeError, TypeError) as error:
@@ -492,4 +510,15 @@ def _checked_device(device: object) -> torch.device:
     if checked.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r}: CUDA is not available on this machine (torch.cuda.is_available() is "
                          "False); use device='cpu'")
+    if checked.type == "cuda" and checked.index is not None and checked.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                         f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
     return checked
+
+
+def _read_only_if_broadcast(array: np.ndarray) -> np.ndarray:
+    """``array`` made read-only when it repeats memory (a zero stride, e.g. a variance expanded over the paths):
+    one write through it would change every node that shares the element."""
+    if 0 in array.strides and array.size > 1:
+        array.flags.writeable = False
+    return array

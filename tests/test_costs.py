@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -283,3 +284,14 @@ def test_parameter_length_must_match_instruments(model, name):
 def test_round_to_lot_validation(quantity, lot_size, name):
     with pytest.raises(ValueError, match=name):
         round_to_lot(quantity, lot_size)
+
+
+@pytest.mark.parametrize("to_kind", [np.asarray, torch.as_tensor], ids=["numpy", "torch"])
+def test_integer_trades_and_prices_are_costed_in_floating_point(to_kind):
+    """The rates are not truncated to the input's integer dtype (0.001 would become 0)."""
+    trades, prices = to_kind([[5000, -3]]), to_kind([[1, 2]])
+    expected = {ProportionalCost(0.001): 5.006, FixedCost(1.5): 3.0, QuadraticImpact(1e-6): 25.000018,
+                SpreadCost(0.25): 1250.75}
+    for model, value in expected.items():
+        cost = model.unchecked_cost(trades, prices)
+        assert float(cost[0]) == pytest.approx(value, rel=1e-12), type(model).__name__

@@ -152,3 +152,70 @@ def test_cuda_engine_gives_the_cpu_numbers():
         outcome = cuda.step(torch.from_numpy(targets[i]).cuda())
         assert outcome.pnl.device.type == "cuda"
     np.testing.assert_allclose(cuda.wealth, cpu.wealth, rtol=1e-12, atol=1e-9)
+
+
+def test_the_state_never_aliases_the_callers_targets():
+    """A caller that changes its targets after the step must not change the engine's positions (numpy or torch)."""
+    for as_tensor in (False, True):
+        built = engine()
+        targets = delta_gamma_like_targets()[0].copy()
+        given = torch.from_numpy(targets) if as_tensor else targets
+        built.step(given)
+        held = built.positions.copy()
+        given[:] += 1000.0
+        np.testing.assert_array_equal(built.positions, held)
+
+
+def test_float32_engine_refuses_targets_beyond_float32():
+    for targets in (np.full((N_PATHS, 2), 1e39), torch.full((N_PATHS, 2), 1e39, dtype=torch.float64)):
+        built = engine(dtype=torch.float32)
+        with pytest.raises(ValueError, match=r"targets must be finite torch\.float32 numbers"):
+            built.step(targets)
+        assert np.all(np.isfinite(built.cash)) and built.step_index == 0
+
+
+def test_paths_that_require_grad_are_detached_at_reset():
+    built = HedgingEngine(GBM, BOOK, N_STEPS)
+    spot, variance = (torch.from_numpy(x).requires_grad_(True) for x in paths())
+    built.reset(spot, variance)
+    np.testing.assert_allclose(built.spot_path, spot.detach().numpy())
+
+
+def test_a_failed_reset_leaves_the_engine_as_it_was():
+    built = engine()
+    built.step(delta_gamma_like_targets()[0])
+    before = (built.n_paths, built.step_index, built.positions.copy(), built.spot_path)
+    spot, variance = paths()
+    spot[3, 0] = np.nan
+    with pytest.raises(ValueError, match="spot"):
+        built.reset(spot[:, :3], variance[:, :3])
+    assert (built.n_paths, built.step_index) == before[:2] and built.spot_path is before[3]
+    np.testing.assert_array_equal(built.positions, before[2])
+    built.step(delta_gamma_like_targets()[1])  # the episode goes on with N = 64
+
+
+def test_a_copy_mid_way_through_a_differentiable_roll_out_keeps_the_values_not_the_graph():
+    import copy
+
+    built = engine()
+    targets = torch.from_numpy(delta_gamma_like_targets()[0]).requires_grad_(True)
+    built.step(targets)
+    assert built.state.wealth.requires_grad
+    duplicate = copy.deepcopy(built)
+    assert not duplicate.state.wealth.requires_grad
+    np.testing.assert_array_equal(duplicate.wealth, built.wealth)
+
+
+def test_a_broadcast_variance_is_exposed_read_only():
+    generator = torch.Generator().manual_seed(0)
+    spot, variance = GBM.simulate_tensors(8, N_STEPS, BOOK.maturity / N_STEPS, generator, dtype=torch.float64)
+    built = HedgingEngine(GBM, BOOK, N_STEPS)
+    built.reset(spot, variance)
+    with pytest.raises(ValueError, match="read-only"):
+        built.variance_path[0, 0] = 1.0
+
+
+@pytest.mark.skipif(torch.cuda.is_available() and torch.cuda.device_count() > 7, reason="has a cuda:7")
+def test_a_cuda_device_index_the_machine_lacks_is_refused():
+    with pytest.raises(ValueError, match="CUDA"):
+        HedgingEngine(GBM, BOOK, N_STEPS, device="cuda:7")

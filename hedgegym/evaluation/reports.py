@@ -187,14 +187,15 @@ def _plots(comparison: Comparison, directory: Path) -> list[Path]:
     axis.legend(fontsize=8)
     files.append(_save(figure, directory / "pnl_histogram.png"))
 
-    figure, axis = plt.subplots(figsize=(8, 5))
-    reference = evaluations[0].series["book_delta"][:, 0]
-    axis.plot(-reference, "k--", label="−Δ_book (model)")
-    for e in evaluations:
-        axis.step(np.arange(len(reference)), e.series["stock_position"][:, 0], where="post", label=e.name, lw=1)
-    axis.set(xlabel="step", ylabel="shares", title="stock position vs delta, path 0")
-    axis.legend(fontsize=8)
-    files.append(_save(figure, directory / "hedge_vs_delta.png"))
+    if "book_delta" in evaluations[0].series:  # absent from evaluations run with attribution=False
+        figure, axis = plt.subplots(figsize=(8, 5))
+        reference = evaluations[0].series["book_delta"][:, 0]
+        axis.plot(-reference, "k--", label="−Δ_book (model)")
+        for e in evaluations:
+            axis.step(np.arange(len(reference)), e.series["stock_position"][:, 0], where="post", label=e.name, lw=1)
+        axis.set(xlabel="step", ylabel="shares", title="stock position vs delta, path 0")
+        axis.legend(fontsize=8)
+        files.append(_save(figure, directory / "hedge_vs_delta.png"))
 
     figure, axis = plt.subplots(figsize=(8, 5))
     for e in evaluations:
@@ -203,6 +204,8 @@ def _plots(comparison: Comparison, directory: Path) -> list[Path]:
     axis.legend(fontsize=8)
     files.append(_save(figure, directory / "cumulative_cost.png"))
 
+    if not all(f"attribution_{ATTRIBUTION_TERMS[0]}" in e.per_path for e in evaluations):
+        return files  # an evaluation run with attribution=False has no attribution to plot
     figure, axis = plt.subplots(figsize=(9, 5))
     width = 0.8 / len(ATTRIBUTION_TERMS)
     x = np.arange(len(evaluations))

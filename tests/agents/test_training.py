@@ -292,6 +292,27 @@ def test_deep_hedging_run_is_evaluated_against_the_baselines(tmp_path, no_plots)
     assert resume(run) == "complete"
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_deep_hedging_on_a_cuda_device_the_machine_lacks_is_refused_before_any_file(tmp_path):
+    config = parse_config({**SMOKE, "agent": {"algo": "deep_hedging", "device": "cuda:0"}})
+    with pytest.raises(ConfigError, match=r"agent\.device: device 'cuda:0': CUDA is not available"):
+        train(config, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_float64_deep_hedging_run_is_loaded_and_evaluated_in_float64(tmp_path, no_plots):
+    import torch
+
+    config = parse_config({**SMOKE, "agent": {"algo": "deep_hedging", "iterations": 2, "batch_paths": 32,
+                                              "dtype": "float64"}})
+    run = train(config, tmp_path)
+    hedger, _ = training.load_agent(run)
+    saved = torch.load(run / "final_model.pt", map_location="cpu")
+    assert all(value.dtype == torch.float64 for value in saved.values())
+    for name, value in hedger.policy.state_dict().items():
+        assert value.dtype == torch.float64 and torch.equal(value, saved[name])  # not rounded to float32
+
+
 def test_evaluate_script_refuses_non_runs_and_paths_below_the_config_minimum(tmp_path, capsys):
     main = script("evaluate")
     assert main([str(tmp_path)]) == 2

@@ -13,7 +13,7 @@ from hedgegym.baselines import DeltaHedger, NoHedge
 from hedgegym.cli import app
 from hedgegym.config import load_config
 from hedgegym.evaluation import evaluate
-from hedgegym.evaluation.reports import compare, default_hedgers, write_outputs
+from hedgegym.evaluation.reports import Comparison, compare, default_hedgers, write_outputs
 from hedgegym.evaluation.rollout import test_paths as held_out_paths
 
 CONFIGS = Path(__file__).parent.parent.parent / "configs"
@@ -54,6 +54,20 @@ def test_write_outputs_writes_every_file_and_never_overwrites(tmp_path):
         write_outputs(comparison, tmp_path / "out")
 
 
+def test_outputs_of_evaluations_without_attribution_leave_out_its_plots(tmp_path):
+    """``evaluate(..., attribution=False)`` has no attribution columns and no book-delta series: the report
+    writes the other files and leaves those two plots out instead of failing."""
+    config = load_config(CONFIGS / "gbm_call.yaml")
+    comparison = compare(config, [NoHedge(), DeltaHedger()], n_paths=100, bootstrap=10)
+    paths = held_out_paths(config, 100, 1234)
+    plain = [evaluate(hedger, config, paths=paths, attribution=False).sampled()
+             for hedger in (NoHedge(), DeltaHedger())]
+    comparison = Comparison(comparison.table, plain, config)
+    names = {f.name for f in write_outputs(comparison, tmp_path / "out")}
+    assert {"results.csv", "per_path.csv", "pnl_histogram.png", "cumulative_cost.png"} <= names
+    assert not names & {"attribution.png", "hedge_vs_delta.png"}
+
+
 def test_compare_command_runs_and_refuses_a_non_empty_directory(tmp_path):
     runner = CliRunner()
     out = tmp_path / "cmp"
@@ -76,7 +90,8 @@ def test_hedgers_on_one_path_set_share_one_valuation(monkeypatch):
     config = parse_config({"simulation": {"n_steps": 10}})
     calls = []
     original = HedgingEngine._value_paths
-    monkeypatch.setattr(HedgingEngine, "_value_paths", lambda self, s, v: calls.append(1) or original(self, s, v))
+    monkeypatch.setattr(HedgingEngine, "_value_paths",
+                        lambda self, s, v, **kw: calls.append(1) or original(self, s, v, **kw))
     paths = test_paths(config, 300, 5)
     first = evaluate(DeltaHedger(), config, paths=paths)
     second = evaluate(DeltaHedger(rebalance_every=2), config, paths=paths)
