@@ -440,8 +440,11 @@ class HedgingEngine:
             # bits; numpy's per-call overhead is ~5x below torch's, which dominates at small N)
             spot, book_price, instrument_price = self._host_inputs
             state = list(self._host())
-            with np.errstate(over="ignore"):
-                targets = targets.astype(state[0].dtype)
+            if state[0].dtype == targets.dtype:
+                targets = targets.copy()
+            else:
+                with np.errstate(over="ignore"):  # beyond float32's range: inf, refused below
+                    targets = targets.astype(state[0].dtype)
             finite = bool(np.all(np.isfinite(targets)))
         else:
             spot, book_price, instrument_price = self._spot_tensor, self._book_price, self._instrument_price
