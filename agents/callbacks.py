@@ -27,7 +27,7 @@ Evaluations run with the global torch / numpy generators saved and restored, so 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,10 +110,13 @@ class HedgeMetricsCallback(BaseCallback):
     nothing. ``resumed_at``: the checkpoint step a resumed run starts from (its ``hedge/*`` points and the
     ``hparams`` text were written before that checkpoint: not again). Put it before ``RolloutCheckpointCallback``
     in the ``CallbackList``, so that a point due at a checkpoint step is written before the checkpoint.
-    ``ValueError`` when ``eval_every`` or ``n_paths`` is not a positive integer."""
+    ``on_validation(step, metrics)``, when given, receives each point's ``hedge/*`` values (e.g. a sweep reports
+    ``metrics["y"]`` to Ray Tune's scheduler). ``ValueError`` when ``eval_every`` or ``n_paths`` is not a positive
+    integer."""
 
     def __init__(self, config: ExperimentConfig, eval_every: int = 50_000, n_paths: int = 2_000,
-                 resumed_at: int | None = None) -> None:
+                 resumed_at: int | None = None,
+                 on_validation: Callable[[int, dict[str, float]], None] | None = None) -> None:
         super().__init__()
         check.positive_int("eval_every", eval_every)
         check.positive_int("n_paths", n_paths)
@@ -122,6 +125,7 @@ class HedgeMetricsCallback(BaseCallback):
         self.paths = validation_paths(config, int(n_paths))
         self.scales = Scales.from_setup(config.market.build(), config.build_book())
         self.resumed_at = resumed_at
+        self.on_validation = on_validation
         self._last: int | None = None
         self._delta: dict[str, float] | None = None
         self._tensorboard: SummaryWriter | None = None
@@ -169,6 +173,8 @@ class HedgeMetricsCallback(BaseCallback):
         writer.add_scalar("hedge/y_vs_delta", metrics["y"] / self._delta["y"], step)
         writer.add_figure("hedge/position_vs_delta", self._figure(result), step, close=True)
         writer.flush()
+        if self.on_validation is not None:
+            self.on_validation(step, metrics)
 
     def _figure(self, result):
         import matplotlib

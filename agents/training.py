@@ -34,7 +34,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -140,11 +140,13 @@ def _final_model(directory: Path, config: ExperimentConfig) -> Path:
 
 
 def train(config: ExperimentConfig, runs_dir: str | Path = "runs", eval_every: int | None = None,
-          validation_paths: int = 2_000, evaluation_paths: int | None = None) -> Path:
+          validation_paths: int = 2_000, evaluation_paths: int | None = None,
+          on_validation: Callable[[int, dict[str, float]], None] | None = None) -> Path:
     """Train ``config.agent`` into a new run directory and evaluate it; returns the directory.
 
     ``eval_every``: environment steps between ``hedge/*`` points (default total/20); ``validation_paths``: their
-    path count; ``evaluation_paths`` overrides ``evaluation.n_paths`` (same bounds). Raises ``ConfigError`` /
+    path count; ``evaluation_paths`` overrides ``evaluation.n_paths`` (same bounds); ``on_validation(step, metrics)``
+    receives each PPO/SAC ``hedge/*`` point (``HedgeMetricsCallback``; deep hedging logs none). Raises ``ConfigError`` /
     ``ValueError`` before anything is written; ``TrainingInterrupted`` on Ctrl-C (see the module docstring).
     """
     config = apply_overrides(config, evaluation={"n_paths": evaluation_paths})
@@ -163,7 +165,7 @@ def train(config: ExperimentConfig, runs_dir: str | Path = "runs", eval_every: i
         if model is None:
             _train_deep(config, directory)
         else:
-            _learn(model, config, directory, eval_every, validation_paths)
+            _learn(model, config, directory, eval_every, validation_paths, on_validation=on_validation)
             write_atomically(directory / "final_model.zip", model.save)
         _final_evaluation(directory, config)
     return directory
@@ -200,7 +202,8 @@ def _stop_on_interrupt(checkpoints: RolloutCheckpointCallback) -> Iterator[None]
 
 
 def _learn(model, config: ExperimentConfig, directory: Path, eval_every: int | None, validation_paths: int,
-           pending_logs: tuple[dict, dict, dict] | None = None) -> None:
+           pending_logs: tuple[dict, dict, dict] | None = None,
+           on_validation: Callable[[int, dict[str, float]], None] | None = None) -> None:
     """Train ``model`` from its ``num_timesteps`` to ``agent.total_timesteps``; checkpoint at the end.
 
     ``pending_logs`` is given when ``model`` comes from a checkpoint (``resume``), also one saved at step 0: SB3
@@ -218,7 +221,7 @@ def _learn(model, config: ExperimentConfig, directory: Path, eval_every: int | N
     progress = RichProgressCallback(total)
     checkpoints = RolloutCheckpointCallback(directory / CHECKPOINTS, _checkpoint_every(config))
     hedge = HedgeMetricsCallback(config, eval_every or max(total // 20, 1), validation_paths,
-                                 resumed_at=start if resuming else None)
+                                 resumed_at=start if resuming else None, on_validation=on_validation)
     try:
         with _stop_on_interrupt(checkpoints):
             # hedge before checkpoints: a hedge/* point due at a checkpoint step is written before the checkpoint
