@@ -435,5 +435,55 @@ def dashboard_command(
     console.print(f"→ {escape(str(path))}")
 
 
+@app.command("leaderboard")
+def leaderboard_command(
+    source: Annotated[
+        Path, typer.Argument(help="A sweep's summaries directory (<trial_id>.json files, e.g. "
+                             "benchmarks/sweeps/<name>) or a sweep directory to search for them.")
+    ],
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-o", help="New or empty directory; default "
+                                  "results/leaderboard__<time>.")
+    ] = None,
+    reps: Annotated[
+        int, typer.Option("--reps", min=100, max=100_000, help="Bootstrap resamples per interval.")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Root seed of the bootstrap generators.")] = 0,
+) -> None:
+    """Aggregate a sweep's trial summaries: IQM with 95% stratified bootstrap CIs per task and over tasks, and the
+    probability of improvement (Agarwal et al., NeurIPS 2021) → leaderboard.md, leaderboard.csv, plots.
+
+    Reads the summaries alone (schema hedgegym.trial/1); a malformed summary is refused with its file and key.
+    The output directory is checked first and written all at once, never over existing results.
+    """
+    from hedgegym.evaluation.leaderboard import build_leaderboard, read_summaries, write_leaderboard
+    from hedgegym.output import check_output_dir
+
+    directory = output_dir or Path("results") / f"leaderboard__{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        check_output_dir(directory, "--output-dir")
+        board = build_leaderboard(read_summaries(source), reps=reps, seed=seed)
+        write_leaderboard(board, directory)
+    except ValueError as error:  # malformed summaries, an output directory in use (OutputDirError)
+        raise _fail(error) from None
+    table = board.table[board.table["scope"] == "all tasks"].sort_values(["y_pct", "hedger"], na_position="last")
+    result = Table(title=f"IQM over {table['n_tasks'].max()} task(s), % of premium, lower is better "
+                   "[95% stratified bootstrap CI]")
+    for column in ("hedger", "runs", "Y", "CVaR95", "P(better than best classical)"):
+        result.add_column(column, justify="left" if column == "hedger" else "right")
+    for _, row in table.iterrows():
+        cells = []
+        for column in ("y_pct", "cvar_95_pct", "p_vs_best_classical"):
+            value, low, high = (row.get(f"{column}{suffix}", np.nan) for suffix in ("", "_low", "_high"))
+            cells.append("—" if not np.isfinite(value) else f"{value:.3g} [{low:.3g}, {high:.3g}]")
+        result.add_row(escape(str(row["hedger"])), str(row["n_runs"]), *cells)
+    console.print(result)
+    for note in board.notes:
+        console.print(f"[yellow]{escape(note)}[/yellow]")
+    summaries = board.summaries
+    console.print(f"{len(summaries)} trials, {sum(s.wall_time_s for s in summaries) / 3600:.3g} h of trial time → "
+                  f"{escape(str(directory))}")
+
+
 if __name__ == "__main__":
     app()
