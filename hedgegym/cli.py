@@ -264,6 +264,53 @@ def evaluate_command(
     console.print(escape(markdown_table(comparison.table)), soft_wrap=True)
 
 
+@app.command("sweep")
+def sweep_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Sweep YAML (configs/sweeps/<name>.yaml).")],
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster address (ray://host:port or auto); default: a "
+                                 "local Ray instance with this machine's cores.")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Restore Tune's experiment state from <sweep dir>/tune (or an "
+                                  "experiment in it) of an interrupted sweep.")
+    ] = None,
+    max_trials: Annotated[
+        int | None, typer.Option("--max-trials", min=1, help="Stop once this many trials have finished (run a long "
+                                 "sweep in chunks; rerun to continue).")
+    ] = None,
+) -> None:
+    """Tasks × agents × seeds × hyper-parameters on Ray Tune; one run directory and one summary JSON per trial.
+
+    Trials already summarised are skipped; the summaries feed ``hedgegym leaderboard``. Exit code 1 when a trial
+    failed (its error is printed), 2 on bad input.
+    """
+    from hedgegym.sweep.config import SweepConfigError, load_sweep_config
+
+    try:
+        sweep = load_sweep_config(config)
+    except SweepConfigError as error:
+        raise _fail(error) from None
+    from hedgegym.sweep.runner import run_sweep  # ray, torch: only now
+
+    start = time.perf_counter()
+    try:
+        result = run_sweep(sweep, address=address, resume=resume, stop_after=max_trials, console=console)
+    except SweepConfigError as error:
+        raise _fail(error) from None
+    for trial, reason in result.failed.items():
+        console.print(f"[red]trial {escape(trial)} failed: {escape(reason)}[/red]", soft_wrap=True)
+    left = len(result.planned) - len(result.skipped) - len(result.finished)
+    console.print(f"{len(result.finished)} trials summarised now, {len(result.skipped)} skipped (already "
+                  f"summarised), {max(left, 0)} left, in {time.perf_counter() - start:.1f} s → "
+                  f"{escape(str(sweep.summaries_dir))}; tensorboard --logdir {escape(str(sweep.sweep_dir))}",
+                  soft_wrap=True)
+    for path in result.best:
+        console.print(f"best configuration: {escape(str(path))}", soft_wrap=True)
+    if result.failed:
+        raise typer.Exit(code=1)
+
+
 _HEDGE_HELP = ("Hedge held at t = 0: none, delta (stock) or greeks (stock + hedging.hedge_options via the Greek "
                "solver); default: greeks if the config lists hedge options, else delta.")
 
