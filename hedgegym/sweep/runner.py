@@ -255,6 +255,10 @@ class _Counter:
         self.refresh = refresh or (lambda: None)
         self.stop_after = stop_after
 
+    def stopped(self) -> bool:
+        """Whether ``stop_after`` trials have finished in this call."""
+        return self.stop_after is not None and self.finished_now >= self.stop_after
+
 
 _ACTIVE: list[_Counter] = []
 """The counter of the sweep running in this process. Tune pickles its callbacks and stopper with the experiment
@@ -304,8 +308,7 @@ def _stopper():
 
         def stop_all(self) -> bool:
             counter = _active()
-            return counter is not None and counter.stop_after is not None and \
-                counter.finished_now >= counter.stop_after
+            return counter is not None and counter.stopped()
 
     return StopAfter()
 
@@ -397,18 +400,24 @@ def run_sweep(sweep: SweepConfig, address: str | None = None, resume: str | Path
                 counter.refresh = refresh
                 _ACTIVE.append(counter)
                 tune_dir = sweep_dir / "tune"
-                if todo:
+                if todo and resume is not None:
+                    path, restore = _experiment_path(tune_dir, GRID_EXPERIMENT, resume)
+                    if restore:  # unfinished and errored trials of Tune's state run again
+                        experiments.append(_fit(sweep, path, True, {}, None, settings, failed))
+                        todo = [trial for trial in todo
+                                if not summary_path(summaries_dir, trial.trial_id).is_file()]
+                if todo and not counter.stopped():  # trials the stopped experiment had not yet created
                     space = {"trial": _grid([asdict(trial) for trial in todo])}
-                    experiments.append(_fit(sweep, GRID_EXPERIMENT, space, None, settings, tune_dir, resume,
-                                            failed))
+                    path, _ = _experiment_path(tune_dir, GRID_EXPERIMENT, None)
+                    experiments.append(_fit(sweep, path, False, space, None, settings, failed))
                 for task, algo, seed, config in groups:
-                    if stop_after is not None and counter.finished_now >= stop_after:
+                    if counter.stopped():
                         break
                     hp, keys = _tune_space(sweep.search_space[algo])
                     space = {"task": task, "algo": algo, "seed": seed, "config": config,
                              "fixed": sweep.algorithm_overrides(algo), "hp": hp}
-                    experiments.append(_fit(sweep, f"{task}__{algo}__{seed}", space, keys, settings, tune_dir,
-                                            resume, failed))
+                    path, restore = _experiment_path(tune_dir, f"{task}__{algo}__{seed}", resume)
+                    experiments.append(_fit(sweep, path, restore, space, keys, settings, failed))
         finally:
             if counter in _ACTIVE:
                 _ACTIVE.remove(counter)
@@ -437,15 +446,16 @@ def _grid(values: list) -> Any:
     return tune.grid_search(values)
 
 
-def _fit(sweep: SweepConfig, name: str, space: dict[str, Any], keys: dict[str, str] | None,
-         settings: dict[str, Any], tune_dir: Path, resume: Path | None, failed: dict[str, str]) -> Path:
-    """Run (or restore) one Tune experiment; the failed trials' errors go into ``failed``."""
+def _fit(sweep: SweepConfig, path: Path, restore: bool, space: dict[str, Any], keys: dict[str, str] | None,
+         settings: dict[str, Any], failed: dict[str, str]) -> Path:
+    """Run the Tune experiment ``path`` (``restore``: restore it, ``Tuner.restore``); the failed trials' errors go
+    into ``failed``."""
     from ray import tune
 
     settings = {**settings, "keys": keys}
     trainable = tune.with_resources(tune.with_parameters(_tune_trainable, settings=settings),
                                     {"cpu": sweep.cpus_per_trial})
-    path, restore = _experiment_path(tune_dir, name, resume)
+    tune_dir = path.parent
     if restore:
         tuner = tune.Tuner.restore(str(path), trainable, resume_unfinished=True, resume_errored=True)
     else:
