@@ -26,7 +26,7 @@ paths. Example::
     evaluation_paths: 1000
     validation_paths: 2000                       # paths of the validation stream (the selection metric)
     summaries: benchmarks/sweeps/smoke           # default benchmarks/sweeps/<name>
-    directory: sweeps/smoke                      # runs, Tune state, TensorBoard HParams, best configs
+    directory: runs/sweeps/smoke                 # runs, Tune state, HParams, best configs (default runs/sweeps/<name>)
 
 Search space values: ``{grid: [v, ...]}`` and ``{choice: [v, ...]}`` (categorical), ``{uniform: [low, high]}``,
 ``{loguniform: [low, high]}`` (0 < low < high). ``search.algorithm``:
@@ -146,7 +146,7 @@ class SweepConfig(BaseModel):
     evaluation_paths: Int | None = Field(default=None, ge=10, le=1_000_000, description="evaluation.n_paths")
     validation_paths: Int = Field(default=2_000, ge=10, le=1_000_000)
     summaries: str | None = Field(default=None, description="default benchmarks/sweeps/<name>")
-    directory: str | None = Field(default=None, description="default sweeps/<name>")
+    directory: str | None = Field(default=None, description="default runs/sweeps/<name> (runs/ is git-ignored)")
 
     @field_validator("seeds")
     @classmethod
@@ -207,7 +207,7 @@ class SweepConfig(BaseModel):
 
     @property
     def sweep_dir(self) -> Path:
-        return Path(self.directory or f"sweeps/{self.name}")
+        return Path(self.directory or f"runs/sweeps/{self.name}")
 
     def algorithm_overrides(self, algo: str) -> dict[str, Any]:
         """The fixed overrides of every trial of ``algo``: its ``overrides`` plus the CI-size ones that apply."""
