@@ -157,3 +157,29 @@ def test_cli_refuses_bad_input(tmp_path):
         from hedgegym.sweep.runner import run_sweep
 
         run_sweep(smoke(tmp_path), stop_after=0, base_dir=ROOT)
+
+
+def test_ppo_trial_reports_validation_points_to_the_scheduler(tmp_path):
+    """``run_trial`` without Ray: a tiny PPO trial reports every ``hedge/y`` validation point (what ASHA reads), the
+    last one at the final step equal to the summary's validation Y (same policy, same validation paths)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from hedgegym.sweep.runner import TrialSpec, run_trial
+
+    hp = {"agent.n_envs": 32, "agent.batch_size": 64, "agent.n_epochs": 1, "agent.sb3_kwargs": {"n_steps": 20},
+          "agent.total_timesteps": 1280, "evaluation.n_paths": 100}
+    spec = TrialSpec("gbm_cost_20d", "ppo", 0, "configs/ppo_gbm_cost_20d.yaml", hp)
+    reports: list[dict] = []
+    settings = {"sweep": "t", "summaries": str(tmp_path / "s"), "sweep_dir": str(tmp_path / "d"),
+                "base_dir": str(ROOT), "validation_paths": 100, "cpus": 1}
+    summary = run_trial(spec.__dict__, settings, report=reports.append)
+    points = [r for r in reports if "step" in r]
+    run = next((tmp_path / "d" / "runs" / spec.trial_id).iterdir())
+    events = EventAccumulator(str(run / "tb"))
+    events.Reload()
+    logged = [(e.step, e.value) for e in events.Scalars("hedge/y")]
+    assert [r["step"] for r in points] == [step for step, _ in logged]
+    assert [r["validation_y"] for r in points] == pytest.approx([value for _, value in logged], rel=1e-6)
+    assert len(points) >= 2 and points[-1]["step"] == 1280
+    assert reports[-1]["validation_y"] == summary["validation"]["y"]
+    assert summary["validation"]["y"] == pytest.approx(points[-1]["validation_y"], rel=1e-9)
