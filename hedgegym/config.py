@@ -456,7 +456,8 @@ class ExperimentConfig(BaseModel):
         path.write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False))
 
 
-def _format(error: ValidationError) -> str:
+def format_validation_error(error: ValidationError) -> str:
+    """pydantic's errors as one indented line per bad field, ``  <dotted path>: <message>``."""
     lines = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
@@ -482,7 +483,7 @@ def parse_config(data: object, source: str = "config", required: tuple[str, ...]
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(f"invalid configuration in {source}:\n{_format(error)}") from None
+        raise ConfigError(f"invalid configuration in {source}:\n{format_validation_error(error)}") from None
 
 
 def load_config(path: str | Path, required: tuple[str, ...] = REQUIRED_SECTIONS) -> ExperimentConfig:

@@ -55,7 +55,15 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hedgegym.config import REQUIRED_SECTIONS, ConfigError, ExperimentConfig, Int, apply_overrides, load_config
+from hedgegym.config import (
+    REQUIRED_SECTIONS,
+    ConfigError,
+    ExperimentConfig,
+    Int,
+    apply_overrides,
+    format_validation_error,
+    load_config,
+)
 
 __all__ = ["ALGORITHMS", "COMMON_SECTIONS", "SchedulerConfig", "SearchConfig", "SweepConfig", "SweepConfigError",
            "TaskConfig", "load_sweep_config"]
@@ -275,15 +283,6 @@ def _draw(spec: dict[str, list], rng: np.random.Generator) -> Any:
     return float(np.exp(rng.uniform(np.log(values[0]), np.log(values[1]))))
 
 
-def _format(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"  {where}: {message}" if where and not message.startswith(where) else f"  {message}")
-    return "\n".join(lines)
-
-
 def parse_sweep_config(data: object, source: str = "sweep config") -> SweepConfig:
     """Validate a mapping; ``SweepConfigError`` listing every bad field with its path."""
     if not isinstance(data, dict):
@@ -292,7 +291,7 @@ def parse_sweep_config(data: object, source: str = "sweep config") -> SweepConfi
     try:
         return SweepConfig.model_validate(data)
     except ValidationError as error:
-        raise SweepConfigError(f"invalid sweep configuration in {source}:\n{_format(error)}") from None
+        raise SweepConfigError(f"invalid sweep configuration in {source}:\n{format_validation_error(error)}") from None
 
 
 def load_sweep_config(path: str | Path, check_configs: bool = True) -> SweepConfig:
