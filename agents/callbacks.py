@@ -131,7 +131,7 @@ class HedgeMetricsCallback(BaseCallback):
         self._tensorboard: SummaryWriter | None = None
 
     def _metrics(self, per_path) -> dict[str, float]:
-        values = metric_values(per_path, None, self.scales.value)
+        values = metric_values(per_path, None, self.scales.value, self.config.evaluation.cao_hull_c)
         return {name: float(values[name]) for name in LOGGED}
 
     def _on_training_start(self) -> None:

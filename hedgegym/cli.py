@@ -292,11 +292,12 @@ def sweep_command(
     except SweepConfigError as error:
         raise _fail(error) from None
     from hedgegym.sweep.runner import run_sweep  # ray, torch: only now
+    from hedgegym.sweep.summary import SummaryError
 
     start = time.perf_counter()
     try:
         result = run_sweep(sweep, address=address, resume=resume, stop_after=max_trials, console=console)
-    except SweepConfigError as error:
+    except (SweepConfigError, SummaryError) as error:  # a bad sweep file, or a malformed summary already there
         raise _fail(error) from None
     for trial, reason in result.failed.items():
         console.print(f"[red]trial {escape(trial)} failed: {escape(reason)}[/red]", soft_wrap=True)

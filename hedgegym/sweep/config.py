@@ -109,6 +109,13 @@ class SchedulerConfig(BaseModel):
     reduction_factor: float = Field(default=2.0, gt=1)
     max_t: Int = Field(default=100, ge=1, description="most validation points a trial reports")
 
+    @model_validator(mode="after")
+    def _grace_within_max_t(self) -> SchedulerConfig:
+        if self.grace_period > self.max_t:
+            raise ValueError(f"scheduler.grace_period must be <= scheduler.max_t ({self.max_t}), got "
+                             f"{self.grace_period}")
+        return self
+
 
 def _check_distribution(key: str, spec: object) -> None:
     where = f"search_space.{key}"

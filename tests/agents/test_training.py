@@ -420,3 +420,15 @@ def test_a_failed_atomic_write_leaves_no_temporary_file(tmp_path):
     write_atomically(tmp_path / "model.zip", remember)
     assert len(names) == 2  # a new temporary name per write: two writers never share one
     assert [p.name for p in tmp_path.iterdir()] == ["model.zip"]
+
+
+def test_hedge_y_uses_the_configs_cao_hull_c():
+    """hedge/y (what TensorBoard shows and ASHA ranks) is −mean + c·sd with c = evaluation.cao_hull_c."""
+    import pandas as pd
+
+    config = parse_config({**SMOKE, "agent": {"algo": "ppo"}, "evaluation": {"cao_hull_c": 3.0}})
+    callback = HedgeMetricsCallback(config, eval_every=10, n_paths=10)
+    pnl = np.array([-5.0, 1.0, 2.0, -3.0, 0.5])
+    per_path = pd.DataFrame({"pnl": pnl, "cost": np.ones(5), "turnover": np.ones(5), "n_trades": np.ones(5),
+                             "max_drawdown": np.ones(5)})
+    assert callback._metrics(per_path)["y"] == pytest.approx(-pnl.mean() + 3.0 * pnl.std(ddof=1))

@@ -275,3 +275,21 @@ def test_cli_builds_the_leaderboard_and_refuses_bad_input(summaries, tmp_path):
     result = runner.invoke(app, ["leaderboard", str(summaries), "-o", str(tmp_path / "other"), "--reps", "200"])
     assert result.exit_code == 2 and "premium" in result.output
     assert not (tmp_path / "other").exists()
+
+
+def test_the_deep_hedging_reference_is_chosen_on_validation_not_on_the_test_paths(tmp_path):
+    """Two deep-hedging sets: 'a' is better on the test paths, 'b' on the validation paths; the probability of
+    improvement over deep hedging is computed against 'b' (selecting on test results would leak the test set)."""
+    directory = tmp_path / "summaries"
+    for seed, y in enumerate([1.0, 1.2, 1.4]):
+        write(directory, summary("gbm_20d", "ppo", seed, y))
+    for name, test_y, validation_y in (("a", 0.5, 9.0), ("b", 5.0, 0.1)):
+        for seed in range(3):
+            data = summary("gbm_20d", "deep_hedging", seed, test_y, {"agent.learning_rate": 1e-3 if name == "a"
+                                                                     else 1e-4})
+            data["validation"] = {"y": validation_y}
+            write(directory, data)
+    board = build_leaderboard(read_summaries(directory), reps=200)
+    # ppo (y 1.0-1.4) beats b (5.0) on every pair, loses to a (0.5) on every pair
+    assert cell(board.table, "gbm_20d", "ppo", "p_vs_deep_hedging") == pytest.approx(1.0)
+    assert any("validation" in note for note in board.notes)

@@ -115,3 +115,10 @@ def test_shipped_sweeps_load(name, monkeypatch):
     else:
         assert len(trials) == 2
     assert config.summaries_dir == Path(f"benchmarks/sweeps/{name}")
+
+
+def test_asha_grace_period_beyond_max_t_is_refused_naming_both_fields():
+    from hedgegym.sweep.config import SchedulerConfig
+
+    with pytest.raises(ValueError, match=r"scheduler\.grace_period must be <= scheduler\.max_t \(3\), got 5"):
+        SchedulerConfig(grace_period=5, max_t=3)

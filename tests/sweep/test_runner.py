@@ -183,3 +183,28 @@ def test_ppo_trial_reports_validation_points_to_the_scheduler(tmp_path):
     assert len(points) >= 2 and points[-1]["step"] == 1280
     assert reports[-1]["validation_y"] == summary["validation"]["y"]
     assert summary["validation"]["y"] == pytest.approx(points[-1]["validation_y"], rel=1e-9)
+
+
+def test_cli_names_a_malformed_summary_already_in_the_summaries_directory(tmp_path):
+    """A broken summary among the committed ones is a clear input error (exit 2, the file named), not a traceback;
+    it is found before Ray starts."""
+    from hedgegym.cli import app
+    from hedgegym.sweep.runner import plan_trials
+
+    sweep_file = tmp_path / "smoke.yaml"
+    text = (ROOT / "configs/sweeps/smoke.yaml").read_text()
+    sweep_file.write_text(text + f"\nsummaries: {tmp_path / 'summaries'}\ndirectory: {tmp_path / 'sweep'}\n")
+    from hedgegym.sweep.config import load_sweep_config
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        first = plan_trials(load_sweep_config(sweep_file))[0]
+        (tmp_path / "summaries").mkdir()
+        broken = tmp_path / "summaries" / f"{first.trial_id}.json"
+        broken.write_text("{not json")
+        result = CliRunner().invoke(app, ["sweep", "--config", str(sweep_file)])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 2, result.output
+    assert first.trial_id in result.output
