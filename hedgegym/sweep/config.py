@@ -47,6 +47,7 @@ the task's configs. Every error is a ``SweepConfigError`` (a ``ConfigError``) na
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -211,9 +212,30 @@ class SweepConfig(BaseModel):
                                          "or optuna")
         if algorithm == "optuna" and not any(self.search_space.values()):
             raise ValueError("search.algorithm optuna needs a search_space to search")
-        if self.scheduler is not None and algorithm == "grid" and not any(self.search_space.values()):
+        if algorithm == "optuna":  # every algorithm of the tasks is searched: none is silently left out
+            used = sorted({algo for task in self.tasks for algo in task.configs})
+            unsearched = [algo for algo in used if not self.search_space.get(algo)]
+            if unsearched:
+                raise ValueError(f"search.algorithm optuna: search_space.{unsearched[0]} is empty but the tasks train "
+                                 f"{unsearched[0]}; give every algorithm a space, or run {', '.join(unsearched)} "
+                                 "in a grid sweep")
+        if self.scheduler is not None and not any(self.search_space.values()):
             raise ValueError("scheduler: early stopping needs a hyper-parameter search (search_space); a plain "
                              "multi-seed benchmark must run every trial to the end")
+        for algo, values in self.search_space.items():  # repeated sets would share one trial id (and run dir)
+            for key, spec in values.items():
+                kind, listed = next(iter(spec.items()))
+                if kind in ("grid", "choice") and len({json.dumps(v, sort_keys=True) for v in listed}) < len(listed):
+                    raise ValueError(f"search_space.{algo}.{key}.{kind} repeats a value: {listed!r}")
+        if algorithm == "random":
+            for task in self.tasks:
+                for algo in task.configs:
+                    drawn = [json.dumps(h, sort_keys=True) for h in self.hyperparameter_sets(task.name, algo)]
+                    if len(set(drawn)) < len(drawn):
+                        raise ValueError(f"search: the random draws for task {task.name}, {algo} repeat a "
+                                         f"hyper-parameter set ({len(drawn)} draws, {len(set(drawn))} distinct), and "
+                                         "repeated sets would share one trial; lower search.num_samples, widen the "
+                                         "choices, or use uniform/loguniform")
         return self
 
     @property

@@ -122,3 +122,23 @@ def test_asha_grace_period_beyond_max_t_is_refused_naming_both_fields():
 
     with pytest.raises(ValueError, match=r"scheduler\.grace_period must be <= scheduler\.max_t \(3\), got 5"):
         SchedulerConfig(grace_period=5, max_t=3)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"search_space": {"deep_hedging": {"agent.learning_rate": {"grid": [1e-3, 1e-3]}}}},
+     r"search_space\.deep_hedging\.agent\.learning_rate\.grid repeats a value"),
+    ({"search_space": {"deep_hedging": {"agent.risk_aversion": {"choice": [1.0, 2.0]}}},
+      "search": {"algorithm": "random", "num_samples": 5}},
+     r"random draws for task gbm_cost_20d, deep_hedging repeat a hyper-parameter set \(5 draws, 2 distinct\)"),
+    ({"search": {"algorithm": "random", "num_samples": 3}, "scheduler": {"type": "asha"}},
+     "scheduler: early stopping needs a hyper-parameter search"),
+    ({"tasks": [{"name": "gbm_cost_20d", "configs": {"deep_hedging": DEEP, "ppo": "configs/ppo_gbm_cost_20d.yaml"}}],
+      "search": {"algorithm": "optuna", "num_samples": 2},
+      "search_space": {"ppo": {"agent.learning_rate": {"loguniform": [1e-5, 1e-3]}}}},
+     r"search\.algorithm optuna: search_space\.deep_hedging is empty but the tasks train deep_hedging"),
+])
+def test_sweeps_whose_trials_would_collide_or_vanish_are_refused(changes, message):
+    """Repeated hyper-parameter sets share one trial id (one run directory, one summary), and an algorithm without
+    a space would silently not run under Optuna: both are refused at load, naming the field."""
+    with pytest.raises(SweepConfigError, match=message):
+        parse_sweep_config(sweep(**changes))
