@@ -41,7 +41,7 @@ from hedgegym.env.features import (
 from hedgegym.env.rewards import Reward
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["HedgingCore"]
+__all__ = ["CoreFace", "HedgingCore"]
 
 
 class HedgingCore:
@@ -193,3 +193,21 @@ class HedgingCore:
     def info(self, index: int) -> dict[str, Any]:
         """``infos()[index]``, for the single env."""
         return self.infos()[index]
+
+
+class CoreFace:
+    """What every face of a ``HedgingCore`` (``HedgingEnv``, ``BatchedHedgingVecEnv``, ``HedgingVectorEnv``) reads
+    straight from it; a face sets ``self.core``."""
+
+    core: HedgingCore
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The names of the d observation columns (``hedgegym.env.features``)."""
+        return self.core.feature_names
+
+    @property
+    def last_outcome(self) -> StepOutcome | None:
+        """The last step's P&L decomposition, arrays of shape (N,) (N the face's number of envs); None right after
+        a reset."""
+        return self.core.last_outcome

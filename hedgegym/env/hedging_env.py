@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from hedgegym.config import ExperimentConfig, load_config, parse_config
-from hedgegym.env.core import HedgingCore
+from hedgegym.env.core import CoreFace, HedgingCore
 
 __all__ = ["HedgingEnv", "resolve_config"]
 
@@ -27,7 +27,7 @@ def resolve_config(config: ExperimentConfig | dict | str | Path | None) -> Exper
     raise ValueError(f"config must be an ExperimentConfig, a dict, a YAML path or None; got {type(config).__name__}")
 
 
-class HedgingEnv(gym.Env):
+class HedgingEnv(CoreFace, gym.Env):
     r"""Hedge an option book through one life of the options (one episode = maturity T in n_steps dates).
 
     Built from an ``ExperimentConfig`` (or a dict / YAML path): ``gymnasium.make("hedgegym/Hedging-v0",
@@ -64,10 +64,6 @@ class HedgingEnv(gym.Env):
         self.observation_space = self.core.observation_space
         self.action_space = self.core.action_space
         self._needs_reset = True
-
-    @property
-    def feature_names(self) -> list[str]:
-        return self.core.feature_names
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         had_generator = self._np_random is not None

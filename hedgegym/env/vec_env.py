@@ -25,14 +25,13 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
 from hedgegym.config import ExperimentConfig
-from hedgegym.engine import StepOutcome
-from hedgegym.env.core import HedgingCore
+from hedgegym.env.core import CoreFace, HedgingCore
 from hedgegym.env.hedging_env import resolve_config
 
 __all__ = ["BatchedHedgingVecEnv"]
 
 
-class BatchedHedgingVecEnv(VecEnv):
+class BatchedHedgingVecEnv(CoreFace, VecEnv):
     """``n_envs`` synchronised ``HedgingEnv`` episodes in one batched engine (see the module docstring)."""
 
     def __init__(
@@ -54,15 +53,6 @@ class BatchedHedgingVecEnv(VecEnv):
         self._cached_infos: list[dict] | None = None
         if seed is not None:
             self.seed(seed)
-
-    @property
-    def feature_names(self) -> list[str]:
-        return self.core.feature_names
-
-    @property
-    def last_outcome(self) -> StepOutcome | None:
-        """The last step's per-env P&L decomposition (arrays of shape (n_envs,))."""
-        return self.core.last_outcome
 
     # ------------------------------------------------------------------ VecEnv API
     def reset(self):

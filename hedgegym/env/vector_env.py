@@ -18,8 +18,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from hedgegym.config import ExperimentConfig
-from hedgegym.engine import StepOutcome
-from hedgegym.env.core import HedgingCore
+from hedgegym.env.core import CoreFace, HedgingCore
 from hedgegym.env.hedging_env import resolve_config
 from hedgegym.pricing.greeks import FloatArray
 
@@ -28,7 +27,7 @@ __all__ = ["HedgingVectorEnv"]
 Seed = int | Sequence[int | None] | None
 
 
-class HedgingVectorEnv(VectorEnv):
+class HedgingVectorEnv(CoreFace, VectorEnv):
     r"""``num_envs`` synchronised ``HedgingEnv`` episodes in one batched engine, Gymnasium's vector API.
 
     Built by ``gymnasium.make_vec("hedgegym/Hedging-v0", num_envs=N, vectorization_mode="vector_entry_point",
@@ -99,16 +98,6 @@ class HedgingVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._needs_reset = True
         self._autoreset = False
-
-    @property
-    def feature_names(self) -> list[str]:
-        """The names of the d observation columns (``hedgegym.env.features``)."""
-        return self.core.feature_names
-
-    @property
-    def last_outcome(self) -> StepOutcome | None:
-        """The last step's per-env P&L decomposition (arrays of shape (num_envs,)); None right after a reset."""
-        return self.core.last_outcome
 
     # ------------------------------------------------------------------ VectorEnv API
     def reset(self, *, seed: Seed = None, options: dict[str, Any] | None = None) -> tuple[FloatArray, dict[str, Any]]:
