@@ -35,7 +35,7 @@ from hedgegym.engine import HedgingEngine, checked_device
 from hedgegym.env.core import HedgingCore
 from hedgegym.env.features import (
     CLIP,
-    default_features,
+    configured_features,
     evaluate_features,
     evaluate_node_features,
     greeks_read,
@@ -43,7 +43,7 @@ from hedgegym.env.features import (
 )
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["DeepHedger", "DeepHedgingPolicy", "check_training_device", "train_deep_hedger"]
+__all__ = ["DeepHedger", "DeepHedgingPolicy", "agent_dtype", "check_training_device", "train_deep_hedger"]
 
 
 class DeepHedgingPolicy(nn.Module):
@@ -69,6 +69,11 @@ class TrainingHistory:
     risk: list[float] = field(default_factory=list)
     mean_pnl: list[float] = field(default_factory=list)
     std_pnl: list[float] = field(default_factory=list)
+
+
+def agent_dtype(config: ExperimentConfig) -> torch.dtype:
+    """``agent.dtype`` ("float32" or "float64") as the torch dtype deep hedging trains and loads its policy in."""
+    return getattr(torch, config.agent.dtype)
 
 
 def check_training_device(config: ExperimentConfig) -> None:
@@ -114,7 +119,7 @@ def train_deep_hedger(config: ExperimentConfig, progress=None) -> tuple[DeepHedg
     """Train the deep-hedging policy of ``config.agent`` (see the module docstring); seeded, CPU."""
     agent = config.agent
     torch.manual_seed(agent.seed)
-    dtype = {"float32": torch.float32, "float64": torch.float64}[agent.dtype]
+    dtype = agent_dtype(config)
     core = HedgingCore(config, n_envs=agent.batch_paths, dtype=dtype, device=agent.device)
     engine = core.engine
     policy = DeepHedgingPolicy(len(core.feature_names), engine.n_instruments, list(agent.net_arch),
@@ -148,8 +153,7 @@ class DeepHedger(Hedger):
     def __init__(self, policy: DeepHedgingPolicy, config: ExperimentConfig) -> None:
         self.policy = policy.eval().cpu()  # evaluation runs on the CPU, in the policy's own dtype
         self.config = config
-        names = list(config.env.features) if config.env.features else default_features(
-            len(config.hedging.hedge_options))
+        names = configured_features(config.env.features, len(config.hedging.hedge_options))
         self.required_greeks = greeks_read(names)  # the Greeks its observation reads (evaluate values only these)
         self._names: list[str] | None = None
         self._scales = None

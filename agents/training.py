@@ -60,7 +60,13 @@ from hedgegym.agents.checkpoint import (
     save_checkpoint,
     write_atomically,
 )
-from hedgegym.agents.deep_hedging import DeepHedger, DeepHedgingPolicy, check_training_device, train_deep_hedger
+from hedgegym.agents.deep_hedging import (
+    DeepHedger,
+    DeepHedgingPolicy,
+    agent_dtype,
+    check_training_device,
+    train_deep_hedger,
+)
 from hedgegym.agents.sb3 import make_model
 from hedgegym.config import ConfigError, ExperimentConfig, load_config
 from hedgegym.config import apply_overrides as config_overrides
@@ -323,7 +329,7 @@ def load_agent(directory: str | Path):
     if config.agent.algo == "deep_hedging":
         core = HedgingCore(config, n_envs=1)
         policy = DeepHedgingPolicy(len(core.feature_names), core.engine.n_instruments, list(config.agent.net_arch),
-                                   core.position_scale).to(getattr(torch, config.agent.dtype))  # as trained
+                                   core.position_scale).to(agent_dtype(config))  # as trained
         policy.load_state_dict(torch.load(final, map_location="cpu"))
         return DeepHedger(policy, config), config
     model = ALGORITHMS[config.agent.algo].load(final, device="cpu")

@@ -33,7 +33,7 @@ from hedgegym.env.features import (
     CLIP,
     Scales,
     check_features,
-    default_features,
+    configured_features,
     evaluate_features,
     evaluate_node_features,
     greeks_read,
@@ -64,7 +64,7 @@ class HedgingCore:
         self.scales = Scales.from_setup(self.model, self.book)
         env = config.env
         n_options = len(self.engine.hedge_options)
-        self.feature_names = list(env.features) if env.features else default_features(n_options)
+        self.feature_names = configured_features(env.features, n_options)
         check_features(self.feature_names, n_options)
         self.reward = Reward(env.reward, env.risk_aversion, env.cvar_level, env.cvar_threshold)
         k = self.engine.n_instruments

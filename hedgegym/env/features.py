@@ -43,8 +43,8 @@ from hedgegym.market import SABR, Heston, MarketModel, MertonJumpDiffusion, Regi
 from hedgegym.pricing.greeks import FloatArray
 
 __all__ = [
-    "CLIP", "NodeView", "Scales", "check_features", "default_features", "evaluate_features", "evaluate_node_features",
-    "greeks_read", "is_known_feature", "is_state_feature", "known_features", "state_features",
+    "CLIP", "NodeView", "Scales", "check_features", "configured_features", "default_features", "evaluate_features",
+    "evaluate_node_features", "greeks_read", "is_known_feature", "is_state_feature", "known_features", "state_features",
 ]
 
 CLIP = 10.0
@@ -180,6 +180,12 @@ def is_known_feature(name: str) -> bool:
 def default_features(n_hedge_options: int) -> list[str]:
     """All book features plus position, Δ, Γ, vega, Θ of every hedge option."""
     return known_features(n_hedge_options)
+
+
+def configured_features(features: list[str] | None, n_hedge_options: int) -> list[str]:
+    """The observation's feature names for a config's ``env.features``: that list, or ``default_features`` when it
+    is empty or None (the rule every face and the deep hedger follow)."""
+    return list(features) if features else default_features(n_hedge_options)
 
 
 def check_features(names: list[str], n_hedge_options: int) -> None:
