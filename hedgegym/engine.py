@@ -277,10 +277,7 @@ class HedgingEngine:
         self._spot_tensor = spot_tensor if in_torch else self._tensor(self.spot_path)
         self._book_price = self._tensor(self.book_path.price)
         self._instrument_price = self._tensor(self.instrument_path.price)
-        self._host_inputs = (  # numpy views of the same tensors (the CPU's numpy step reads them)
-            tuple(_numpy(t) for t in (self._spot_tensor, self._book_price, self._instrument_price))
-            if self.device.type == "cpu" else None
-        )
+        self._make_host_inputs()
         zeros = torch.zeros(self.n_paths, dtype=self.dtype, device=self.device)
         self._set_state(EngineState(torch.zeros((self.n_paths, self.n_instruments), dtype=self.dtype,
                                                 device=self.device), -self._book_price[0], zeros))
@@ -292,6 +289,11 @@ class HedgingEngine:
         if host is None and self.device.type == "cpu":
             host = tuple(_numpy(x) for x in state)
         self.state, self._host_state = state, host
+
+    def _make_host_inputs(self) -> None:
+        """Numpy views of the step's input tensors, which the CPU's numpy step reads (None on a GPU)."""
+        self._host_inputs = (tuple(_numpy(t) for t in (self._spot_tensor, self._book_price, self._instrument_price))
+                             if self.device.type == "cpu" else None)
 
     def __getstate__(self) -> dict:
         """Copies and pickles hold the tensors only, detached (mid-way through a differentiable roll-out the copy
@@ -305,9 +307,9 @@ class HedgingEngine:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        if "state" in state and self.device.type == "cpu":
-            self._host_inputs = tuple(_numpy(t) for t in (self._spot_tensor, self._book_price, self._instrument_price))
-            self._host_state = tuple(_numpy(x) for x in self.state)
+        if "state" in state:
+            self._make_host_inputs()
+            self._set_state(self.state)
 
     def _host(self) -> tuple[np.ndarray, ...]:
         if self._host_state is None:
