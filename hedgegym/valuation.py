@@ -274,14 +274,12 @@ class _Fill:
         shape = (rows_total, n_paths, 1 + len(self.hedge_options)) if self.instruments else (rows_total, n_paths)
         tensors = isinstance(spot, torch.Tensor)
         rows = max(1, _NODES_PER_VALUATION // max(n_paths, 1))
-        if not self.instruments and rows >= rows_total:  # one block: the book's fields are already fresh arrays
-            alive = None if self.alive_path is None else list(self.alive_path)
-            greeks = self.book.greeks(spot, self.times, monitored(_AtVariance(self.valuation, self.variance),
-                                                                  self.monitoring_interval), alive, fields=fields)
-            out = {name: getattr(greeks, name) for name in names}
-            return {name: values.cpu().numpy() for name, values in out.items()} if tensors else out
-        out = {name: torch.empty(shape, dtype=spot.dtype, device=spot.device) if tensors else np.empty(shape)
-               for name in names}
+        # a book valued in one block keeps the pricer's fresh arrays: copying them into preallocated ones costs a
+        # page-faulting pass over new memory
+        whole_book = not self.instruments and rows >= rows_total
+        out = {} if whole_book else {
+            name: torch.empty(shape, dtype=spot.dtype, device=spot.device) if tensors else np.empty(shape)
+            for name in names}
         for start in range(0, rows_total, rows):
             block = slice(start, start + rows)
             s, t = spot[block], self.times[block]
@@ -291,7 +289,10 @@ class _Fill:
                     None if path is None else path[block] for path in self.alive_path]
                 greeks = self.book.greeks(s, t, pricer, alive, fields=fields)
                 for name in names:
-                    out[name][block] = getattr(greeks, name)
+                    if whole_book:
+                        out[name] = getattr(greeks, name)
+                    else:
+                        out[name][block] = getattr(greeks, name)
                 continue
             for name in names:  # the stock: (S, 1, 0, 0, 0) per share
                 out[name][block, :, 0] = s if name == "price" else (1.0 if name == "delta" else 0.0)
