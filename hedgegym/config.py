@@ -486,17 +486,24 @@ def parse_config(data: object, source: str = "config", required: tuple[str, ...]
         raise ConfigError(f"invalid configuration in {source}:\n{format_validation_error(error)}") from None
 
 
+def read_yaml(path: str | Path, error: type[ValueError] = ConfigError, what: str = "config file") -> object:
+    """The parsed content of the YAML file ``path`` (None when empty); ``error`` ("<what> not found: …",
+    "… is not valid YAML: …") when it is missing, unreadable as text or not YAML."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{what} not found: {path}")
+    try:
+        return yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise error(f"{path} is not valid YAML: {exc}") from None
+
+
 def load_config(path: str | Path, required: tuple[str, ...] = REQUIRED_SECTIONS) -> ExperimentConfig:
     """Read and validate a YAML experiment file; ``ConfigError`` if it is missing, empty, not YAML, lacks a section
     of ``required`` (default ``REQUIRED_SECTIONS``; training also requires ``agent``) or has a bad field (named in
     the message)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    data = read_yaml(path)
     if data is None:
         raise ConfigError(f"{path} is empty: a config file needs at least the sections {', '.join(required)}")
     return parse_config(data, str(path), required=required)

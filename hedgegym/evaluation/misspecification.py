@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hedgegym.baselines import (
@@ -31,7 +30,7 @@ from hedgegym.baselines import (
     UncertainVolatilityDeltaHedger,
     WhalleyWilmottHedger,
 )
-from hedgegym.config import ConfigError, ExperimentConfig, MarketConfig
+from hedgegym.config import ConfigError, ExperimentConfig, MarketConfig, read_yaml
 from hedgegym.evaluation.reports import compare
 from hedgegym.instruments import black_scholes_pricer
 
@@ -74,10 +73,9 @@ class MisspecificationStudy(BaseModel):
 def load_study(path: str | Path) -> MisspecificationStudy:
     """Read and validate a study YAML; ``ConfigError`` names the bad field."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"study file not found: {path}")
+    data = read_yaml(path, what="study file")  # ConfigError when missing or not YAML
     try:
-        return MisspecificationStudy.model_validate(yaml.safe_load(path.read_text()))
+        return MisspecificationStudy.model_validate(data)
     except ValidationError as error:
         lines = [f"  {'.'.join(str(p) for p in e['loc']) or 'study'}: {e['msg']}" for e in error.errors()]
         raise ConfigError(f"invalid study in {path}:\n" + "\n".join(lines)) from None

@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hedgegym.config import (
@@ -64,6 +63,7 @@ from hedgegym.config import (
     apply_overrides,
     format_validation_error,
     load_config,
+    read_yaml,
 )
 
 __all__ = ["ALGORITHMS", "COMMON_SECTIONS", "SchedulerConfig", "SearchConfig", "SweepConfig", "SweepConfigError",
@@ -327,13 +327,7 @@ def load_sweep_config(path: str | Path, check_configs: bool = True) -> SweepConf
     """Read and validate a sweep YAML; with ``check_configs`` also load every task's experiment configs with their
     overrides (``SweepConfig.experiment_configs``). ``SweepConfigError`` naming the field."""
     path = Path(path)
-    if not path.is_file():
-        raise SweepConfigError(f"sweep config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise SweepConfigError(f"{path} is not valid YAML: {error}") from None
-    sweep = parse_sweep_config(data, str(path))
+    sweep = parse_sweep_config(read_yaml(path, SweepConfigError, "sweep config file"), str(path))
     if check_configs:
         sweep.experiment_configs()
     return sweep

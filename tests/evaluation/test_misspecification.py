@@ -101,3 +101,14 @@ def test_y_is_measured_against_the_black_scholes_premium_at_the_calibration_vol(
     call = s * cdf(d1) - k * math.exp(-r * t) * cdf(d1 - sigma * math.sqrt(t))
     study = load_study(write(tmp_path, study_dict()))
     assert calibration_premium(study) == pytest.approx(10 * 100 * call, rel=1e-12)
+
+
+@pytest.mark.parametrize(("content", "message"), [("market: [unclosed", "is not valid YAML"),
+                                                   (b"\xff\xfe\x00", "is not valid YAML")])
+def test_a_study_file_that_is_not_yaml_is_a_config_error(tmp_path, content, message):
+    path = tmp_path / "study.yaml"
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    with pytest.raises(ConfigError, match=message):
+        load_study(path)
+    with pytest.raises(ConfigError, match="study file not found"):
+        load_study(tmp_path / "missing.yaml")
