@@ -6,7 +6,9 @@ position ``stock_position`` and the P&L so far), output squashed by tanh and map
 like the env's ``absolute`` action mapping (``position_limit`` × the book's notional).
 
 Training, per iteration: simulate ``batch_paths`` fresh real-world paths (numpy, a dedicated generator stream),
-let the engine value the book and the hedges at every node (numpy: these do not depend on the policy), then
+let the engine value the book and the hedges at every node (numpy: these do not depend on the policy) — or, with
+``agent.training_paths``, draw ``batch_paths`` without replacement from a fixed training set of that many paths
+simulated and valued once (the valuation of a Heston book costs ~95% of an iteration otherwise) — then
 roll the policy forward through the engine's own ``step`` with torch targets (``HedgingEngine``: trades, every
 cost model of the config, cash at the rate, dividends, liquidation — the arithmetic every face uses, at
 ``agent.dtype`` on ``agent.device``) to the terminal wealth W_T, and take a gradient step on the risk of
@@ -42,6 +44,7 @@ from hedgegym.env.features import (
     state_features,
 )
 from hedgegym.pricing.greeks import FloatArray
+from hedgegym.valuation import take_paths
 
 __all__ = ["DeepHedger", "DeepHedgingPolicy", "agent_dtype", "check_training_device", "train_deep_hedger"]
 
@@ -129,9 +132,19 @@ def train_deep_hedger(config: ExperimentConfig, progress=None) -> tuple[DeepHedg
     optimiser = torch.optim.Adam(parameters, lr=agent.learning_rate)
     rng = np.random.default_rng(np.random.SeedSequence(agent.seed).spawn(3)[2])  # stream 2: deep-hedging paths
     history = TrainingHistory()
+    pool = None
+    if agent.training_paths is not None:  # a fixed training set, valued once
+        paths = core.model.simulate(agent.training_paths, engine.n_steps, engine.dt, rng, measure="real")
+        pool_spot, pool_variance = np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T)
+        engine.reset(pool_spot, pool_variance)
+        pool = engine.valuation_of_paths
     for iteration in range(agent.iterations):
-        paths = core.model.simulate(agent.batch_paths, engine.n_steps, engine.dt, rng, measure="real")
-        engine.reset(np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T))
+        if pool is None:
+            paths = core.model.simulate(agent.batch_paths, engine.n_steps, engine.dt, rng, measure="real")
+            engine.reset(np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T))
+        else:
+            columns = np.sort(rng.choice(agent.training_paths, agent.batch_paths, replace=False))
+            engine.reset(pool_spot[:, columns], pool_variance[:, columns], valued=take_paths(pool, columns))
         x = _rollout(policy, core) / core.scales.value
         loss = _risk(x, config, threshold)
         optimiser.zero_grad()

@@ -302,8 +302,10 @@ class AgentConfig(BaseModel):
 
     ``sb3_kwargs`` go to the SB3 constructor as they are (SB3 validates them); the named fields are the ones the
     project sets differently from SB3's defaults. Deep-hedging fields: ``risk_measure``, ``iterations``,
-    ``batch_paths`` (paths per gradient step), ``dtype`` and ``device`` (where the engine's step and the policy run
-    while training; a CUDA device must be available, else training refuses it).
+    ``batch_paths`` (paths per gradient step), ``training_paths`` (a fixed training set valued once, as Buehler et al.
+    2019 train on a fixed sample: for models whose valuation dominates, e.g. Heston), ``dtype`` and ``device``
+    (where the engine's step and the policy run while training; a CUDA device must be available, else training
+    refuses it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -323,10 +325,21 @@ class AgentConfig(BaseModel):
     cvar_level: FiniteFloat = Field(default=0.95, gt=0, lt=1)
     iterations: Int = Field(default=500, ge=1)
     batch_paths: Int = Field(default=4096, ge=16)
+    training_paths: Int | None = Field(
+        default=None, ge=16, le=10_000_000,
+        description="deep hedging: train on a fixed set of this many paths, simulated and valued once, each "
+                    "iteration drawing batch_paths of them without replacement (None: fresh paths every iteration)")
     dtype: Literal["float32", "float64"] = Field(
         default="float32", description="deep hedging: precision of the engine's step and the policy during training")
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:[0-9]+)?)$",
                         description="deep hedging: 'cpu', 'cuda' or 'cuda:N' (the engine's step and the policy)")
+
+    @model_validator(mode="after")
+    def _training_set_holds_a_batch(self) -> AgentConfig:
+        if self.training_paths is not None and self.training_paths < self.batch_paths:
+            raise ValueError(f"agent.training_paths must be >= agent.batch_paths ({self.batch_paths}) or null, got "
+                             f"{self.training_paths}")
+        return self
 
 
 def _default_book() -> list[PositionConfig]:

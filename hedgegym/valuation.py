@@ -40,6 +40,7 @@ __all__ = [
     "RegimeProxyValuation",
     "Valuation",
     "default_valuation",
+    "take_paths",
     "value_paths",
     "values_tensors",
 ]
@@ -205,6 +206,15 @@ class PathGreeks:
         """Every field, valued if need be, as a ``Greeks`` of arrays."""
         return Greeks(*self)
 
+    def take(self, columns: np.ndarray) -> PathGreeks:
+        """The paths ``columns`` (integer indices along axis 1, shape (M,)) of every field: a new ``PathGreeks`` of
+        shape (rows, M) / (rows, M, k) holding copies of the fields valued so far; any other field is valued on the
+        whole of this path set on first access, then taken (``_Take``). Raises ``IndexError`` for an index out of
+        range."""
+        columns = np.asarray(columns, dtype=np.intp)
+        return PathGreeks({name: values[:, columns] for name, values in self._values.items()},
+                          _Take(self, columns))
+
     def row(self, index: int) -> NodeGreeks:
         """The view of node ``index`` (lazy like this object): ``row(i).delta`` is ``self.delta[i]``."""
         return NodeGreeks(self, index)
@@ -250,6 +260,18 @@ class NodeGreeks:
 
     def __repr__(self) -> str:
         return f"NodeGreeks(index={self._index!r}, computed={sorted(self._path.computed, key=self._fields.index)})"
+
+
+@dataclass(frozen=True, eq=False)
+class _Take:
+    """Values fields of a ``PathGreeks.take``: on the parent path set (valued there once, kept), then taken."""
+
+    parent: PathGreeks
+    columns: np.ndarray
+
+    def __call__(self, fields: frozenset[str]) -> dict[str, FloatArray]:
+        self.parent.ensure(fields)
+        return {name: self.parent._values[name][:, self.columns] for name in fields}
 
 
 @dataclass(frozen=True, eq=False)
@@ -313,6 +335,16 @@ class PathValuation(NamedTuple):
     alive_path: tuple[np.ndarray | None, ...] | None
     book_path: PathGreeks
     instrument_path: PathGreeks
+
+
+def take_paths(valued: PathValuation, columns: np.ndarray) -> PathValuation:
+    """The paths ``columns`` (integer indices, shape (M,)) of a ``PathValuation``: knock-out masks and the book's and
+    instruments' ``PathGreeks`` (``PathGreeks.take``), for ``HedgingEngine.reset(spot[:, columns],
+    variance[:, columns], valued=...)`` — a mini-batch of a path set valued once (deep hedging's ``training_paths``)."""
+    columns = np.asarray(columns, dtype=np.intp)
+    alive = None if valued.alive_path is None else tuple(
+        None if mask is None else mask[:, columns] for mask in valued.alive_path)
+    return PathValuation(alive, valued.book_path.take(columns), valued.instrument_path.take(columns))
 
 
 def value_paths(

@@ -139,6 +139,35 @@ def test_an_undeclared_field_is_valued_on_first_access_with_the_eager_numbers(mo
     assert Greeks(*lazy.instrument_greeks).gamma.shape == (6, 2)
 
 
+def test_taking_paths_of_a_valuation_equals_valuing_those_paths():
+    """``take_paths``: a mini-batch of a path set valued once (deep hedging's training set) has, field by field, the
+    numbers of an engine reset on those paths alone — the declared fields copied, an undeclared one valued on the
+    parent on first access — and the engine reset with it steps to the same wealth."""
+    spot, variance = gbm_paths(n_paths=9, n_steps=5)
+    columns = np.array([7, 0, 3, 3])
+    pool = HedgingEngine(GBM, BOOK, 5, hedge_options=HEDGE, greeks={"delta"})
+    pool.reset(spot, variance)
+    taken = valuation_module.take_paths(pool.valuation_of_paths, columns)
+    assert taken.book_path.computed == {"price", "delta"}
+    alone = HedgingEngine(GBM, BOOK, 5, hedge_options=HEDGE)
+    alone.reset(spot[:, columns], variance[:, columns])
+    for name in FIELDS:  # gamma, vega, theta: valued on the pool on first access, then taken
+        np.testing.assert_array_equal(getattr(taken.book_path, name), getattr(alone.book_path, name), err_msg=name)
+        np.testing.assert_array_equal(getattr(taken.instrument_path, name), getattr(alone.instrument_path, name),
+                                      err_msg=name)
+    assert pool.book_path.computed == set(FIELDS)
+    batch = HedgingEngine(GBM, BOOK, 5, hedge_options=HEDGE, greeks={"delta"})
+    batch.reset(spot[:, columns], variance[:, columns], valued=valuation_module.take_paths(
+        pool.valuation_of_paths, columns))
+    targets = np.full((4, 2), 0.5)
+    for engine in (batch, alone):
+        for _ in range(5):
+            engine.step(targets)
+    np.testing.assert_array_equal(batch.wealth, alone.wealth)
+    with pytest.raises(IndexError):
+        pool.book_path.take(np.array([9]))
+
+
 def test_valuing_in_blocks_fills_the_same_arrays_as_one_block(monkeypatch):
     spot, variance = gbm_paths(n_paths=7, n_steps=9)
     one = HedgingEngine(GBM, Book.short_straddle(100.0, 0.25), 9, hedge_options=HEDGE)

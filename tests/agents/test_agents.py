@@ -85,6 +85,27 @@ def test_deep_hedger_learns_to_hedge_and_is_reproducible():
     assert y["deep"] < 1.5 * y["delta"]  # a short run gets near the delta hedge already
 
 
+def test_deep_hedging_on_a_fixed_training_set_values_it_once_and_is_reproducible(monkeypatch):
+    """``agent.training_paths``: the paths are simulated and valued once; each iteration draws a batch of them (the
+    engine's ``valued`` mini-batch), so the pricer runs once, not once per iteration; training lowers the risk and
+    repeats bit for bit. A training set smaller than a batch is refused naming both fields."""
+    from hedgegym import engine as engine_module
+
+    calls = []
+    value_paths = engine_module.value_paths
+    monkeypatch.setattr(engine_module, "value_paths",
+                        lambda *args, **kwargs: calls.append(args[4].shape) or value_paths(*args, **kwargs))
+    cfg = config("deep_hedging", iterations=30, batch_paths=256, training_paths=1024, learning_rate=3e-3)
+    policy, history = train_deep_hedger(cfg)
+    assert [shape for shape in calls if shape[1] > 1] == [(9, 1024)]  # the training set once (8 steps + 1 rows)
+    assert np.mean(history.risk[-5:]) < np.mean(history.risk[:5])
+    again, _ = train_deep_hedger(cfg)
+    for a, b in zip(policy.parameters(), again.parameters(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ConfigError, match=r"agent\.training_paths must be >= agent\.batch_paths \(256\)"):
+        config("deep_hedging", batch_paths=256, training_paths=100)
+
+
 def test_deep_hedging_trains_with_spread_impact_and_fixed_costs():
     """Every cost model goes through the engine's differentiable step (fixed fees by the straight-through
     surrogate): training runs, lowers its risk, and the costs it pays are the engine's own."""
