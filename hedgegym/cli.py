@@ -276,8 +276,8 @@ def sweep_command(
                                   "experiment in it) of an interrupted sweep.")
     ] = None,
     max_trials: Annotated[
-        int | None, typer.Option("--max-trials", min=1, help="Stop once this many trials have finished (run a long "
-                                 "sweep in chunks; rerun to continue).")
+        int | None, typer.Option("--max-trials", min=1, help="Run only this many of the trials left (a long sweep "
+                                 "in chunks; rerun to continue). Optuna: whole searches until this many finished.")
     ] = None,
 ) -> None:
     """Tasks × agents × seeds × hyper-parameters on Ray Tune; one run directory and one summary JSON per trial.
@@ -299,11 +299,14 @@ def sweep_command(
         result = run_sweep(sweep, address=address, resume=resume, stop_after=max_trials, console=console)
     except (SweepConfigError, SummaryError) as error:  # a bad sweep file, or a malformed summary already there
         raise _fail(error) from None
+    except KeyboardInterrupt as interrupt:
+        console.print(f"[yellow]{escape(str(interrupt) or 'sweep interrupted')}[/yellow]", soft_wrap=True)
+        raise typer.Exit(code=130) from None
     for trial, reason in result.failed.items():
         console.print(f"[red]trial {escape(trial)} failed: {escape(reason)}[/red]", soft_wrap=True)
-    left = len(result.planned) - len(result.skipped) - len(result.finished)
-    console.print(f"{len(result.finished)} trials summarised now, {len(result.skipped)} skipped (already "
-                  f"summarised), {max(left, 0)} left, in {time.perf_counter() - start:.1f} s → "
+    console.print(f"{len(result.finished)} trials summarised now, {len(result.stopped)} stopped early by the "
+                  f"scheduler, {len(result.skipped)} skipped (done before), {result.left} left, in "
+                  f"{time.perf_counter() - start:.1f} s → "
                   f"{escape(str(sweep.summaries_dir))}; tensorboard --logdir {escape(str(sweep.sweep_dir))}",
                   soft_wrap=True)
     for path in result.best:

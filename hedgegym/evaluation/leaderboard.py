@@ -2,6 +2,8 @@ r"""The leaderboard of a sweep: every hedger over seeds and tasks, aggregated as
 
 Built from trial summaries alone (schema ``hedgegym.trial/1``, one ``<trial_id>.json`` per finished trial, written
 by ``hedgegym sweep``): ``read_summaries(directory)`` → ``build_leaderboard(summaries)`` → ``write_leaderboard``.
+The schema, its one reader (``parse_summary``) and ``TrialSummary`` live in ``hedgegym.sweep.summary``; the trials
+of one task must share their test paths and Cao–Hull c (``TrialSummary.test``).
 
 Hedgers. A learned hedger is an algorithm (``ppo``, ``sac``, ``deep_hedging``) with one set of hyper-parameters;
 its runs are the trials' seeds (named by the algorithm, or ``<algo>#<hash>`` when a sweep holds several
@@ -42,7 +44,6 @@ intervals per hedger, one panel per task and one over tasks) and ``probability_o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import zlib
@@ -56,13 +57,12 @@ import numpy as np
 import pandas as pd
 
 from hedgegym.evaluation.aggregate import Interval, aggregate_interval, improvement_interval
+from hedgegym.sweep.summary import ALGOS, SCHEMA, TrialEvaluation, TrialSummary, hyperparameter_hash, read_trial_summary
+from hedgegym.sweep.summary import METRICS as SUMMARY_METRICS
 
 __all__ = ["ALGOS", "SCHEMA", "SUMMARY_METRICS", "Leaderboard", "TrialSummary", "build_leaderboard",
            "markdown_report", "read_summaries", "read_summary", "write_leaderboard"]
 
-SCHEMA = "hedgegym.trial/1"
-ALGOS = ("ppo", "sac", "deep_hedging")
-SUMMARY_METRICS = ("y", "cvar_95", "rmse", "max_drawdown", "cbr", "mean_pnl", "std_pnl", "mean_cost")
 TASK_COLUMNS = ("y_pct", "cvar_95", "rmse", "max_drawdown", "cvar_95_pct", "rmse_pct", "max_drawdown_pct", "cbr")
 ALL_TASKS_COLUMNS = ("y_pct", "cvar_95_pct", "rmse_pct", "max_drawdown_pct", "cbr")
 ALL_TASKS = "all tasks"
@@ -70,149 +70,17 @@ CLASSICAL_TOLERANCE = 1e-6
 """Relative tolerance within which a classical hedger's rows of the trials of one task must agree."""
 
 
-@dataclass(frozen=True)
-class TrialSummary:
-    """One trial summary, checked. ``metrics``: {hedger: {metric: value}}, NaN for a null CBR."""
-
-    path: Path
-    sweep: str
-    trial_id: str
-    task: str
-    config: str
-    algo: str
-    seed: int
-    hyperparameters: dict[str, Any]
-    premium: float
-    test: tuple[int, int]  # (n_paths, seed)
-    agent: str
-    metrics: dict[str, dict[str, float]]
-    validation_y: float
-    wall_time_s: float
-    cpus: int
-    hedgegym_version: str
-    git_commit: str | None
-    finished_at: datetime  # UTC (a time without an offset is read as UTC)
-
-
-def _hyperparameter_hash(hyperparameters: Mapping[str, Any]) -> str:
-    """The contract's hash: first 8 hex digits of SHA-256 of the compact, key-sorted JSON of the overrides."""
-    text = json.dumps(dict(hyperparameters), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def _fail(path: Path, message: str) -> ValueError:
-    return ValueError(f"{path}: {message}")
-
-
-def _get(data: Mapping, key: str, path: Path, prefix: str = "") -> Any:
-    if key not in data:
-        raise _fail(path, f"missing key '{prefix}{key}'")
-    return data[key]
-
-
-def _string(data: Mapping, key: str, path: Path, empty: bool = False) -> str:
-    value = _get(data, key, path)
-    if not isinstance(value, str) or (not empty and not value):
-        raise _fail(path, f"key '{key}' must be a{'' if empty else ' non-empty'} string, got {value!r}")
-    return value
-
-
-def _integer(data: Mapping, key: str, path: Path, minimum: int, prefix: str = "") -> int:
-    value = _get(data, key, path, prefix)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(path, f"key '{prefix}{key}' must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _real(data: Mapping, key: str, path: Path, prefix: str = "", minimum: float | None = None,
-          strict: bool = False, nullable: bool = False) -> float:
-    value = _get(data, key, path, prefix)
-    if value is None and nullable:
-        return math.nan
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or (
-            minimum is not None and (value <= minimum if strict else value < minimum)):
-        bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
-        null = " or null" if nullable else ""
-        raise _fail(path, f"key '{prefix}{key}' must be a finite number{bound}{null}, got {value!r}")
-    return float(value)
-
-
-def _summary(data: Any, path: Path) -> TrialSummary:
-    if not isinstance(data, dict):
-        raise _fail(path, f"a trial summary is a JSON object, got {type(data).__name__}")
-    schema = _get(data, "schema", path)
-    if schema != SCHEMA:
-        raise _fail(path, f"key 'schema' must be {SCHEMA!r}, got {schema!r}: not a trial summary this version reads")
-    algo = _get(data, "algo", path)
-    if algo not in ALGOS:
-        raise _fail(path, f"key 'algo' must be one of {', '.join(ALGOS)}, got {algo!r}")
-    task, seed = _string(data, "task", path), _integer(data, "seed", path, 0)
-    hyperparameters = _get(data, "hyperparameters", path)
-    if not isinstance(hyperparameters, dict):
-        raise _fail(path, f"key 'hyperparameters' must be an object {{dotted key: value}}, got {hyperparameters!r}")
-    trial = _string(data, "trial_id", path)
-    expected = f"{task}__{algo}__{seed}__{_hyperparameter_hash(hyperparameters)}"
-    if trial != expected:
-        raise _fail(path, f"key 'trial_id' is {trial!r} but the trial's task, algo, seed and hyper-parameters give "
-                    f"{expected!r}")
-    if path.stem != trial:
-        raise _fail(path, f"the file name must be the trial id: {trial}.json")
-    test = _get(data, "test", path)
-    if not isinstance(test, dict):
-        raise _fail(path, f"key 'test' must be an object {{'n_paths': int, 'seed': int}}, got {test!r}")
-    n_paths, test_seed = _integer(test, "n_paths", path, 1, "test."), _integer(test, "seed", path, 0, "test.")
-    metrics = _get(data, "metrics", path)
-    if not isinstance(metrics, dict) or not metrics:
-        raise _fail(path, "key 'metrics' must be a non-empty object {hedger: {metric: value}}")
-    rows: dict[str, dict[str, float]] = {}
-    for hedger, row in metrics.items():
-        if not isinstance(row, dict):
-            raise _fail(path, f"key 'metrics.{hedger}' must be an object {{metric: value}}, got {row!r}")
-        rows[hedger] = {name: _real(row, name, path, f"metrics.{hedger}.", nullable=name == "cbr")
-                        for name in SUMMARY_METRICS}
-    agent = _string(data, "agent", path)
-    if agent not in rows:
-        raise _fail(path, f"key 'agent' names {agent!r}, which is not a row of 'metrics' ({', '.join(rows)})")
-    validation = _get(data, "validation", path)
-    if not isinstance(validation, dict):
-        raise _fail(path, f"key 'validation' must be an object {{'y': number}}, got {validation!r}")
-    commit = _get(data, "git_commit", path)
-    if commit is not None and not isinstance(commit, str):
-        raise _fail(path, f"key 'git_commit' must be a string or null, got {commit!r}")
-    finished = _string(data, "finished_at", path)
-    try:
-        finished_at = datetime.fromisoformat(finished)
-    except ValueError:
-        raise _fail(path, f"key 'finished_at' must be an ISO-8601 time, got {finished!r}") from None
-    if finished_at.tzinfo is None:
-        finished_at = finished_at.replace(tzinfo=UTC)
-    return TrialSummary(
-        path=path, sweep=_string(data, "sweep", path), trial_id=trial, task=task,
-        config=_string(data, "config", path, empty=True), algo=algo, seed=seed, hyperparameters=hyperparameters,
-        premium=_real(data, "premium", path, minimum=0.0, strict=True), test=(n_paths, test_seed), agent=agent,
-        metrics=rows, validation_y=_real(validation, "y", path, "validation."),
-        wall_time_s=_real(data, "wall_time_s", path, minimum=0.0), cpus=_integer(data, "cpus", path, 1),
-        hedgegym_version=_string(data, "hedgegym_version", path), git_commit=commit,
-        finished_at=finished_at.astimezone(UTC))
-
-
 def read_summary(path: str | Path) -> TrialSummary:
-    """One trial summary file, checked against schema ``hedgegym.trial/1`` (the module docstring of
-    ``hedgegym.sweep.summary`` and the sweep's design note list the keys).
+    """One trial summary file as a ``TrialSummary``, checked against schema ``hedgegym.trial/1`` by the sweep's own
+    reader (``hedgegym.sweep.summary.read_trial_summary``; its module docstring lists the keys).
 
-    Raises ``ValueError`` naming the file and the key: unreadable or invalid JSON, another schema, a missing key,
-    a value of the wrong type or range (``premium`` > 0, ``seed`` ≥ 0, ``cpus`` ≥ 1, finite metrics, CBR may be
-    null), a ``trial_id`` that does not match the trial's task, algo, seed and hyper-parameters (first 8 hex of
-    SHA-256 of their key-sorted compact JSON) or a file not named ``<trial_id>.json``. Unknown keys are ignored.
+    Raises ``hedgegym.sweep.summary.SummaryError`` (a ``ValueError``) naming the file and the key: unreadable or
+    invalid JSON, another schema, a missing key, a value of the wrong type or range (``premium`` > 0, ``seed`` ≥ 0,
+    ``cpus`` ≥ 1, finite metrics, CBR may be null, ``config_sha256`` 64 hex digits, ``test.cao_hull_c`` ≥ 0), a
+    ``trial_id`` that does not match the trial's task, algo, seed and hyper-parameters (first 8 hex of SHA-256 of
+    their key-sorted compact JSON) or a file not named ``<trial_id>.json``. Unknown keys are ignored.
     """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except OSError as error:
-        raise _fail(path, f"cannot read the trial summary ({error.strerror or error})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise _fail(path, f"not valid JSON ({error})") from None
-    return _summary(data, path)
+    return read_trial_summary(path)
 
 
 def _is_summary_name(path: Path) -> bool:
@@ -291,6 +159,10 @@ def _agree(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
                                                                         abs_tol=1e-12) for k in SUMMARY_METRICS)
 
 
+def _test_text(test: TrialEvaluation) -> str:
+    return f"test {{n_paths, seed, cao_hull_c}} = {{{test.n_paths}, {test.seed}, {test.cao_hull_c!r}}}"
+
+
 def _hedgers(summaries: Sequence[TrialSummary], notes: list[str]) -> list[_Hedger]:
     by_task: dict[str, list[TrialSummary]] = {}
     for summary in summaries:
@@ -299,8 +171,9 @@ def _hedgers(summaries: Sequence[TrialSummary], notes: list[str]) -> list[_Hedge
         first = trials[0]
         for other in trials[1:]:
             if other.test != first.test:
-                raise ValueError(f"{other.path}: task {task!r} is tested on test {{n_paths, seed}} = {other.test} but "
-                                 f"{first.path} on {first.test}: trials of one task must share their test paths")
+                raise ValueError(f"{other.path}: task {task!r} is tested with {_test_text(other.test)} but "
+                                 f"{first.path} with {_test_text(first.test)}: trials of one task must share their "
+                                 "test paths and Cao–Hull c")
             if not math.isclose(other.premium, first.premium, rel_tol=CLASSICAL_TOLERANCE):
                 notes.append(f"task {task}: premium {other.premium:.10g} in {other.trial_id} differs from "
                              f"{first.premium:.10g} in {first.trial_id}")
@@ -312,7 +185,7 @@ def _hedgers(summaries: Sequence[TrialSummary], notes: list[str]) -> list[_Hedge
     sets_per_algo = {algo: sum(1 for a, _ in learned if a == algo) for algo in ALGOS}
     hedgers = []
     for (algo, hyperparameters), tasks in sorted(learned.items()):
-        name = algo if sets_per_algo[algo] == 1 else f"{algo}#{_hyperparameter_hash(json.loads(hyperparameters))}"
+        name = algo if sets_per_algo[algo] == 1 else f"{algo}#{hyperparameter_hash(json.loads(hyperparameters))}"
         runs = {task: _columns([t.metrics[t.agent] for t in trials], [t.premium for t in trials],
                                [t.validation_y for t in trials])
                 for task, trials in tasks.items()}
@@ -367,7 +240,7 @@ def build_leaderboard(summaries: Sequence[TrialSummary], reps: int = 10_000, lev
 
     ``reps``: bootstrap resamples per interval, in [1, 10⁶]; ``level``: interval coverage in (0, 1); ``seed`` ≥ 0:
     the bootstrap generators' root seed. Raises ``ValueError`` for no summary, bad ``reps``/``level``/``seed``,
-    and trials of one task evaluated on different test paths.
+    and trials of one task evaluated on different test paths or with a different Cao–Hull c (``TrialSummary.test``).
     """
     if not summaries:
         raise ValueError("summaries: no trial summary to aggregate")
@@ -473,6 +346,19 @@ def _compute_lines(summaries: Sequence[TrialSummary]) -> list[str]:
             " UTC, from each summary's finished_at less its wall time)"]
 
 
+def _cao_hull_text(summaries: Sequence[TrialSummary]) -> str:
+    """The definition of Y with the c of the summaries (each task's from its first trial, as its section says)."""
+    by_task: dict[str, float] = {}
+    for summary in summaries:
+        by_task.setdefault(summary.task, summary.test.cao_hull_c)
+    values = sorted(set(by_task.values()))
+    if len(values) == 1:
+        return f"Y: Cao–Hull E[C] + {values[0]:g}·sd(C) (c = {values[0]:g}, the summaries' test.cao_hull_c)."
+    per_task = ", ".join(f"{task} {c:g}" for task, c in sorted(by_task.items()))
+    return (f"Y: Cao–Hull E[C] + c·sd(C) with c per task (the summaries' test.cao_hull_c): {per_task}; the tasks "
+            "differ in c, so Y over all tasks pools Y's of different c.")
+
+
 def markdown_report(board: Leaderboard) -> str:
     """The leaderboard as Markdown: method, compute used, the table over tasks, probability of improvement, one
     table per task, notes."""
@@ -486,8 +372,8 @@ def markdown_report(board: Leaderboard) -> str:
              f"(IQM) over runs with its {board.level:.0%} stratified bootstrap percentile interval ({board.reps:,} "
              f"resamples, seed {board.seed}), as Agarwal et al. (NeurIPS 2021) and rliable define them; lower is "
              "better in every column. Learned hedgers: one run per training seed; classical hedgers: one "
-             "deterministic run per task (runs: seeds, pooled over the tasks counted). Y: Cao–Hull E[C] + "
-             "1.5·sd(C).", "", "## Compute", "",
+             f"deterministic run per task (runs: seeds, pooled over the tasks counted). {_cao_hull_text(summaries)}",
+             "", "## Compute", "",
              *_compute_lines(summaries), "", "## Over all tasks (runs pooled; % of each task's premium)", "",
              *_markdown_rows(table[table["scope"] == ALL_TASKS], pct), ""]
     learned = table[(table["kind"] == "learned")]
@@ -509,8 +395,8 @@ def markdown_report(board: Leaderboard) -> str:
     for task in tasks:
         premium = next(s.premium for s in summaries if s.task == task)
         test = next(s.test for s in summaries if s.task == task)
-        lines += [f"## Task {task}", "", f"Premium {premium:,.4g}; {test[0]:,} test paths (seed {test[1]}); CVaR95, "
-                  "RMSE and max drawdown in the book's currency.", "",
+        lines += [f"## Task {task}", "", f"Premium {premium:,.4g}; {test.n_paths:,} test paths (seed {test.seed}); "
+                  f"Cao–Hull c = {test.cao_hull_c:g}; CVaR95, RMSE and max drawdown in the book's currency.", "",
                   *_markdown_rows(table[(table["scope"] == "task") & (table["task"] == task)], currency), ""]
     hyper = table[(table["kind"] == "learned") & (table["scope"] == ALL_TASKS) & (table["hyperparameters"] != "{}")]
     if not hyper.empty:

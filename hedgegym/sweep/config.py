@@ -66,7 +66,8 @@ from hedgegym.config import (
     read_yaml,
 )
 
-__all__ = ["ALGORITHMS", "COMMON_SECTIONS", "SchedulerConfig", "SearchConfig", "SweepConfig", "SweepConfigError",
+__all__ = ["ALGORITHMS", "COMMON_SECTIONS", "REQUIRED_CONFIG_SECTIONS", "SchedulerConfig", "SearchConfig",
+           "SweepConfig", "SweepConfigError",
            "TaskConfig", "load_sweep_config"]
 
 ALGORITHMS = ("ppo", "sac", "deep_hedging")
@@ -74,6 +75,8 @@ Algorithm = Literal["ppo", "sac", "deep_hedging"]
 COMMON_SECTIONS = ("market", "book", "hedging", "costs", "simulation", "evaluation")
 """Sections every config of one task must share (the task's market and test paths)."""
 SEARCHABLE_SECTIONS = ("agent", "env")
+REQUIRED_CONFIG_SECTIONS = (*REQUIRED_SECTIONS, "agent")
+"""Sections a task's experiment config must have."""
 _FIXED_KEYS = ("agent.seed", "agent.algo")
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$"
 _DISTRIBUTIONS = ("grid", "choice", "uniform", "loguniform")
@@ -108,7 +111,9 @@ class SchedulerConfig(BaseModel):
     type: Literal["asha"] = "asha"
     grace_period: Int = Field(default=2, ge=1)
     reduction_factor: float = Field(default=2.0, gt=1)
-    max_t: Int = Field(default=100, ge=1, description="most validation points a trial reports")
+    max_t: Int = Field(default=100, ge=1, description="ASHA stops every trial at its max_t-th validation point: "
+                       "keep it above the points a trial reports (PPO/SAC: about 21, every ~5% of training and the "
+                       "last)")
 
     @model_validator(mode="after")
     def _grace_within_max_t(self) -> SchedulerConfig:
@@ -284,7 +289,7 @@ class SweepConfig(BaseModel):
                 field = f"tasks.{index}.configs.{algo}"
                 full = Path(path) if base_dir is None or Path(path).is_absolute() else base_dir / path
                 try:
-                    config = load_config(full, required=(*REQUIRED_SECTIONS, "agent"))
+                    config = load_config(full, required=REQUIRED_CONFIG_SECTIONS)
                     config = apply_overrides(config, self.algorithm_overrides(algo), source=f"{field} + overrides")
                 except ConfigError as error:
                     raise SweepConfigError(f"{field}: {error}") from None

@@ -3,33 +3,46 @@
 Each trial (``run_trial``, in a Ray worker with ``cpus_per_trial`` CPUs and as many torch threads,
 ``OMP_NUM_THREADS`` likewise through Ray's ``runtime_env``):
 
-1. returns at once when its summary ``<summaries>/<trial_id>.json`` exists (reporting its validation Y);
-2. trains its config (the task's experiment config + the sweep's overrides + its hyper-parameters + ``agent.seed``)
-   with ``hedgegym.agents.training.train`` into a new run directory under ``<sweep dir>/runs/<trial_id>/``; an
-   unfinished PPO/SAC run found there (an interrupted sweep) is continued from its last checkpoint
-   (``training.resume``), a finished one without a summary is reused; no run directory is ever overwritten;
+1. reports the known outcome and returns when the driver lists the trial as done (``settings["done"]``: summarised,
+   or stopped early by the scheduler; an Optuna search that replays its trials reads them here);
+2. trains its config — the task's experiment config, shipped by the driver (workers read no config file), with the
+   trial's overrides, hyper-parameters and ``agent.seed`` — with ``hedgegym.agents.training.train`` into a new run
+   directory under ``<sweep dir>/runs/<trial_id>/``; an unfinished PPO/SAC run found there (an interrupted sweep)
+   is continued from its last checkpoint (``training.resume``), a finished one without a summary is reused; no run
+   directory is ever overwritten;
 3. scores the agent on the validation stream (child stream 3 of ``SeedSequence(evaluation.seed)``,
    ``validation_paths`` paths: never the test paths) — Cao–Hull Y, the selection metric; PPO/SAC also report
-   every ``hedge/*`` validation point during training, so an ASHA scheduler can stop a trial early (such a trial
-   has no final evaluation and no summary);
-4. writes its summary (``hedgegym.sweep.summary``) from the run's final evaluation on the task's common test paths
-   (``evaluation/results.csv``: the agent and every classical hedger).
+   every ``hedge/*`` validation point during training, so an ASHA scheduler can stop a trial early;
+4. reports its summary (``hedgegym.sweep.summary``: the run's final evaluation on the task's common test paths,
+   ``evaluation/results.csv``, the agent and every classical hedger) with its last result.
 
-The driver (``run_sweep``) plans the trials (``plan_trials``: grid or seeded random draws, so the same sweep file
-gives the same trial ids anywhere), leaves out those already summarised (a sweep on a fresh machine resumes from
-the committed summaries; nothing left: Ray is not even started), runs the rest as one Tune experiment with a rich
-progress display (trials done / running / left), then writes TensorBoard's HParams dashboard
-(``<sweep dir>/hparams/<trial_id>/``: the trial's task, algorithm, seed and hyper-parameters with its validation
-Y, ``SummaryWriter.add_hparams``) and, for a hyper-parameter search, the best configuration per (task, algorithm)
-— the lowest mean validation Y over the seeds that ran it — as a YAML experiment config in ``<sweep dir>/best/``.
-``optuna`` runs one Tune experiment per (task, algorithm, seed), each ``OptunaSearch`` (TPE, seeded) of
-``num_samples`` trials. Tune's experiment state lives in ``<sweep dir>/tune/<experiment>``; ``resume=`` (that
-``tune`` directory, or one experiment in it) restores it with ``Tuner.restore`` (unfinished and errored trials run
-again). ``tensorboard --logdir <sweep dir>`` shows every trial's scalars (``runs/<id>/<run>/tb``) and the HParams.
+The driver (``run_sweep``) checks every summary already in the summaries directory against the trial's config
+(``config_sha256``: a changed config file under an old trial id is refused), plans the trials (``plan_trials``: grid
+or seeded random draws, so the same sweep file gives the same trial ids anywhere), leaves out those already
+summarised or stopped (a sweep on a fresh machine resumes from the committed summaries; nothing left: Ray is not even
+started), and runs the rest on Ray Tune with a rich progress display (trials done / running / left): one experiment
+``trials`` without a scheduler, one per (task, algorithm) with ASHA (a scheduler compares the trials of one task and
+algorithm only), one Optuna search (TPE, seeded) of ``num_samples`` trials per (task, algorithm, seed). The driver
+writes each trial's summary as Tune completes it (``<summaries>/<trial_id>.json``; with ``--address`` the workers of
+a cluster write only their run directories, under the same sweep-directory path on their own disks) and, for a
+trial the scheduler stopped, a marker ``<summaries>/stopped/<trial_id>.json`` with its validation points, so no
+rerun trains it again. Afterwards it writes TensorBoard's HParams dashboard (``<sweep dir>/hparams/<trial_id>/``:
+task, algorithm, seed and hyper-parameters with the validation Y, ``SummaryWriter.add_hparams``) and, for a
+hyper-parameter search, the best configuration per (task, algorithm) — the lowest mean validation Y over the seeds
+that ran it — as a YAML experiment config in ``<sweep dir>/best/``.
+
+Interruptions. A sweep killed mid-way is continued by running it again: finished trials are skipped by their
+summaries, an interrupted PPO/SAC trial continues from its checkpoint, an interrupted deep-hedging trial starts a
+new run directory beside the partial one. ``stop_after`` (``--max-trials``) runs only that many of the trials left
+(an Optuna sweep: whole searches, until that many trials have finished). ``resume=`` (``--resume``: the sweep's
+``tune`` directory or one experiment in it) restores Tune's experiment state with ``Tuner.restore`` (unfinished and
+errored trials run again; an Optuna search keeps its sampler's history) before the trials left are run.
+``tensorboard --logdir <sweep dir>`` shows every trial's scalars (``runs/<id>/<run>/tb``) and the HParams.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -42,24 +55,27 @@ from typing import Any
 import pandas as pd
 
 from hedgegym import __version__
-from hedgegym.config import ConfigError, ExperimentConfig, apply_overrides, load_config
+from hedgegym.config import ExperimentConfig, apply_overrides, load_config
 from hedgegym.output import unused_name
-from hedgegym.sweep.config import SweepConfig, SweepConfigError
+from hedgegym.sweep.config import REQUIRED_CONFIG_SECTIONS, SweepConfig, SweepConfigError
 from hedgegym.sweep.summary import (
     SCHEMA,
+    config_sha256,
     load_summaries,
     metrics_from_table,
     premium,
-    summary_path,
     trial_id,
     write_summary,
 )
 
-__all__ = ["SweepResult", "TrialSpec", "best_configurations", "plan_trials", "run_sweep", "run_trial",
-           "validation_y", "write_hparams"]
+__all__ = ["STOPPED_SCHEMA", "SweepResult", "TrialSpec", "base_config", "best_configurations", "load_stopped",
+           "plan_trials", "run_sweep", "run_trial", "trial_config", "validation_y", "write_hparams"]
 
 METRIC = "validation_y"
+TRIAL_KEY = "hedgegym_trial"
+"""The result key naming the hedgegym trial id (Tune overwrites ``trial_id`` in results with its own)."""
 GRID_EXPERIMENT = "trials"
+STOPPED_SCHEMA = "hedgegym.stopped/1"
 
 
 @dataclass(frozen=True)
@@ -80,13 +96,16 @@ class TrialSpec:
 
 @dataclass
 class SweepResult:
-    """What a sweep did: the trial ids planned, found summarised, summarised now, and the failed ones (id → error);
-    ``best``: the best-configuration YAML files written; ``experiments``: the Tune experiment directories."""
+    """What a sweep did: the trial ids planned, found done (summarised or stopped) before it started, summarised
+    now, stopped early now by the scheduler, and the failed ones (id → error); ``left``: trials of the sweep still
+    to run; ``best``: the best-configuration YAML files written; ``experiments``: the Tune experiment directories."""
 
     planned: list[str]
     skipped: list[str]
     finished: list[str]
+    stopped: list[str]
     failed: dict[str, str]
+    left: int
     best: list[Path]
     experiments: list[Path]
 
@@ -103,14 +122,18 @@ def plan_trials(sweep: SweepConfig) -> list[TrialSpec]:
     return trials
 
 
-def trial_config(spec: TrialSpec, base_dir: Path | None = None) -> ExperimentConfig:
-    """The trial's experiment config: its file with ``hyperparameters`` and ``agent.seed`` applied and validated
-    (``ConfigError`` naming the field)."""
-    path = Path(spec.config)
+def base_config(path: str | Path, base_dir: Path | None = None) -> ExperimentConfig:
+    """The experiment config file a trial starts from (relative paths under ``base_dir``); ``ConfigError``."""
+    path = Path(path)
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path
-    config = load_config(path, required=("market", "book", "agent"))
-    return apply_overrides(config, {**spec.hyperparameters, "agent.seed": spec.seed},
+    return load_config(path, required=REQUIRED_CONFIG_SECTIONS)
+
+
+def trial_config(spec: TrialSpec, base: ExperimentConfig) -> ExperimentConfig:
+    """The trial's experiment config: ``base`` (its file) with ``hyperparameters`` and ``agent.seed`` applied and
+    validated (``ConfigError`` naming the field)."""
+    return apply_overrides(base, {**spec.hyperparameters, "agent.seed": spec.seed},
                            source=f"{spec.config} with the trial's overrides")
 
 
@@ -143,6 +166,7 @@ def _git_commit() -> str | None:
 def _finished_run(runs: Path, config: ExperimentConfig) -> tuple[Path | None, Path | None]:
     """(a finished run of ``config`` under ``runs``, an unfinished PPO/SAC run with a checkpoint), newest first."""
     from hedgegym.agents.checkpoint import list_checkpoints
+    from hedgegym.config import ConfigError
 
     unfinished = None
     if not runs.is_dir():
@@ -168,11 +192,14 @@ def _report(metrics: dict[str, Any]) -> None:
 
 
 def run_trial(spec: Mapping[str, Any], settings: Mapping[str, Any],
-              report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Run one trial (see the module docstring) and return its summary. ``spec``: a ``TrialSpec`` as a dict;
-    ``settings``: ``sweep`` (name), ``summaries``, ``sweep_dir``, ``base_dir`` (absolute paths), ``validation_paths``,
-    ``cpus``. ``report`` (default ``ray.tune.report``) receives ``{"validation_y": …}`` at every validation point
-    and at the end."""
+              report: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any] | None:
+    """Run one trial (see the module docstring); returns its summary (``None`` for a trial listed as done).
+
+    ``spec``: a ``TrialSpec`` as a dict; ``settings``: ``sweep`` (name), ``sweep_dir`` (absolute), ``configs``
+    (``"<task>/<algo>"`` → the base experiment config as ``model_dump(mode="json")``), ``done`` (trial id →
+    ``{"y": …, "history": [[step, y], …]}`` of trials summarised or stopped), ``validation_paths``, ``cpus``.
+    ``report`` (default ``ray.tune.report``) receives ``{"validation_y": …, "hedgegym_trial": id}`` at every
+    validation point (with ``step``) and at the end, the last time with the summary as JSON (``summary``)."""
     import torch
 
     from hedgegym.agents.training import load_agent, resume, train
@@ -183,14 +210,15 @@ def run_trial(spec: Mapping[str, Any], settings: Mapping[str, Any],
     torch.set_num_threads(threads)
     spec = TrialSpec(**dict(spec))
     identifier = spec.trial_id
-    existing = summary_path(settings["summaries"], identifier)
-    if existing.is_file():
-        from hedgegym.sweep.summary import read_summary
-
-        summary = read_summary(existing)
-        report({METRIC: summary["validation"]["y"], "trial_id": identifier, "skipped": True})
-        return summary
-    config = trial_config(spec, Path(settings["base_dir"]))
+    known = settings.get("done", {}).get(identifier)
+    if known is not None:  # replay what is known: a search's sampler and scheduler see the same trial again
+        for step, y in known.get("history") or []:
+            report({METRIC: y, "step": step, TRIAL_KEY: identifier, "skipped": True})
+        if known.get("summarised"):
+            report({METRIC: known["y"], TRIAL_KEY: identifier, "skipped": True})
+            return None
+    base = ExperimentConfig.model_validate(settings["configs"][f"{spec.task}/{spec.algo}"])
+    config = trial_config(spec, base)
     runs = Path(settings["sweep_dir"]) / "runs" / identifier
     run, unfinished = _finished_run(runs, config)
     if run is None and unfinished is not None:
@@ -198,7 +226,7 @@ def run_trial(spec: Mapping[str, Any], settings: Mapping[str, Any],
         run = unfinished
     elif run is None:
         def on_validation(step: int, metrics: dict[str, float]) -> None:
-            report({METRIC: metrics["y"], "step": step, "trial_id": identifier})
+            report({METRIC: metrics["y"], "step": step, TRIAL_KEY: identifier})
 
         run = train(config, runs, validation_paths=settings["validation_paths"], on_validation=on_validation)
     agent, _ = load_agent(run)
@@ -206,29 +234,35 @@ def run_trial(spec: Mapping[str, Any], settings: Mapping[str, Any],
     y = validation_y(agent, config, settings["validation_paths"])
     summary = {
         "schema": SCHEMA, "sweep": settings["sweep"], "trial_id": identifier, "task": spec.task,
-        "config": spec.config, "algo": spec.algo, "seed": spec.seed, "hyperparameters": spec.hyperparameters,
-        "premium": premium(config),
-        "test": {"n_paths": config.evaluation.n_paths, "seed": config.evaluation.seed},
+        "config": spec.config, "config_sha256": config_sha256(config), "algo": spec.algo, "seed": spec.seed,
+        "hyperparameters": spec.hyperparameters, "premium": premium(config),
+        "test": {"n_paths": config.evaluation.n_paths, "seed": config.evaluation.seed,
+                 "cao_hull_c": config.evaluation.cao_hull_c},
         "agent": agent.name, "metrics": metrics_from_table(table), "validation": {"y": y},
         "wall_time_s": time.perf_counter() - started, "cpus": threads, "hedgegym_version": __version__,
-        "git_commit": _git_commit(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": _git_commit(), "finished_at": _now(),
     }
-    write_summary(settings["summaries"], summary)
-    report({METRIC: y, "trial_id": identifier, "skipped": False})
+    report({METRIC: y, TRIAL_KEY: identifier, "skipped": False, "summary": json.dumps(summary, allow_nan=False)})
     return summary
 
 
-def _tune_trainable(config: dict[str, Any], settings: dict[str, Any]) -> None:
-    """Tune's function trainable: ``config["trial"]`` is a ``TrialSpec`` dict (grid/random), or ``config`` holds
-    ``task``/``algo``/``seed``/``config``/``fixed`` and the sampled ``hp`` (optuna, keys ``hp_<i>`` →
-    ``settings["keys"]``)."""
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _spec_of(config: Mapping[str, Any], keys: Mapping[str, str] | None) -> TrialSpec:
+    """The trial of a Tune trial's config: ``config["trial"]`` (grid/random), or ``task``/``algo``/``seed``/
+    ``config``/``fixed`` with the sampled ``hp`` (optuna, keys ``hp_<i>`` → ``keys``)."""
     if "trial" in config:
-        spec = config["trial"]
-    else:
-        sampled = {settings["keys"][name]: value for name, value in config["hp"].items()}
-        spec = {"task": config["task"], "algo": config["algo"], "seed": config["seed"], "config": config["config"],
-                "hyperparameters": {**config["fixed"], **sampled}}
-    run_trial(spec, settings)
+        return TrialSpec(**config["trial"])
+    sampled = {keys[name]: value for name, value in config["hp"].items()}
+    return TrialSpec(config["task"], config["algo"], config["seed"], config["config"],
+                     {**config["fixed"], **sampled})
+
+
+def _tune_trainable(config: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Tune's function trainable: the trial of ``config`` (``_spec_of``) run by ``run_trial``."""
+    run_trial(asdict(_spec_of(config, settings.get("keys"))), settings)
 
 
 def _tune_space(space: Mapping[str, Mapping[str, list]]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -236,8 +270,7 @@ def _tune_space(space: Mapping[str, Mapping[str, list]]) -> tuple[dict[str, Any]
     keys ``hp_<i>`` (dotted config keys are not parameter names) and the map back."""
     from ray import tune
 
-    keys = sorted(space)
-    names = {f"hp_{i}": key for i, key in enumerate(keys)}
+    names = _tune_space_keys(space)
     out = {}
     for name, key in names.items():
         kind, values = next(iter(space[key].items()))
@@ -246,84 +279,152 @@ def _tune_space(space: Mapping[str, Mapping[str, list]]) -> tuple[dict[str, Any]
     return out, names
 
 
-class _Counter:
-    """Trials done / running / left for the progress display, and those finished in this call for the stopper."""
+# --- stopped trials -------------------------------------------------------------------------------------------
 
-    def __init__(self, total: int, done: int, refresh: Callable[[], None] | None = None,
-                 stop_after: int | None = None) -> None:
-        self.total, self.done, self.running, self.finished_now = total, done, 0, 0
+
+def _stopped_path(summaries: Path, identifier: str) -> Path:
+    return summaries / "stopped" / f"{identifier}.json"
+
+
+def load_stopped(summaries: str | Path) -> dict[str, dict[str, Any]]:
+    """The stopped-trial markers (``<summaries>/stopped/<trial_id>.json``, schema ``hedgegym.stopped/1``) by trial
+    id: ``trial_id``, ``task``, ``algo``, ``seed``, ``hyperparameters``, ``history`` (``[[step, validation Y],
+    …]`` as reported before the scheduler stopped the trial), ``finished_at``. ``SweepConfigError`` naming a file
+    that is not such a marker."""
+    directory = Path(summaries) / "stopped"
+    out = {}
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            marker = json.loads(path.read_text())
+            ok = marker.get("schema") == STOPPED_SCHEMA and marker.get("trial_id") == path.stem and all(
+                len(point) == 2 and all(isinstance(v, int | float) for v in point) for point in marker["history"])
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            ok = False
+        if not ok:
+            raise SweepConfigError(f"{path}: not a stopped-trial marker (schema {STOPPED_SCHEMA}, trial_id equal to "
+                                   "the file name, history [[step, y], ...])")
+        out[path.stem] = marker
+    return out
+
+
+def _write_once(path: Path, data: Mapping[str, Any]) -> None:
+    """Write JSON to a new file (``FileExistsError`` when ``path`` exists: nothing is overwritten)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "x") as handle:
+        json.dump(data, handle, indent=1, allow_nan=False)
+        handle.write("\n")
+
+
+# --- the driver -----------------------------------------------------------------------------------------------
+
+
+class _Live:
+    """The running sweep, seen from Tune's callback in the driver: the progress counts, and where each completed
+    trial's summary (or stopped marker) goes."""
+
+    def __init__(self, total: int, done: int, summaries: Path, sweep: str, keys: Mapping[str, str] | None = None,
+                 refresh: Callable[[], None] | None = None) -> None:
+        self.total, self.done, self.running = total, done, 0
+        self.summaries, self.sweep, self.keys = summaries, sweep, keys
         self.refresh = refresh or (lambda: None)
-        self.stop_after = stop_after
+        self.finished: list[str] = []
+        self.stopped: list[str] = []
+        self.failed: dict[str, str] = {}
+        self.histories: dict[str, list[list[float]]] = {}
+        self.ended: tuple[int, int] | None = None  # (trials Tune created, those that ended) in the last experiment
 
-    def stopped(self) -> bool:
-        """Whether ``stop_after`` trials have finished in this call."""
-        return self.stop_after is not None and self.finished_now >= self.stop_after
+    def result(self, trial, result: Mapping[str, Any]) -> None:
+        if "step" in result and not result.get("skipped") and TRIAL_KEY in result:
+            self.histories.setdefault(result[TRIAL_KEY], []).append([int(result["step"]), float(result[METRIC])])
+
+    def complete(self, trial) -> None:
+        """A trial Tune completed (finished, or stopped by the scheduler): write its summary or stopped marker."""
+        self.running = max(self.running - 1, 0)
+        last = trial.last_result or {}
+        identifier = last.get(TRIAL_KEY)
+        if "summary" in last:
+            summary = json.loads(last["summary"])
+            try:
+                write_summary(self.summaries, summary)
+            except FileExistsError:  # a summary is never overwritten; the same trial twice keeps the first
+                pass
+            self.finished.append(summary["trial_id"])
+            self.done += 1
+        elif identifier is not None and not last.get("skipped") and METRIC in last:
+            spec = _spec_of(trial.config, self.keys)
+            marker = {"schema": STOPPED_SCHEMA, "sweep": self.sweep, "trial_id": identifier, "task": spec.task,
+                      "algo": spec.algo, "seed": spec.seed, "hyperparameters": spec.hyperparameters,
+                      "history": self.histories.get(identifier, []), "finished_at": _now()}
+            try:
+                _write_once(_stopped_path(self.summaries, identifier), marker)
+            except FileExistsError:
+                pass
+            self.stopped.append(identifier)
+            self.done += 1
+        self.refresh()
+
+    def experiment_end(self, trials) -> None:
+        """Tune ended an experiment, finished or interrupted: how many trials it created and how many ended."""
+        self.ended = (len(trials), sum(trial.status in ("TERMINATED", "ERROR") for trial in trials))
+
+    def error(self, trial) -> None:
+        self.running = max(self.running - 1, 0)
+        try:
+            label = _spec_of(trial.config, self.keys).trial_id
+        except (KeyError, TypeError):
+            label = str(trial)
+        error = getattr(trial, "error_message", None) or "error"
+        lines = [line for line in str(error).strip().splitlines() if line.strip()]
+        self.failed[label] = lines[-1] if lines else "error"
+        self.refresh()
 
 
-_ACTIVE: list[_Counter] = []
-"""The counter of the sweep running in this process. Tune pickles its callbacks and stopper with the experiment
-state, so they find the live display here (also after ``Tuner.restore``) instead of holding it."""
+_ACTIVE: list[_Live] = []
+"""The sweep running in this process. Tune pickles its callbacks with the experiment state, so they find the live
+sweep here (also after ``Tuner.restore``) instead of holding it."""
 
 
-def _active() -> _Counter | None:
+def _active() -> _Live | None:
     return _ACTIVE[-1] if _ACTIVE else None
 
 
 def _callback():
     from ray.tune import Callback
 
-    class ProgressCallback(Callback):
-        """Updates the rich display as Tune starts, completes or loses trials."""
+    class SweepCallback(Callback):
+        """Writes each completed trial's summary or stopped marker in the driver and updates the display."""
 
         def on_trial_start(self, iteration, trials, trial, **info) -> None:
-            if (counter := _active()) is not None:
-                counter.running += 1
-                counter.refresh()
+            if (live := _active()) is not None:
+                live.running += 1
+                live.refresh()
 
-        def _ended(self, finished: bool) -> None:
-            if (counter := _active()) is not None:
-                counter.running = max(counter.running - 1, 0)
-                counter.done += finished
-                counter.finished_now += finished
-                counter.refresh()
+        def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+            if (live := _active()) is not None:
+                live.result(trial, result)
 
         def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-            self._ended(True)
+            if (live := _active()) is not None:
+                live.complete(trial)
 
         def on_trial_error(self, iteration, trials, trial, **info) -> None:
-            self._ended(False)
+            if (live := _active()) is not None:
+                live.error(trial)
 
-    return ProgressCallback()
+        def on_experiment_end(self, trials, **info) -> None:
+            if (live := _active()) is not None:
+                live.experiment_end(trials)
 
-
-def _stopper():
-    from ray.tune.stopper import Stopper
-
-    class StopAfter(Stopper):
-        """Stops the experiment once ``stop_after`` trials have finished in this call (pending trials stay
-        pending: ``resume`` runs them)."""
-
-        def __call__(self, trial_id: str, result: dict) -> bool:
-            return False
-
-        def stop_all(self) -> bool:
-            counter = _active()
-            return counter is not None and counter.stopped()
-
-    return StopAfter()
+    return SweepCallback()
 
 
-def _experiment_path(tune_dir: Path, name: str, resume: Path | None) -> tuple[Path, bool]:
-    """(experiment directory, restore it?) — with ``resume``, the experiment in it (or ``resume`` itself); else a
-    name not yet used in ``tune_dir`` (an earlier experiment is never overwritten)."""
+def _restorable(resume: Path) -> list[Path]:
+    """The Tune experiments to restore: ``resume`` itself, or each experiment directory in it (sorted)."""
     from ray.tune import Tuner
 
-    if resume is not None:
-        for candidate in (resume / name, resume):
-            if candidate.is_dir() and candidate.name == name and Tuner.can_restore(str(candidate)):
-                return candidate, True
-        return unused_name(tune_dir, name), False
-    return unused_name(tune_dir, name), False
+    if Tuner.can_restore(str(resume)):
+        return [resume]
+    return [path for path in sorted(resume.iterdir()) if path.is_dir() and Tuner.can_restore(str(path))]
 
 
 def _ensure_ray(address: str | None, threads: int) -> bool:
@@ -341,19 +442,40 @@ def _ensure_ray(address: str | None, threads: int) -> bool:
     return True
 
 
+def _check_summaries(summaries: Mapping[str, Mapping[str, Any]], sweep: SweepConfig,
+                     bases: Mapping[tuple[str, str], ExperimentConfig], where: Path) -> None:
+    """``SweepConfigError`` naming each summary of this sweep's tasks whose ``config_sha256`` is not that of the
+    trial's config now (the config file or an override changed under the same trial id)."""
+    stale = []
+    for identifier, summary in summaries.items():
+        base = bases.get((summary["task"], summary["algo"]))
+        if base is None:
+            continue
+        spec = TrialSpec(summary["task"], summary["algo"], summary["seed"], summary["config"],
+                         dict(summary["hyperparameters"]))
+        if config_sha256(trial_config(spec, base)) != summary["config_sha256"]:
+            stale.append(identifier)
+    if stale:
+        raise SweepConfigError(
+            f"{len(stale)} summar{'y' if len(stale) == 1 else 'ies'} in {where} were written for another experiment "
+            f"config than the sweep's now (config_sha256 differs): {', '.join(stale)}. A trial id names the task, "
+            "algorithm, seed and hyper-parameters only; after changing a task's config file, give the sweep a new "
+            "name (or summaries directory), or move those summaries away")
+
+
 def run_sweep(sweep: SweepConfig, address: str | None = None, resume: str | Path | None = None,
               stop_after: int | None = None, console=None, base_dir: str | Path | None = None) -> SweepResult:
     """Run ``sweep`` (see the module docstring); returns what was done.
 
     ``address``: a Ray cluster (``ray://host:port`` or ``auto``), default a local instance with this machine's
     cores (an already initialised Ray session is used as it is). ``resume``: a ``<sweep dir>/tune`` directory, or an
-    experiment in it, to restore with ``Tuner.restore``. ``stop_after``: stop once that many trials have finished in
-    this call (the rest stay pending: run it in chunks). ``base_dir``: where relative config paths of the sweep file
-    are read from (default the working directory). Raises ``SweepConfigError`` for a bad sweep or a ``resume`` that
-    is not a directory, before any trial runs.
+    experiment in it, to restore with ``Tuner.restore`` first. ``stop_after``: run only that many of the trials left
+    (Optuna: whole searches until that many trials have finished). ``base_dir``: where relative config paths of the
+    sweep file are read from (default the working directory). Raises ``SweepConfigError`` for a bad sweep, a
+    ``resume`` that is not a directory, or a summary written for another config, and ``SummaryError`` for a
+    malformed summary, before any trial runs.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = console or Console()
     if stop_after is not None and (isinstance(stop_after, bool) or not isinstance(stop_after, int) or stop_after < 1):
@@ -364,76 +486,162 @@ def run_sweep(sweep: SweepConfig, address: str | None = None, resume: str | Path
         raise SweepConfigError(f"--resume {resume}: no such directory (expected <sweep dir>/tune or an experiment "
                                "in it)")
     sweep.experiment_configs(base)  # every config loads with its overrides; one market per task
+    bases = {(task.name, algo): base_config(path, base) for task in sweep.tasks for algo, path in task.configs.items()}
     summaries_dir = _absolute(sweep.summaries_dir, base)
     sweep_dir = _absolute(sweep.sweep_dir, base)
     summaries = load_summaries(summaries_dir)
-    settings = {"sweep": sweep.name, "summaries": str(summaries_dir), "sweep_dir": str(sweep_dir),
-                "base_dir": str(base), "validation_paths": sweep.validation_paths,
-                "cpus": max(1, int(sweep.cpus_per_trial))}
+    _check_summaries(summaries, sweep, bases, summaries_dir)
+    stopped = load_stopped(summaries_dir)
+    done = {key: {"y": value["validation"]["y"], "summarised": True} for key, value in summaries.items()}
+    for key, marker in stopped.items():
+        done.setdefault(key, {"y": marker["history"][-1][1] if marker["history"] else math.nan,
+                              "history": marker["history"]})
+    settings = {"sweep": sweep.name, "sweep_dir": str(sweep_dir), "validation_paths": sweep.validation_paths,
+                "cpus": max(1, int(sweep.cpus_per_trial)), "done": done,
+                "configs": {f"{task}/{algo}": config.model_dump(mode="json") for (task, algo), config in bases.items()}}
     if sweep.search.algorithm == "optuna":
-        groups = [(task.name, algo, seed, config) for task in sweep.tasks for algo, config in task.configs.items()
-                  for seed in sweep.seeds if sweep.search_space.get(algo)]
-        planned_total = len(groups) * sweep.search.num_samples
-        planned, skipped, todo = [], [], []
+        planned: list[str] = []
+        skipped = sorted(_of_sweep(sweep.name, summaries, stopped))
+        planned_total = sum(len(task.configs) for task in sweep.tasks) * len(sweep.seeds) * sweep.search.num_samples
+        already, todo = min(len(skipped), planned_total), []
     else:
         trials = plan_trials(sweep)
         planned = [trial.trial_id for trial in trials]
-        skipped = [trial.trial_id for trial in trials if trial.trial_id in summaries]
-        todo = [trial for trial in trials if trial.trial_id not in summaries]
-        planned_total, groups = len(trials), []
-    counter = _Counter(planned_total, len(skipped), stop_after=stop_after)
-    failed: dict[str, str] = {}
+        skipped = [key for key in planned if key in done]
+        todo = [trial for trial in trials if trial.trial_id not in done]
+        planned_total, already = len(trials), len(skipped)
+    live = _Live(planned_total, already, summaries_dir, sweep.name)
     experiments: list[Path] = []
-    if todo or groups:
+    tune_dir = sweep_dir / "tune"
+    restore = _restorable(resume) if resume is not None else []
+    optuna = sweep.search.algorithm == "optuna"
+    work = bool(restore) or bool(todo) or (optuna and bool(_searches_left(sweep, summaries_dir)))
+    if work:
         started_ray = _ensure_ray(address, settings["cpus"])
+        _ACTIVE.append(live)
         try:
-            with Progress(TextColumn("[bold]sweep {task.fields[name]}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("done · {task.fields[running]} running · {task.fields[left]} left"),
-                          TimeElapsedColumn(), console=console) as progress:
-                bar = progress.add_task("sweep", total=planned_total, completed=counter.done, name=sweep.name,
-                                        running=0, left=planned_total - counter.done)
-
-                def refresh() -> None:
-                    progress.update(bar, completed=counter.done, running=counter.running,
-                                    left=max(counter.total - counter.done - counter.running, 0))
-
-                counter.refresh = refresh
-                _ACTIVE.append(counter)
-                tune_dir = sweep_dir / "tune"
-                if todo and resume is not None:
-                    path, restore = _experiment_path(tune_dir, GRID_EXPERIMENT, resume)
-                    if restore:  # unfinished and errored trials of Tune's state run again
-                        experiments.append(_fit(sweep, path, True, {}, None, settings, failed))
-                        todo = [trial for trial in todo
-                                if not summary_path(summaries_dir, trial.trial_id).is_file()]
-                if todo and not counter.stopped():  # trials the stopped experiment had not yet created
-                    space = {"trial": _grid([asdict(trial) for trial in todo])}
-                    path, _ = _experiment_path(tune_dir, GRID_EXPERIMENT, None)
-                    experiments.append(_fit(sweep, path, False, space, None, settings, failed))
-                for task, algo, seed, config in groups:
-                    if counter.stopped():
+            with _progress(console, sweep.name, live):
+                for path in restore:  # interrupted experiments first: their unfinished and errored trials
+                    keys = _keys_of(sweep, path.name)
+                    live.keys = keys
+                    results = _fit(sweep, path, True, {}, keys, settings)
+                    experiments.append(path)
+                    restored = {_spec_of(r.config, keys).trial_id for r in results if r.config}
+                    todo = [trial for trial in todo if trial.trial_id not in restored]
+                if not optuna:
+                    if stop_after is not None:
+                        todo = todo[:max(stop_after - len(live.finished) - len(live.stopped), 0)]
+                    live.keys = None
+                    for name, group in _experiments(sweep, todo):
+                        path = unused_name(tune_dir, name)
+                        _fit(sweep, path, False, {"trial": _grid([asdict(trial) for trial in group])}, None, settings,
+                             expected=len(group))
+                        experiments.append(path)
+                for name, (task, algo, seed, config) in _searches_left(sweep, summaries_dir) if optuna else []:
+                    if stop_after is not None and len(live.finished) + len(live.stopped) >= stop_after:
                         break
                     hp, keys = _tune_space(sweep.search_space[algo])
+                    live.keys = keys
                     space = {"task": task, "algo": algo, "seed": seed, "config": config,
                              "fixed": sweep.algorithm_overrides(algo), "hp": hp}
-                    path, restore = _experiment_path(tune_dir, f"{task}__{algo}__{seed}", resume)
-                    experiments.append(_fit(sweep, path, restore, space, keys, settings, failed))
+                    path = unused_name(tune_dir, name)
+                    _fit(sweep, path, False, space, keys, settings, expected=sweep.search.num_samples)
+                    experiments.append(path)
         finally:
-            if counter in _ACTIVE:
-                _ACTIVE.remove(counter)
+            _ACTIVE.remove(live)
             if started_ray:
                 import ray
 
                 ray.shutdown()
     summaries = load_summaries(summaries_dir)
-    mine = {key: value for key, value in summaries.items() if value["sweep"] == sweep.name or key in planned}
-    if sweep.search.algorithm == "optuna":
-        planned = sorted(mine)
-    finished = [key for key in mine if key not in skipped]
+    stopped = load_stopped(summaries_dir)
+    if optuna:
+        planned = sorted(_of_sweep(sweep.name, summaries, stopped))
+        mine = {key: summaries[key] for key in planned if key in summaries}
+        left = max(planned_total - len(planned), 0)
+    else:
+        mine = {key: summaries[key] for key in planned if key in summaries}
+        left = sum(key not in summaries and key not in stopped for key in planned)
     write_hparams(mine.values(), sweep_dir / "hparams")
     best = best_configurations(sweep, mine.values(), sweep_dir / "best", base) if any(
         sweep.search_space.values()) else []
-    return SweepResult(planned, skipped, finished, failed, best, experiments)
+    return SweepResult(planned, skipped, live.finished, live.stopped, live.failed, left, best, experiments)
+
+
+def _of_sweep(name: str, *records: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """The trial ids among ``records`` (summaries, stopped markers) written by the sweep ``name``."""
+    return {key for found in records for key, value in found.items() if value.get("sweep") == name}
+
+
+def _searches_left(sweep: SweepConfig, summaries: Path) -> list[tuple[str, tuple[str, str, int, str]]]:
+    """The Optuna searches (``<task>__<algo>__<seed>``, (task, algo, seed, config path)) with fewer than
+    ``search.num_samples`` trials summarised or stopped, as the summaries directory holds them now."""
+    records = [value for found in (load_summaries(summaries), load_stopped(summaries)) for value in found.values()
+               if value.get("sweep") == sweep.name]
+    out = []
+    for task in sweep.tasks:
+        for algo, config in task.configs.items():
+            for seed in sweep.seeds:
+                count = sum((r["task"], r["algo"], r["seed"]) == (task.name, algo, seed) for r in records)
+                if count < sweep.search.num_samples:
+                    out.append((f"{task.name}__{algo}__{seed}", (task.name, algo, seed, config)))
+    return out
+
+
+def _progress(console, name: str, live: _Live):
+    """The rich display of ``live`` (trials done / running / left), as a context manager."""
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def display():
+        with Progress(TextColumn("[bold]sweep {task.fields[name]}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("done · {task.fields[running]} running · {task.fields[left]} left"),
+                      TimeElapsedColumn(), console=console) as progress:
+            bar = progress.add_task("sweep", total=live.total, completed=live.done, name=name, running=0,
+                                    left=live.total - live.done)
+
+            def refresh() -> None:
+                progress.update(bar, completed=min(live.done, live.total), running=live.running,
+                                left=max(live.total - live.done - live.running, 0))
+
+            live.refresh = refresh
+            yield
+
+    return display()
+
+
+def _keys_of(sweep: SweepConfig, experiment: str) -> dict[str, str] | None:
+    """The ``hp_<i>`` → config key map of an Optuna experiment named ``<task>__<algo>__<seed>[-n]`` (``None`` for a
+    grid/random one)."""
+    if sweep.search.algorithm != "optuna":
+        return None
+    import re
+
+    match = re.fullmatch(r"(.+)__(ppo|sac|deep_hedging)__(\d+)(-\d+)?", experiment)
+    algo = match.group(2) if match else None
+    if algo not in sweep.search_space:
+        raise SweepConfigError(f"--resume: {experiment} is not an experiment of this Optuna sweep "
+                               "(<task>__<algo>__<seed>)")
+    return _tune_space_keys(sweep.search_space[algo])
+
+
+def _tune_space_keys(space: Mapping[str, Any]) -> dict[str, str]:
+    return {f"hp_{i}": key for i, key in enumerate(sorted(space))}
+
+
+def _experiments(sweep: SweepConfig, todo: list[TrialSpec]) -> list[tuple[str, list[TrialSpec]]]:
+    """The Tune experiments of a grid/random sweep's trials: one (``trials``) without a scheduler; with ASHA, one
+    per (task, algorithm), named ``<task>__<algo>``, so the scheduler compares like with like."""
+    if not todo:
+        return []
+    if sweep.scheduler is None:
+        return [(GRID_EXPERIMENT, todo)]
+    groups: dict[str, list[TrialSpec]] = {}
+    for trial in todo:
+        groups.setdefault(f"{trial.task}__{trial.algo}", []).append(trial)
+    return list(groups.items())
 
 
 def _absolute(path: Path, base: Path) -> Path:
@@ -447,15 +655,15 @@ def _grid(values: list) -> Any:
 
 
 def _fit(sweep: SweepConfig, path: Path, restore: bool, space: dict[str, Any], keys: dict[str, str] | None,
-         settings: dict[str, Any], failed: dict[str, str]) -> Path:
-    """Run the Tune experiment ``path`` (``restore``: restore it, ``Tuner.restore``); the failed trials' errors go
-    into ``failed``."""
+         settings: dict[str, Any], expected: int | None = None):
+    """Run the Tune experiment ``path`` (``restore``: restore it, ``Tuner.restore``) of ``expected`` trials (``None``:
+    as many as it holds); returns Tune's results. ``KeyboardInterrupt`` when Tune ended it before every trial
+    ended (a SIGINT: Tune saved its state)."""
     from ray import tune
 
     settings = {**settings, "keys": keys}
     trainable = tune.with_resources(tune.with_parameters(_tune_trainable, settings=settings),
                                     {"cpu": sweep.cpus_per_trial})
-    tune_dir = path.parent
     if restore:
         tuner = tune.Tuner.restore(str(path), trainable, resume_unfinished=True, resume_errored=True)
     else:
@@ -476,15 +684,17 @@ def _fit(sweep: SweepConfig, path: Path, restore: bool, space: dict[str, Any], k
                                         num_samples=sweep.search.num_samples if keys is not None else 1,
                                         max_concurrent_trials=sweep.max_concurrent_trials,
                                         trial_dirname_creator=_trial_dirname),
-            run_config=tune.RunConfig(name=path.name, storage_path=str(tune_dir), verbose=0, callbacks=[_callback()],
-                                      stop=_stopper()))
+            run_config=tune.RunConfig(name=path.name, storage_path=str(path.parent), verbose=0,
+                                      callbacks=[_callback()]))
+    live = _active()
+    if live is not None:
+        live.ended = None
     results = tuner.fit()
-    for result in results:
-        if result.error is not None:
-            spec = result.config.get("trial", {}) if result.config else {}
-            label = TrialSpec(**spec).trial_id if spec else str(result.path)
-            failed[label] = str(result.error).strip().splitlines()[-1] if str(result.error).strip() else "error"
-    return path
+    created, ended = live.ended if live is not None and live.ended is not None else (len(results), len(results))
+    if ended < created or (expected is not None and created < expected):  # Tune caught a SIGINT, saved its state
+        raise KeyboardInterrupt(f"sweep interrupted: Tune's state is saved in {path}; run the sweep again to go on "
+                                f"(--resume {path.parent} restores the interrupted trials first)")
+    return results
 
 
 def _trial_dirname(trial) -> str:
@@ -533,7 +743,7 @@ def best_configurations(sweep: SweepConfig, summaries, directory: Path, base_dir
         runs = min(candidates.values(), key=lambda group: sum(s["validation"]["y"] for s in group) / len(group))
         first = min(runs, key=lambda s: s["seed"])
         spec = TrialSpec(task, algo, first["seed"], first["config"], first["hyperparameters"])
-        config = trial_config(spec, base_dir)
+        config = trial_config(spec, base_config(spec.config, base_dir))
         config = apply_overrides(config, {"name": f"{config.name}_best"[:100]})
         directory.mkdir(parents=True, exist_ok=True)
         text = _yaml(config)

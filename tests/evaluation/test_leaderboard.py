@@ -41,12 +41,17 @@ LEARNED = {("gbm_20d", "ppo"): [1.0, 1.2, 1.4, 1.8, 3.0],  # % of premium: 10, 1
            ("heston", "deep_hedging"): [2.8, 3.2, 3.4, 3.8]}  # 14, 16, 17, 19
 
 
-def summary(task: str, algo: str, seed: int, y: float, hyperparameters: dict | None = None) -> dict:
+CONFIG_SHA256 = hashlib.sha256(b"a config").hexdigest()
+
+
+def summary(task: str, algo: str, seed: int, y: float, hyperparameters: dict | None = None,
+            cao_hull_c: float = 1.5) -> dict:
     premium, classical = TASKS[task]
     hyperparameters = hyperparameters or {}
     return {"schema": "hedgegym.trial/1", "sweep": "demo", "trial_id": trial_id(task, algo, seed, hyperparameters),
-            "task": task, "config": f"configs/{algo}_{task}.yaml", "algo": algo, "seed": seed,
-            "hyperparameters": hyperparameters, "premium": premium, "test": {"n_paths": 1000, "seed": 7},
+            "task": task, "config": f"configs/{algo}_{task}.yaml", "config_sha256": CONFIG_SHA256, "algo": algo,
+            "seed": seed, "hyperparameters": hyperparameters, "premium": premium,
+            "test": {"n_paths": 1000, "seed": 7, "cao_hull_c": cao_hull_c},
             "agent": algo, "metrics": {algo: row(y), **{name: row(v, None if name == "no_hedge" else 0.8)
                                                         for name, v in classical.items()}},
             "validation": {"y": 1.1 * y}, "wall_time_s": 90.0, "cpus": 2, "hedgegym_version": "0.1.0",
@@ -192,13 +197,30 @@ def test_a_summaries_directory_is_read_whole(summaries):
         read_summaries(summaries)
 
 
-def test_trials_of_a_task_on_different_test_paths_are_refused(summaries):
+@pytest.mark.parametrize(("key", "value"), [("seed", 8), ("n_paths", 999), ("cao_hull_c", 2.0)])
+def test_trials_of_a_task_on_different_test_paths_or_cao_hull_c_are_refused(summaries, key, value):
     path = summaries / f"{trial_id('heston', 'ppo', 1, {})}.json"
     data = json.loads(path.read_text())
-    data["test"]["seed"] = 8
+    data["test"][key] = value
     path.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="test paths"):
+    with pytest.raises(ValueError, match=r"test paths and Cao–Hull c") as error:
         build_leaderboard(read_summaries(summaries), reps=100)
+    assert str(path) in str(error.value)
+
+
+def test_the_markdown_states_the_cao_hull_c_of_the_summaries(tmp_path):
+    directory = tmp_path / "c2"
+    for seed, y in enumerate([1.0, 1.2, 1.4]):
+        write(directory, summary("gbm_20d", "ppo", seed, y, cao_hull_c=2.0))
+    text = markdown_report(build_leaderboard(read_summaries(directory), reps=100))
+    assert "Y: Cao–Hull E[C] + 2·sd(C)" in text and "1.5·sd(C)" not in text
+    assert "1,000 test paths (seed 7); Cao–Hull c = 2;" in text
+    # tasks with different c: each task's c in its section, and the difference said where Y is defined
+    for seed, y in enumerate([2.0, 2.4]):
+        write(directory, summary("heston", "ppo", seed, y, cao_hull_c=1.5))
+    text = markdown_report(build_leaderboard(read_summaries(directory), reps=100))
+    assert "E[C] + c·sd(C) with c per task" in text and "gbm_20d 2, heston 1.5" in text
+    assert "Cao–Hull c = 2;" in text and "Cao–Hull c = 1.5;" in text
 
 
 def broken(change):
@@ -221,6 +243,10 @@ MALFORMED = [
     (lambda d: d.update(cpus=0), "'cpus'"),
     (lambda d: d.update(validation={}), "missing key 'validation.y'"),
     (lambda d: d.update(hyperparameters={"agent.learning_rate": 0.1}), "'trial_id'"),
+    (lambda d: d.update(config_sha256="0123abcd"), "'config_sha256' must be 64 lower-case hex digits"),
+    (lambda d: d.pop("config_sha256"), "missing key 'config_sha256'"),
+    (lambda d: d["test"].pop("cao_hull_c"), "missing key 'test.cao_hull_c'"),
+    (lambda d: d["test"].update(cao_hull_c=-0.5), "'test.cao_hull_c' must be a finite number >= 0"),
 ]
 
 

@@ -1,12 +1,21 @@
 """The sweep end to end on Ray Tune (one local Ray session for the module): a CI-sized 2-trial deep-hedging sweep
 writes two schema-valid summaries whose numbers are the runs' own evaluation tables and the validation Y computed
-here from the per-path P&L; a rerun skips both and writes nothing; a sweep stopped after one trial finishes the
-other on ``--resume`` without touching the first; the CLI refuses bad input with exit code 2."""
+here from the per-path P&L; a rerun skips both and writes nothing; a sweep run in chunks (``stop_after``) runs one
+trial, then the other, without touching the first; summaries written for another config under the same trial ids
+are refused; an Optuna search with ASHA leaves a summary or a stopped marker for every trial and a rerun trains
+nothing; a sweep killed mid-way (SIGKILL of its whole process group) and run again, or interrupted (SIGINT) and
+resumed with ``--resume``, ends with the same trials and no run directory overwritten; the CLI refuses bad input
+with exit code 2."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +83,8 @@ def test_two_trials_write_two_summaries(first_sweep):
     assert {s["seed"] for s in summaries.values()} == {0, 1}
     for identifier, summary in summaries.items():
         assert summary["sweep"] == "smoke" and summary["task"] == "gbm_cost_20d" and summary["algo"] == "deep_hedging"
-        assert summary["agent"] == "deep_hedging" and summary["test"] == {"n_paths": 200, "seed": 1234}
+        assert summary["agent"] == "deep_hedging"
+        assert summary["test"] == {"n_paths": 200, "seed": 1234, "cao_hull_c": 1.5}
         assert summary["hyperparameters"] == {"agent.batch_paths": 64, "agent.net_arch": [8], "agent.iterations": 3,
                                               "evaluation.n_paths": 200}
         runs = list((tmp / "sweep" / "runs" / identifier).iterdir())
@@ -117,24 +127,150 @@ def test_rerun_skips_every_summarised_trial_and_writes_nothing(first_sweep):
     assert snapshot(tmp) == before
 
 
-@pytest.mark.slow  # a second 2-trial sweep and its restore: ~8 s on 2 cores
-def test_stopped_sweep_finishes_the_other_trial_on_resume(ray_session, tmp_path):
+def test_sweep_in_chunks_runs_one_trial_then_the_other(ray_session, tmp_path):
     from hedgegym.sweep.runner import run_sweep
 
-    sweep = smoke(tmp_path, max_concurrent_trials=1)
-    stopped = run_sweep(sweep, base_dir=ROOT, stop_after=1)
-    assert len(stopped.finished) == 1 and stopped.failed == {}
-    done = stopped.finished[0]
+    sweep = smoke(tmp_path)
+    first = run_sweep(sweep, base_dir=ROOT, stop_after=1)
+    assert len(first.finished) == 1 and first.failed == {} and first.left == 1
+    done = first.finished[0]
+    assert done == first.planned[0]  # the chunk takes the trials in plan order
+    assert sorted(load_summaries(tmp_path / "summaries")) == [done]
+    assert not (tmp_path / "sweep" / "runs" / first.planned[1]).exists()  # the other trial was not started
     kept = snapshot(tmp_path / "summaries", tmp_path / "sweep" / "runs" / done)
-    resumed = run_sweep(sweep, base_dir=ROOT, resume=tmp_path / "sweep" / "tune")
-    assert resumed.failed == {} and resumed.skipped == [done]
-    assert sorted(load_summaries(tmp_path / "summaries")) == sorted(stopped.planned)
-    assert resumed.experiments[0] == stopped.experiments[0]  # the stopped Tune experiment, restored first
+    second = run_sweep(sweep, base_dir=ROOT, stop_after=1)
+    assert second.failed == {} and second.skipped == [done] and second.finished == [first.planned[1]]
+    assert second.left == 0
     after = snapshot(tmp_path / "summaries", tmp_path / "sweep" / "runs" / done)
     assert {path: after[path] for path in kept} == kept  # the first trial's summary and run are untouched
-    for identifier in stopped.planned:
+    for identifier in first.planned:
         assert len(list((tmp_path / "sweep" / "runs" / identifier).iterdir())) == 1
         read_summary(tmp_path / "summaries" / f"{identifier}.json")
+
+
+def test_summaries_of_another_config_under_the_same_trial_ids_are_refused(first_sweep, tmp_path):
+    """The committed summaries name trials by task, algorithm, seed and hyper-parameters; when a task's config file
+    changes under them, the sweep refuses to skip them as done (before Ray starts) and names them."""
+    import shutil
+
+    from hedgegym.sweep.runner import run_sweep
+
+    tmp, _sweep, first = first_sweep
+    shutil.copytree(tmp / "summaries", tmp_path / "summaries")
+    changed = yaml.safe_load((ROOT / "configs/deep_gbm_cost_20d.yaml").read_text())
+    changed["agent"]["learning_rate"] = 0.0123
+    (tmp_path / "deep.yaml").write_text(yaml.safe_dump(changed))
+    sweep = smoke(tmp_path, tasks=[{"name": "gbm_cost_20d", "configs": {"deep_hedging": str(tmp_path / "deep.yaml")}}])
+    with pytest.raises(SweepConfigError, match="config_sha256 differs") as error:
+        run_sweep(sweep, base_dir=ROOT)
+    assert all(identifier in str(error.value) for identifier in first.planned)
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_optuna_search_with_asha_leaves_a_summary_or_a_stopped_marker_per_trial(ray_session, tmp_path):
+    """Two PPO trials sampled by Optuna's TPE under ASHA (validation Y only): each ends summarised or stopped early
+    (a marker with the validation points it reported), the best configuration is written as YAML, and a rerun
+    finds the search complete and trains nothing."""
+    from hedgegym.config import load_config
+    from hedgegym.sweep.runner import load_stopped, run_sweep
+
+    sweep = parse_sweep_config({
+        "name": "search", "seeds": [0],
+        "tasks": [{"name": "gbm_cost_20d", "configs": {"ppo": "configs/ppo_gbm_cost_20d.yaml"}}],
+        "overrides": {"ppo": {"agent.n_envs": 16, "agent.batch_size": 32, "agent.n_epochs": 1,
+                              "agent.sb3_kwargs": {"n_steps": 20}}},
+        "search_space": {"ppo": {"agent.learning_rate": {"loguniform": [1.0e-4, 1.0e-2]}}},
+        "search": {"algorithm": "optuna", "num_samples": 2, "seed": 0},
+        "scheduler": {"type": "asha", "grace_period": 1, "max_t": 100, "reduction_factor": 2},
+        "max_concurrent_trials": 1, "total_timesteps": 960, "evaluation_paths": 100, "validation_paths": 100,
+        "summaries": str(tmp_path / "summaries"), "directory": str(tmp_path / "sweep")})
+    result = run_sweep(sweep, base_dir=ROOT)
+    assert result.failed == {} and result.left == 0 and len(result.experiments) == 1
+    summaries, stopped = load_summaries(tmp_path / "summaries"), load_stopped(tmp_path / "summaries")
+    assert len(summaries) + len(stopped) == 2 and sorted(result.planned) == sorted({*summaries, *stopped})
+    assert len(summaries) >= 1  # ASHA always lets the first trial of a rung through
+    for marker in stopped.values():
+        assert marker["history"] and all(step <= 960 for step, _ in marker["history"])
+    rates = {s["hyperparameters"]["agent.learning_rate"] for s in summaries.values()}
+    assert all(1.0e-4 <= rate <= 1.0e-2 for rate in rates)
+    [best] = result.best
+    chosen = min(summaries.values(), key=lambda s: s["validation"]["y"])
+    assert load_config(best).agent.learning_rate == chosen["hyperparameters"]["agent.learning_rate"]
+    before = snapshot(tmp_path)
+    again = run_sweep(sweep, base_dir=ROOT)
+    assert again.experiments == [] and again.finished == [] and again.left == 0
+    assert {k: v for k, v in snapshot(tmp_path).items() if "/best/" not in k} == {
+        k: v for k, v in before.items() if "/best/" not in k}
+
+
+def _cli_sweep(sweep_file: Path, *args: str) -> subprocess.Popen:
+    """``hedgegym sweep`` in its own process group (so a kill reaches Ray's processes too)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "hedgegym.cli", "sweep", "--config", str(sweep_file), *args],
+                            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_summary(process: subprocess.Popen, directory: Path, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not list(directory.glob("*.json")):
+        assert process.poll() is None, process.stdout.read()
+        assert time.monotonic() < deadline, "no trial finished in time"
+        time.sleep(0.2)
+
+
+def _killable_sweep(tmp_path: Path) -> Path:
+    sweep_file = tmp_path / "sweep.yaml"
+    text = (ROOT / "configs/sweeps/smoke.yaml").read_text().replace("iterations: 3", "iterations: 60")
+    sweep_file.write_text(text.replace("seeds: [0, 1]", "seeds: [0, 1, 2]") +
+                          f"\nmax_concurrent_trials: 1\nsummaries: {tmp_path / 'summaries'}\n"
+                          f"directory: {tmp_path / 'sweep'}\n")
+    return sweep_file
+
+
+@pytest.mark.slow  # three deep-hedging trials, a kill and a rerun: ~40 s on 2 cores
+def test_sweep_killed_mid_way_and_run_again_ends_with_the_same_trials(tmp_path):
+    from hedgegym.sweep.config import load_sweep_config
+    from hedgegym.sweep.runner import plan_trials
+
+    sweep_file = _killable_sweep(tmp_path)
+    planned = sorted(trial.trial_id for trial in plan_trials(load_sweep_config(sweep_file, check_configs=False)))
+    process = _cli_sweep(sweep_file)
+    _wait_for_summary(process, tmp_path / "summaries")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    done = sorted(path.stem for path in (tmp_path / "summaries").glob("*.json"))
+    assert 1 <= len(done) < len(planned), "the kill must land mid-way"
+    kept = snapshot(tmp_path / "summaries", *(tmp_path / "sweep" / "runs" / trial for trial in done))
+    again = _cli_sweep(sweep_file)
+    output, _ = again.communicate(timeout=600)
+    assert again.returncode == 0, output
+    assert sorted(load_summaries(tmp_path / "summaries")) == planned
+    after = snapshot(tmp_path / "summaries", tmp_path / "sweep" / "runs")
+    assert {path: after[path] for path in kept} == kept  # nothing of the finished trials was touched
+    for trial in planned:  # one finished run per trial; a partial run of the killed trial is kept beside it
+        runs = list((tmp_path / "sweep" / "runs" / trial).iterdir())
+        assert sum((run / "final_model.pt").is_file() for run in runs) == 1
+
+
+@pytest.mark.slow  # three deep-hedging trials, an interrupt and a restore: ~40 s on 2 cores
+def test_interrupted_sweep_resumes_from_tunes_saved_state(tmp_path):
+    sweep_file = _killable_sweep(tmp_path)
+    process = _cli_sweep(sweep_file)
+    _wait_for_summary(process, tmp_path / "summaries")
+    os.kill(process.pid, signal.SIGINT)  # Ctrl-C to the driver: Tune saves its state
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "--resume" in output
+    done = sorted(path.stem for path in (tmp_path / "summaries").glob("*.json"))
+    kept = snapshot(tmp_path / "summaries")
+    resumed = _cli_sweep(sweep_file, "--resume", str(tmp_path / "sweep" / "tune"))
+    output, _ = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, output
+    assert len(load_summaries(tmp_path / "summaries")) == 3 and f"{len(done)} skipped" in output
+    after = snapshot(tmp_path / "summaries")
+    assert {path: after[path] for path in kept} == kept
+    assert list((tmp_path / "sweep" / "tune").iterdir()) == [tmp_path / "sweep" / "tune" / "trials"]
 
 
 def test_cli_refuses_bad_input(tmp_path):
@@ -164,15 +300,25 @@ def test_ppo_trial_reports_validation_points_to_the_scheduler(tmp_path):
     last one at the final step equal to the summary's validation Y (same policy, same validation paths)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from hedgegym.sweep.runner import TrialSpec, run_trial
+    from hedgegym.sweep.runner import TrialSpec, base_config, run_trial, trial_config
+    from hedgegym.sweep.summary import config_sha256
 
     hp = {"agent.n_envs": 32, "agent.batch_size": 64, "agent.n_epochs": 1, "agent.sb3_kwargs": {"n_steps": 20},
           "agent.total_timesteps": 1280, "evaluation.n_paths": 100}
     spec = TrialSpec("gbm_cost_20d", "ppo", 0, "configs/ppo_gbm_cost_20d.yaml", hp)
     reports: list[dict] = []
-    settings = {"sweep": "t", "summaries": str(tmp_path / "s"), "sweep_dir": str(tmp_path / "d"),
-                "base_dir": str(ROOT), "validation_paths": 100, "cpus": 1}
-    summary = run_trial(spec.__dict__, settings, report=reports.append)
+    base = base_config(spec.config, ROOT)
+    settings = {"sweep": "t", "sweep_dir": str(tmp_path / "d"), "validation_paths": 100, "cpus": 1,
+                "configs": {"gbm_cost_20d/ppo": base.model_dump(mode="json")}}
+    cwd = os.getcwd()
+    os.chdir(tmp_path)  # the worker reads no config file: the driver ships the config
+    try:
+        summary = run_trial(spec.__dict__, settings, report=reports.append)
+    finally:
+        os.chdir(cwd)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # only the run directory: the driver writes summaries
+    assert json.loads(reports[-1]["summary"]) == summary
+    assert summary["config_sha256"] == config_sha256(trial_config(spec, base))
     points = [r for r in reports if "step" in r]
     run = next((tmp_path / "d" / "runs" / spec.trial_id).iterdir())
     events = EventAccumulator(str(run / "tb"))
