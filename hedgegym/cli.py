@@ -187,11 +187,20 @@ def compare_command(
     bootstrap: Annotated[
         int | None, typer.Option("--bootstrap", min=0, max=10_000, help="Override evaluation.bootstrap.")
     ] = None,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Also tune each classical rule's free parameter (Whalley–Wilmott's and "
+                           "the cost–benefit γ, the band, the rebalancing interval) on the validation paths, for Y, "
+                           "and add the tuned rules (<rule>_tuned) to the comparison.")
+    ] = False,
+    validation_paths: Annotated[
+        int, typer.Option("--validation-paths", min=10, max=1_000_000, help="Validation paths of --tune.")
+    ] = 10_000,
 ) -> None:
     """Every classical hedger that fits the config, on the same held-out paths: table, CSV, Markdown, plots.
 
-    The output directory is checked before any work (a file, a non-empty directory or an unwritable parent is
-    refused) and written all at once: an interrupted run leaves nothing behind.
+    With ``--tune``, the rules are tuned on the validation stream (never the test paths) first; ``tuning.csv``
+    lists every candidate's validation Y. The output directory is checked before any work (a file, a non-empty
+    directory or an unwritable parent is refused) and written all at once: an interrupted run leaves nothing behind.
     """
     from rich.progress import Progress
 
@@ -213,6 +222,23 @@ def compare_command(
         raise _fail(error) from None
     hedgers = default_hedgers(experiment)
     start = time.perf_counter()
+    tuned = []
+    if tune:
+        from hedgegym.evaluation.tuning import tune_classical
+
+        try:
+            check_evaluation_size(validation_paths, experiment.simulation.n_steps, "--validation-paths")
+        except ValueError as error:
+            raise _fail(error) from None
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("tuning", total=None)
+            tuned = tune_classical(experiment, validation_paths, progress=lambda rule, value: progress.update(
+                task, description=f"tuning {escape(rule)}: {value:.4g}"))
+        hedgers += [rule.hedger for rule in tuned]
+        for rule in tuned:
+            edge = " [yellow](at the end of the candidates)[/yellow]" if rule.at_edge else ""
+            console.print(f"{escape(rule.rule)}: {rule.parameter} {rule.value:.4g} (default {rule.default:.4g}), "
+                          f"validation Y {rule.best_y:,.2f} (default {rule.default_y:,.2f}){edge}", soft_wrap=True)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("hedging", total=len(hedgers))
 
@@ -221,6 +247,7 @@ def compare_command(
 
         comparison = compare(experiment, hedgers, settings.n_paths, settings.seed, settings.bootstrap,
                              settings.cao_hull_c, progress=advance)
+    comparison.tuning = tuned
     try:
         write_outputs(comparison, directory)
     except OutputDirError as error:
@@ -309,6 +336,8 @@ def sweep_command(
                   f"{time.perf_counter() - start:.1f} s → "
                   f"{escape(str(sweep.summaries_dir))}; tensorboard --logdir {escape(str(sweep.sweep_dir))}",
                   soft_wrap=True)
+    for path in result.classical:
+        console.print(f"tuned classical rules: {escape(str(path))}", soft_wrap=True)
     for path in result.best:
         console.print(f"best configuration: {escape(str(path))}", soft_wrap=True)
     if result.failed:
@@ -504,16 +533,18 @@ def leaderboard_command(
     """Aggregate a sweep's trial summaries: IQM with 95% stratified bootstrap CIs per task and over tasks, and the
     probability of improvement (Agarwal et al., NeurIPS 2021) → leaderboard.md, leaderboard.csv, plots.
 
-    Reads the summaries alone (schema hedgegym.trial/1); a malformed summary is refused with its file and key.
+    Reads the summaries alone (schema hedgegym.trial/1), and the tuned classical rules in <source>/classical/ when the
+    sweep tuned them; a malformed summary is refused with its file and key.
     The output directory is checked first and written all at once, never over existing results.
     """
     from hedgegym.evaluation.leaderboard import build_leaderboard, read_summaries, write_leaderboard
     from hedgegym.output import check_output_dir
+    from hedgegym.sweep.classical import load_classical
 
     directory = output_dir or Path("results") / f"leaderboard__{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         check_output_dir(directory, "--output-dir")
-        board = build_leaderboard(read_summaries(source), reps=reps, seed=seed)
+        board = build_leaderboard(read_summaries(source), reps=reps, seed=seed, classical=load_classical(source))
         write_leaderboard(board, directory)
     except ValueError as error:  # malformed summaries, an output directory in use (OutputDirError)
         raise _fail(error) from None

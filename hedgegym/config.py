@@ -99,9 +99,12 @@ REQUIRED_SECTIONS = ("market", "book")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 
 
-def check_evaluation_size(n_paths: int, n_steps: int, field: str = "evaluation.n_paths") -> int:
-    """``n_paths`` if ``n_paths × (n_steps + 1) ≤ MAX_EVALUATION_NODES``; else ``ValueError`` naming ``field``."""
+def check_evaluation_size(n_paths: int, n_steps: int, field: str = "evaluation.n_paths", minimum: int = 1) -> int:
+    """``n_paths`` if ``minimum ≤ n_paths`` and ``n_paths × (n_steps + 1) ≤ MAX_EVALUATION_NODES``; else
+    ``ValueError`` naming ``field``."""
     n_paths = check.positive_int(field, n_paths)
+    if n_paths < minimum:
+        raise ValueError(f"{field} must be >= {minimum} (metrics over paths need a sample), got {n_paths}")
     limit = MAX_EVALUATION_NODES // (n_steps + 1)
     if n_paths > limit:
         raise ValueError(

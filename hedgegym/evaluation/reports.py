@@ -7,6 +7,8 @@ the no-hedge row). ``write_outputs(comparison, directory)`` writes into a new (o
 * ``results.csv`` — a row per hedger, a column per metric (snake_case: ``rmse``, ``max_drawdown``, ``cbr``,
   ``cvar_95``, ``mean_cost`` …) and ``<metric>_low`` / ``<metric>_high`` for the 95% intervals;
 * ``results.md`` — the main columns as a Markdown table;
+* ``tuning.csv`` — with tuned classical rules (``Comparison.tuning``, ``hedgegym.evaluation.tuning``): a row per
+  (rule, candidate value) with its validation Y, the chosen and the default values marked;
 * ``per_path.csv`` — a row per (hedger, path): P&L, cost, turnover, trades, drawdown, attribution;
 * ``pnl_histogram.png``, ``hedge_vs_delta.png`` (stock position of each hedger against −Δ_book on one path),
   ``cumulative_cost.png`` (mean over paths), ``attribution.png`` (mean attribution terms per hedger).
@@ -29,7 +31,7 @@ from hedgegym.env.features import Scales, reference_volatility
 from hedgegym.evaluation.metrics import summarize
 from hedgegym.evaluation.rollout import ATTRIBUTION_TERMS, Evaluation, evaluate, test_paths
 
-__all__ = ["Comparison", "compare", "default_hedgers", "markdown_table", "write_outputs"]
+__all__ = ["Comparison", "compare", "default_hedgers", "markdown_table", "tuning_table", "write_outputs"]
 
 MAIN_COLUMNS = ("mean_pnl", "std_pnl", "rmse", "cvar_95", "max_drawdown", "mean_cost", "turnover", "cbr", "y")
 
@@ -40,6 +42,7 @@ class Comparison:
     evaluations: list[Evaluation]
     config: ExperimentConfig
     skipped: dict[str, str] = field(default_factory=dict)  # hedger name → why it was left out
+    tuning: list = field(default_factory=list)  # TunedRule of each tuned hedger in the table (validation figures)
 
 
 def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
@@ -90,7 +93,7 @@ def compare(
     The table's ``fallback_steps`` column counts the path-steps on which a Greek-neutral hedger neutralised fewer
     Greeks than asked (an ill-conditioned system or a position beyond its limit: ``hedgegym.baselines.greek_solver``).
     """
-    check_evaluation_size(n_paths, config.simulation.n_steps, "n_paths")
+    check_evaluation_size(n_paths, config.simulation.n_steps, "n_paths", minimum=10)
     hedgers = hedgers if hedgers is not None else default_hedgers(config)
     paths = test_paths(config, n_paths, seed)
     scales = Scales.from_setup(config.market.build(), config.build_book())
@@ -166,8 +169,20 @@ def _write_files(comparison: Comparison, directory: Path) -> list[Path]:
     per_path.to_csv(directory / "per_path.csv", index=False, float_format="%.10g")
     config.save(directory / "config.yaml")
     written += [directory / name for name in ("results.csv", "results.md", "per_path.csv", "config.yaml")]
+    if comparison.tuning:
+        written.append(directory / "tuning.csv")
+        tuning_table(comparison.tuning).to_csv(written[-1], index=False, float_format="%.10g")
     written += _plots(comparison, directory)
     return written
+
+
+def tuning_table(tuned: list) -> pd.DataFrame:
+    """One row per (rule, candidate): ``rule``, ``parameter``, ``value``, ``validation_y`` (currency; NaN where the
+    rule refused the market), ``chosen``, ``default``, ``at_edge`` (of the chosen value)."""
+    rows = [{"rule": rule.rule, "parameter": rule.parameter, "value": value, "validation_y": y,
+             "chosen": value == rule.value, "default": value == rule.default, "at_edge": rule.at_edge}
+            for rule in tuned for value, y in rule.validation_y.items()]
+    return pd.DataFrame(rows, columns=["rule", "parameter", "value", "validation_y", "chosen", "default", "at_edge"])
 
 
 def _plots(comparison: Comparison, directory: Path) -> list[Path]:

@@ -33,6 +33,12 @@ def test_every_hedger_meets_the_same_paths_and_the_table_has_the_documented_colu
     assert comparison.table.loc["delta", "mean_cost"] > comparison.table.loc["delta_band_0.05", "mean_cost"]
 
 
+def test_a_comparison_of_too_few_paths_is_refused_naming_n_paths():
+    config = load_config(CONFIGS / "atm_call_cost_20d_daily.yaml")
+    with pytest.raises(ValueError, match="n_paths must be >= 10"):  # a sd, a CVaR and intervals need a sample
+        compare(config, [DeltaHedger()], n_paths=1, bootstrap=20)
+
+
 def test_default_hedgers_follow_the_config():
     plain = [h.name for h in default_hedgers(load_config(CONFIGS / "textbook_weekly.yaml"))]
     assert plain == ["no_hedge", "delta", "delta_every_5", "delta_band_0.05"]
