@@ -136,6 +136,7 @@ def train_deep_hedger(config: ExperimentConfig, progress=None) -> tuple[DeepHedg
     if agent.training_paths is not None:  # a fixed training set, valued once
         paths = core.model.simulate(agent.training_paths, engine.n_steps, engine.dt, rng, measure="real")
         pool_spot, pool_variance = np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T)
+        del paths  # the time-major copies are kept, not both
         engine.reset(pool_spot, pool_variance)
         pool = engine.valuation_of_paths
     for iteration in range(agent.iterations):

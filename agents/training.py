@@ -278,8 +278,9 @@ def _run_config(directory: str | Path) -> tuple[Path, ExperimentConfig]:
         raise RunError(f"{directory}/config.yaml does not load: {error}") from None
 
 
-def resume(directory: str | Path, eval_every: int | None = None,
-           validation_paths: int = 2_000) -> Literal["complete", "evaluated", "trained"]:
+def resume(directory: str | Path, eval_every: int | None = None, validation_paths: int = 2_000,
+           on_validation: Callable[[int, dict[str, float]], None] | None = None,
+           ) -> Literal["complete", "evaluated", "trained"]:
     """Finish the run in ``directory``; returns what was done.
 
     * ``"complete"``: the run has its final model and ``evaluation/``: nothing is done, nothing written;
@@ -287,17 +288,19 @@ def resume(directory: str | Path, eval_every: int | None = None,
     * ``"trained"``: PPO/SAC continued from the newest checkpoint to ``agent.total_timesteps`` exactly as the
       uninterrupted run (``hedgegym.agents.checkpoint``), then the final model and ``evaluation/``.
 
+    ``on_validation(step, metrics)``: as ``train``'s, at every validation point of the continued training.
     ``RunError``: no such directory, not a run directory, no checkpoint, a damaged checkpoint (named), or an
     unfinished deep-hedging run (no checkpoints). ``TrainingInterrupted`` on Ctrl-C, as ``train``.
     """
     directory, config = _run_config(directory)
     _check_schedule(eval_every, validation_paths)
     with _exclusive(directory):
-        return _resume(directory, config, eval_every, validation_paths)
+        return _resume(directory, config, eval_every, validation_paths, on_validation)
 
 
-def _resume(directory: Path, config: ExperimentConfig, eval_every: int | None,
-            validation_paths: int) -> Literal["complete", "evaluated", "trained"]:
+def _resume(directory: Path, config: ExperimentConfig, eval_every: int | None, validation_paths: int,
+            on_validation: Callable[[int, dict[str, float]], None] | None = None,
+            ) -> Literal["complete", "evaluated", "trained"]:
     if _final_model(directory, config).is_file():
         if (directory / EVALUATION).is_dir():
             return "complete"
@@ -313,7 +316,7 @@ def _resume(directory: Path, config: ExperimentConfig, eval_every: int | None,
         model, pending = load_checkpoint(checkpoints[-1], ALGORITHMS[config.agent.algo])
     except CheckpointError as error:
         raise RunError(str(error)) from None
-    _learn(model, config, directory, eval_every, validation_paths, pending)
+    _learn(model, config, directory, eval_every, validation_paths, pending, on_validation=on_validation)
     write_atomically(directory / "final_model.zip", model.save)
     _final_evaluation(directory, config)
     return "trained"

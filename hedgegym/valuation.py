@@ -207,10 +207,10 @@ class PathGreeks:
         return Greeks(*self)
 
     def take(self, columns: np.ndarray) -> PathGreeks:
-        """The paths ``columns`` (integer indices along axis 1, shape (M,)) of every field: a new ``PathGreeks`` of
-        shape (rows, M) / (rows, M, k) holding copies of the fields valued so far; any other field is valued on the
-        whole of this path set on first access, then taken (``_Take``). Raises ``IndexError`` for an index out of
-        range."""
+        """The paths ``columns`` (integer indices in [0, N) along axis 1, shape (M,)) of every field: a new
+        ``PathGreeks`` of shape (rows, M) / (rows, M, k) holding copies of the fields valued so far; any other field
+        is valued on the whole of this path set on first access, then taken (``_Take``). Raises ``IndexError`` for an
+        index out of range."""
         columns = np.asarray(columns, dtype=np.intp)
         return PathGreeks({name: values[:, columns] for name, values in self._values.items()},
                           _Take(self, columns))

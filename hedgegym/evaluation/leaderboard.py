@@ -130,6 +130,7 @@ class Leaderboard:
     reps: int = 10_000
     level: float = 0.95
     seed: int = 0
+    classical: dict[str, dict[str, Any]] = field(default_factory=dict)  # task → its tuned-rules record
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,8 @@ def _test_text(test: TrialEvaluation) -> str:
     return f"test {{n_paths, seed, cao_hull_c}} = {{{test.n_paths}, {test.seed}, {test.cao_hull_c!r}}}"
 
 
-def _hedgers(summaries: Sequence[TrialSummary], notes: list[str]) -> list[_Hedger]:
+def _hedgers(summaries: Sequence[TrialSummary], notes: list[str],
+             records: Mapping[str, Mapping[str, Any]] | None = None) -> list[_Hedger]:
     by_task: dict[str, list[TrialSummary]] = {}
     for summary in summaries:
         by_task.setdefault(summary.task, []).append(summary)
@@ -213,6 +215,21 @@ def _hedgers(summaries: Sequence[TrialSummary], notes: list[str]) -> list[_Hedge
         if extra:
             notes.append(f"task {task}: classical hedger(s) {', '.join(extra)} appear in some trials but not in "
                          f"{first.trial_id} (left out)")
+    for task, record in sorted((records or {}).items()):  # the tuned rules (hedgegym.sweep.classical)
+        if task not in by_task:
+            notes.append(f"task {task}: a tuned classical-rules record but no trial summary (left out)")
+            continue
+        first = by_task[task][0]
+        test = record["test"]
+        if (test["n_paths"], test["seed"], test["cao_hull_c"]) != (first.test.n_paths, first.test.seed,
+                                                                   first.test.cao_hull_c):
+            raise ValueError(f"classical/{task}.json: tested with {test} but the trials of task {task!r} with "
+                             f"{_test_text(first.test)}: the tuned rules must meet the trials' test paths")
+        for hedger, row in record["metrics"].items():
+            if hedger in {h.name for h in hedgers} or task in classical.get(hedger, {}):
+                raise ValueError(f"classical/{task}.json: hedger {hedger!r} is already a row of the summaries")
+            values = {name: math.nan if row[name] is None else float(row[name]) for name in SUMMARY_METRICS}
+            classical.setdefault(hedger, {})[task] = _columns([values], [record["premium"]])
     hedgers += [_Hedger(name, "classical", "classical", "", runs) for name, runs in sorted(classical.items())]
     return hedgers
 
@@ -235,8 +252,12 @@ def _improvement(x: list[np.ndarray], y: list[np.ndarray], seed: int, reps: int,
 
 
 def build_leaderboard(summaries: Sequence[TrialSummary], reps: int = 10_000, level: float = 0.95,
-                      seed: int = 0) -> Leaderboard:
+                      seed: int = 0, classical: Mapping[str, Mapping[str, Any]] | None = None) -> Leaderboard:
     """Aggregate the trial summaries into the leaderboard table (module docstring: rows, columns, estimators).
+
+    ``classical``: the sweep's tuned classical-rules records by task (``hedgegym.sweep.classical.load_classical``):
+    their ``<rule>_tuned`` rows join the task's classical hedgers (one deterministic run each), so "best classical"
+    is the best of the default and the tuned rules. A record tested on other paths than its task's trials is refused.
 
     ``reps``: bootstrap resamples per interval, in [1, 10⁶]; ``level``: interval coverage in (0, 1); ``seed`` ≥ 0:
     the bootstrap generators' root seed. Raises ``ValueError`` for no summary, bad ``reps``/``level``/``seed``,
@@ -251,7 +272,8 @@ def build_leaderboard(summaries: Sequence[TrialSummary], reps: int = 10_000, lev
     if isinstance(level, bool) or not isinstance(level, int | float) or not 0.0 < level < 1.0:
         raise ValueError(f"level must be a number in (0, 1), got {level!r}")
     notes: list[str] = []
-    hedgers = _hedgers(summaries, notes)
+    records = {task: dict(record) for task, record in (classical or {}).items()}
+    hedgers = _hedgers(summaries, notes, records)
     tasks = sorted({s.task for s in summaries})
     classical = [h for h in hedgers if h.kind == "classical"]
     best = {}
@@ -310,7 +332,7 @@ def build_leaderboard(summaries: Sequence[TrialSummary], reps: int = 10_000, lev
             table.loc[index, ["p_vs_deep_hedging", "p_vs_deep_hedging_low", "p_vs_deep_hedging_high"]] = (
                 result.point, result.low, result.high)
             table.loc[index, "deep_hedging"] = reference.name
-    return Leaderboard(table, list(summaries), notes, reps, float(level), seed)
+    return Leaderboard(table, list(summaries), notes, reps, float(level), seed, records)
 
 
 def _cell(row: pd.Series, column: str, digits: int = 4) -> str:
@@ -402,6 +424,18 @@ def markdown_report(board: Leaderboard) -> str:
     if not hyper.empty:
         lines += ["## Hyper-parameters", ""] + [f"- {r['hedger']}: `{r['hyperparameters']}`"
                                                  for _, r in hyper.iterrows()] + [""]
+    if board.classical:
+        lines += ["## Tuned classical rules", "",
+                  "`<rule>_tuned`: the rule's free parameter chosen by the lowest Y on the validation paths (never the "
+                  "test paths), among the candidates of `hedgegym.evaluation.tuning`; `(edge)`: the best candidate is "
+                  "the first or last tried.", "", "| task | rule | parameter | tuned | default | validation paths |",
+                  "|---|---|---|---:|---:|---:|"]
+        for task, record in sorted(board.classical.items()):
+            for rule, tuned in record["tuned"].items():
+                edge = " (edge)" if tuned["at_edge"] else ""
+                lines.append(f"| {task} | {rule} | {tuned['parameter']} | {tuned['value']:.4g}{edge} | "
+                             f"{tuned['default']:.4g} | {record['validation_paths']:,} |")
+        lines.append("")
     lines += ["## Notes", "", *(f"- {note}" for note in board.notes or ["none: every classical row agrees across the "
                                                                         "trials of its task"]), "",
               "— : undefined (CBR of the no-hedge reference, or a run whose hedge removes no risk).", ""]

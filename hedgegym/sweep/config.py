@@ -25,6 +25,8 @@ paths. Example::
     iterations: 10                               # and evaluation.n_paths of every trial
     evaluation_paths: 1000
     validation_paths: 2000                       # paths of the validation stream (the selection metric)
+    tune_classical: true                         # also tune each task's classical rules on the validation stream
+    classical_validation_paths: 10000            # (hedgegym.sweep.classical: <summaries>/classical/<task>.json)
     summaries: benchmarks/sweeps/smoke           # default benchmarks/sweeps/<name>
     directory: runs/sweeps/smoke                 # runs, Tune state, HParams, best configs (default runs/sweeps/<name>)
 
@@ -166,6 +168,9 @@ class SweepConfig(BaseModel):
     iterations: Int | None = Field(default=None, ge=1, description="deep hedging agent.iterations override")
     evaluation_paths: Int | None = Field(default=None, ge=10, le=1_000_000, description="evaluation.n_paths")
     validation_paths: Int = Field(default=2_000, ge=10, le=1_000_000)
+    tune_classical: bool = Field(default=False, description="tune each task's classical rules on the validation "
+                                 "paths and score them on its test paths (hedgegym.sweep.classical)")
+    classical_validation_paths: Int = Field(default=10_000, ge=10, le=1_000_000)
     summaries: str | None = Field(default=None, description="default benchmarks/sweeps/<name>")
     directory: str | None = Field(default=None, description="default runs/sweeps/<name> (runs/ is git-ignored)")
 

@@ -3,8 +3,9 @@
 Each trial (``run_trial``, in a Ray worker with ``cpus_per_trial`` CPUs and as many torch threads,
 ``OMP_NUM_THREADS`` likewise through Ray's ``runtime_env``):
 
-1. reports the known outcome and returns when the driver lists the trial as done (``settings["done"]``: summarised,
-   or stopped early by the scheduler; an Optuna search that replays its trials reads them here);
+1. reports the known outcome — the validation points of a trial the scheduler stopped, the validation Y of a
+   summarised one — and returns when the driver lists the trial as done (``settings["done"]``; an Optuna search that
+   starts again replays its trials through this);
 2. trains its config — the task's experiment config, shipped by the driver (workers read no config file), with the
    trial's overrides, hyper-parameters and ``agent.seed`` — with ``hedgegym.agents.training.train`` into a new run
    directory under ``<sweep dir>/runs/<trial_id>/``; an unfinished PPO/SAC run found there (an interrupted sweep)
@@ -31,10 +32,15 @@ task, algorithm, seed and hyper-parameters with the validation Y, ``SummaryWrite
 hyper-parameter search, the best configuration per (task, algorithm) — the lowest mean validation Y over the seeds
 that ran it — as a YAML experiment config in ``<sweep dir>/best/``.
 
+With ``tune_classical``, the driver first tunes each task's classical rules on the validation paths and scores them
+on the task's test paths, once per task (``hedgegym.sweep.classical``: ``<summaries>/classical/<task>.json``), so
+the leaderboard ranks the agents against tuned rules as well as the defaults.
+
 Interruptions. A sweep killed mid-way is continued by running it again: finished trials are skipped by their
 summaries, an interrupted PPO/SAC trial continues from its checkpoint, an interrupted deep-hedging trial starts a
 new run directory beside the partial one. ``stop_after`` (``--max-trials``) runs only that many of the trials left
-(an Optuna sweep: whole searches, until that many trials have finished). ``resume=`` (``--resume``: the sweep's
+(an Optuna sweep: whole searches, until that many trials have finished; experiments restored by ``resume`` run in
+full first). ``resume=`` (``--resume``: the sweep's
 ``tune`` directory or one experiment in it) restores Tune's experiment state with ``Tuner.restore`` (unfinished and
 errored trials run again; an Optuna search keeps its sampler's history) before the trials left are run.
 ``tensorboard --logdir <sweep dir>`` shows every trial's scalars (``runs/<id>/<run>/tb``) and the HParams.
@@ -55,8 +61,9 @@ from typing import Any
 import pandas as pd
 
 from hedgegym import __version__
-from hedgegym.config import ExperimentConfig, apply_overrides, load_config
+from hedgegym.config import ConfigError, ExperimentConfig, apply_overrides, load_config
 from hedgegym.output import unused_name
+from hedgegym.sweep.classical import classical_record, load_classical, task_sha256, write_classical
 from hedgegym.sweep.config import REQUIRED_CONFIG_SECTIONS, SweepConfig, SweepConfigError
 from hedgegym.sweep.summary import (
     SCHEMA,
@@ -65,6 +72,7 @@ from hedgegym.sweep.summary import (
     metrics_from_table,
     premium,
     trial_id,
+    write_json_once,
     write_summary,
 )
 
@@ -76,6 +84,7 @@ TRIAL_KEY = "hedgegym_trial"
 """The result key naming the hedgegym trial id (Tune overwrites ``trial_id`` in results with its own)."""
 GRID_EXPERIMENT = "trials"
 STOPPED_SCHEMA = "hedgegym.stopped/1"
+SEARCH_SCHEMA = "hedgegym.search/1"
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,8 @@ class TrialSpec:
 class SweepResult:
     """What a sweep did: the trial ids planned, found done (summarised or stopped) before it started, summarised
     now, stopped early now by the scheduler, and the failed ones (id → error); ``left``: trials of the sweep still
-    to run; ``best``: the best-configuration YAML files written; ``experiments``: the Tune experiment directories."""
+    to run; ``best``: the best-configuration YAML files written; ``experiments``: the Tune experiment directories;
+    ``classical``: the tuned classical-rules records written now (``tune_classical``)."""
 
     planned: list[str]
     skipped: list[str]
@@ -108,6 +118,7 @@ class SweepResult:
     left: int
     best: list[Path]
     experiments: list[Path]
+    classical: list[Path] = field(default_factory=list)
 
 
 def plan_trials(sweep: SweepConfig) -> list[TrialSpec]:
@@ -216,18 +227,22 @@ def run_trial(spec: Mapping[str, Any], settings: Mapping[str, Any],
             report({METRIC: y, "step": step, TRIAL_KEY: identifier, "skipped": True})
         if known.get("summarised"):
             report({METRIC: known["y"], TRIAL_KEY: identifier, "skipped": True})
-            return None
-    base = ExperimentConfig.model_validate(settings["configs"][f"{spec.task}/{spec.algo}"])
+        return None
+    shipped = settings["configs"].get(f"{spec.task}/{spec.algo}")
+    if shipped is None:
+        raise SweepConfigError(f"trial {identifier}: task {spec.task!r} with {spec.algo} is not in this sweep (a "
+                               "--resume of another sweep's Tune experiment?)")
+    base = ExperimentConfig.model_validate(shipped)
     config = trial_config(spec, base)
     runs = Path(settings["sweep_dir"]) / "runs" / identifier
     run, unfinished = _finished_run(runs, config)
+    def on_validation(step: int, metrics: dict[str, float]) -> None:
+        report({METRIC: metrics["y"], "step": step, TRIAL_KEY: identifier})
+
     if run is None and unfinished is not None:
-        resume(unfinished, validation_paths=settings["validation_paths"])
+        resume(unfinished, validation_paths=settings["validation_paths"], on_validation=on_validation)
         run = unfinished
     elif run is None:
-        def on_validation(step: int, metrics: dict[str, float]) -> None:
-            report({METRIC: metrics["y"], "step": step, TRIAL_KEY: identifier})
-
         run = train(config, runs, validation_paths=settings["validation_paths"], on_validation=on_validation)
     agent, _ = load_agent(run)
     table = pd.read_csv(run / "evaluation" / "results.csv", index_col=0)
@@ -288,31 +303,28 @@ def _stopped_path(summaries: Path, identifier: str) -> Path:
 
 def load_stopped(summaries: str | Path) -> dict[str, dict[str, Any]]:
     """The stopped-trial markers (``<summaries>/stopped/<trial_id>.json``, schema ``hedgegym.stopped/1``) by trial
-    id: ``trial_id``, ``task``, ``algo``, ``seed``, ``hyperparameters``, ``history`` (``[[step, validation Y],
-    …]`` as reported before the scheduler stopped the trial), ``finished_at``. ``SweepConfigError`` naming a file
-    that is not such a marker."""
+    id: ``trial_id``, ``task``, ``algo``, ``seed``, ``hyperparameters``, ``config_sha256``, ``history``
+    (``[[step, validation Y], …]`` as reported before the scheduler stopped the trial), ``finished_at``.
+    ``SweepConfigError`` naming a file that is not such a marker."""
     directory = Path(summaries) / "stopped"
     out = {}
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
         try:
             marker = json.loads(path.read_text())
-            ok = marker.get("schema") == STOPPED_SCHEMA and marker.get("trial_id") == path.stem and all(
+            ok = marker.get("schema") == STOPPED_SCHEMA and marker.get("trial_id") == path.stem and isinstance(
+                marker.get("config_sha256"), str) and all(
                 len(point) == 2 and all(isinstance(v, int | float) for v in point) for point in marker["history"])
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             ok = False
         if not ok:
             raise SweepConfigError(f"{path}: not a stopped-trial marker (schema {STOPPED_SCHEMA}, trial_id equal to "
-                                   "the file name, history [[step, y], ...])")
+                                   "the file name, config_sha256, history [[step, y], ...])")
         out[path.stem] = marker
     return out
 
 
-def _write_once(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON to a new file (``FileExistsError`` when ``path`` exists: nothing is overwritten)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "x") as handle:
-        json.dump(data, handle, indent=1, allow_nan=False)
-        handle.write("\n")
+def _search_path(summaries: Path, sweep: str, search: str) -> Path:
+    return summaries / "searches" / f"{sweep}__{search}.json"
 
 
 # --- the driver -----------------------------------------------------------------------------------------------
@@ -322,10 +334,10 @@ class _Live:
     """The running sweep, seen from Tune's callback in the driver: the progress counts, and where each completed
     trial's summary (or stopped marker) goes."""
 
-    def __init__(self, total: int, done: int, summaries: Path, sweep: str, keys: Mapping[str, str] | None = None,
-                 refresh: Callable[[], None] | None = None) -> None:
+    def __init__(self, total: int, done: int, summaries: Path, sweep: str, hashes: Callable[[TrialSpec], str],
+                 keys: Mapping[str, str] | None = None, refresh: Callable[[], None] | None = None) -> None:
         self.total, self.done, self.running = total, done, 0
-        self.summaries, self.sweep, self.keys = summaries, sweep, keys
+        self.summaries, self.sweep, self.keys, self.hashes = summaries, sweep, keys, hashes
         self.refresh = refresh or (lambda: None)
         self.finished: list[str] = []
         self.stopped: list[str] = []
@@ -334,8 +346,8 @@ class _Live:
         self.ended: tuple[int, int] | None = None  # (trials Tune created, those that ended) in the last experiment
 
     def result(self, trial, result: Mapping[str, Any]) -> None:
-        if "step" in result and not result.get("skipped") and TRIAL_KEY in result:
-            self.histories.setdefault(result[TRIAL_KEY], []).append([int(result["step"]), float(result[METRIC])])
+        if "step" in result and not result.get("skipped") and TRIAL_KEY in result:  # by Tune's id: one attempt
+            self.histories.setdefault(trial.trial_id, []).append([int(result["step"]), float(result[METRIC])])
 
     def complete(self, trial) -> None:
         """A trial Tune completed (finished, or stopped by the scheduler): write its summary or stopped marker."""
@@ -348,24 +360,30 @@ class _Live:
                 write_summary(self.summaries, summary)
             except FileExistsError:  # a summary is never overwritten; the same trial twice keeps the first
                 pass
-            self.finished.append(summary["trial_id"])
-            self.done += 1
+            else:
+                self.finished.append(summary["trial_id"])
+                self.done += 1
         elif identifier is not None and not last.get("skipped") and METRIC in last:
             spec = _spec_of(trial.config, self.keys)
             marker = {"schema": STOPPED_SCHEMA, "sweep": self.sweep, "trial_id": identifier, "task": spec.task,
                       "algo": spec.algo, "seed": spec.seed, "hyperparameters": spec.hyperparameters,
-                      "history": self.histories.get(identifier, []), "finished_at": _now()}
+                      "config_sha256": self.hashes(spec), "history": self.histories.get(trial.trial_id, []),
+                      "finished_at": _now()}
             try:
-                _write_once(_stopped_path(self.summaries, identifier), marker)
+                write_json_once(_stopped_path(self.summaries, identifier), marker, "a stopped-trial marker")
             except FileExistsError:
                 pass
-            self.stopped.append(identifier)
-            self.done += 1
+            else:
+                self.stopped.append(identifier)
+                self.done += 1
         self.refresh()
 
     def experiment_end(self, trials) -> None:
-        """Tune ended an experiment, finished or interrupted: how many trials it created and how many ended."""
-        self.ended = (len(trials), sum(trial.status in ("TERMINATED", "ERROR") for trial in trials))
+        """Tune ended an experiment, finished or interrupted: how many trials it created and how many ended — failed,
+        or reported ``done`` (a natural end or a scheduler's stop; on a SIGINT Tune's clean-up marks running trials
+        TERMINATED without it)."""
+        self.ended = (len(trials), sum(trial.status == "ERROR" or bool((trial.last_result or {}).get("done"))
+                                       for trial in trials))
 
     def error(self, trial) -> None:
         self.running = max(self.running - 1, 0)
@@ -442,22 +460,28 @@ def _ensure_ray(address: str | None, threads: int) -> bool:
     return True
 
 
-def _check_summaries(summaries: Mapping[str, Mapping[str, Any]], sweep: SweepConfig,
-                     bases: Mapping[tuple[str, str], ExperimentConfig], where: Path) -> None:
-    """``SweepConfigError`` naming each summary of this sweep's tasks whose ``config_sha256`` is not that of the
-    trial's config now (the config file or an override changed under the same trial id)."""
+def _check_summaries(records: Mapping[str, Mapping[str, Any]], bases: Mapping[tuple[str, str], ExperimentConfig],
+                     where: Path) -> None:
+    """``SweepConfigError`` naming each summary or stopped marker of this sweep's tasks whose ``config_sha256`` is not
+    that of the trial's config now (the config file or an override changed under the same trial id), or whose
+    overrides no longer apply to it."""
     stale = []
-    for identifier, summary in summaries.items():
-        base = bases.get((summary["task"], summary["algo"]))
+    for identifier, record in records.items():
+        base = bases.get((record["task"], record["algo"]))
         if base is None:
             continue
-        spec = TrialSpec(summary["task"], summary["algo"], summary["seed"], summary["config"],
-                         dict(summary["hyperparameters"]))
-        if config_sha256(trial_config(spec, base)) != summary["config_sha256"]:
+        spec = TrialSpec(record["task"], record["algo"], record["seed"], record.get("config", ""),
+                         dict(record["hyperparameters"]))
+        try:
+            digest = config_sha256(trial_config(spec, base))
+        except ConfigError as error:
+            raise SweepConfigError(f"{where / identifier}.json: its overrides do not apply to the task's config "
+                                   f"now: {error}") from None
+        if digest != record["config_sha256"]:
             stale.append(identifier)
     if stale:
         raise SweepConfigError(
-            f"{len(stale)} summar{'y' if len(stale) == 1 else 'ies'} in {where} were written for another experiment "
+            f"{len(stale)} record{'' if len(stale) == 1 else 's'} in {where} were written for another experiment "
             f"config than the sweep's now (config_sha256 differs): {', '.join(stale)}. A trial id names the task, "
             "algorithm, seed and hyper-parameters only; after changing a task's config file, give the sweep a new "
             "name (or summaries directory), or move those summaries away")
@@ -469,11 +493,11 @@ def run_sweep(sweep: SweepConfig, address: str | None = None, resume: str | Path
 
     ``address``: a Ray cluster (``ray://host:port`` or ``auto``), default a local instance with this machine's
     cores (an already initialised Ray session is used as it is). ``resume``: a ``<sweep dir>/tune`` directory, or an
-    experiment in it, to restore with ``Tuner.restore`` first. ``stop_after``: run only that many of the trials left
-    (Optuna: whole searches until that many trials have finished). ``base_dir``: where relative config paths of the
-    sweep file are read from (default the working directory). Raises ``SweepConfigError`` for a bad sweep, a
-    ``resume`` that is not a directory, or a summary written for another config, and ``SummaryError`` for a
-    malformed summary, before any trial runs.
+    experiment in it, to restore with ``Tuner.restore`` first (in full). ``stop_after``: then run only that many of
+    the trials left (Optuna: whole searches until that many trials have finished). ``base_dir``: where relative
+    config paths of the sweep file are read from (default the working directory). Raises ``SweepConfigError`` for a
+    bad sweep, a ``resume`` that is not a directory, or a summary or stopped marker written for another config, and
+    ``SummaryError`` for a malformed summary, before any trial runs.
     """
     from rich.console import Console
 
@@ -485,13 +509,14 @@ def run_sweep(sweep: SweepConfig, address: str | None = None, resume: str | Path
     if resume is not None and not resume.is_dir():
         raise SweepConfigError(f"--resume {resume}: no such directory (expected <sweep dir>/tune or an experiment "
                                "in it)")
-    sweep.experiment_configs(base)  # every config loads with its overrides; one market per task
+    configs = sweep.experiment_configs(base)  # every config loads with its overrides; one market per task
     bases = {(task.name, algo): base_config(path, base) for task in sweep.tasks for algo, path in task.configs.items()}
     summaries_dir = _absolute(sweep.summaries_dir, base)
     sweep_dir = _absolute(sweep.sweep_dir, base)
     summaries = load_summaries(summaries_dir)
-    _check_summaries(summaries, sweep, bases, summaries_dir)
     stopped = load_stopped(summaries_dir)
+    _check_summaries({**stopped, **summaries}, bases, summaries_dir)
+    classical_written = _tune_classical(sweep, configs, summaries_dir, console) if sweep.tune_classical else []
     done = {key: {"y": value["validation"]["y"], "summarised": True} for key, value in summaries.items()}
     for key, marker in stopped.items():
         done.setdefault(key, {"y": marker["history"][-1][1] if marker["history"] else math.nan,
@@ -510,7 +535,8 @@ def run_sweep(sweep: SweepConfig, address: str | None = None, resume: str | Path
         skipped = [key for key in planned if key in done]
         todo = [trial for trial in trials if trial.trial_id not in done]
         planned_total, already = len(trials), len(skipped)
-    live = _Live(planned_total, already, summaries_dir, sweep.name)
+    live = _Live(planned_total, already, summaries_dir, sweep.name,
+                 lambda spec: config_sha256(trial_config(spec, bases[spec.task, spec.algo])))
     experiments: list[Path] = []
     tune_dir = sweep_dir / "tune"
     restore = _restorable(resume) if resume is not None else []
@@ -545,8 +571,13 @@ def run_sweep(sweep: SweepConfig, address: str | None = None, resume: str | Path
                     space = {"task": task, "algo": algo, "seed": seed, "config": config,
                              "fixed": sweep.algorithm_overrides(algo), "hp": hp}
                     path = unused_name(tune_dir, name)
-                    _fit(sweep, path, False, space, keys, settings, expected=sweep.search.num_samples)
+                    results = _fit(sweep, path, False, space, keys, settings, expected=sweep.search.num_samples)
                     experiments.append(path)
+                    ids = sorted({_spec_of(r.config, keys).trial_id for r in results if r.config})
+                    write_json_once(_search_path(summaries_dir, sweep.name, name), {
+                        "schema": SEARCH_SCHEMA, "sweep": sweep.name, "search": name, "experiment": path.name,
+                        "trials": ids, "failed": sorted(set(ids) & set(live.failed)), "finished_at": _now()},
+                        "a search record")
         finally:
             _ACTIVE.remove(live)
             if started_ray:
@@ -565,7 +596,29 @@ def run_sweep(sweep: SweepConfig, address: str | None = None, resume: str | Path
     write_hparams(mine.values(), sweep_dir / "hparams")
     best = best_configurations(sweep, mine.values(), sweep_dir / "best", base) if any(
         sweep.search_space.values()) else []
-    return SweepResult(planned, skipped, live.finished, live.stopped, live.failed, left, best, experiments)
+    return SweepResult(planned, skipped, live.finished, live.stopped, live.failed, left, best, experiments,
+                       classical_written)
+
+
+def _tune_classical(sweep: SweepConfig, configs: Mapping[tuple[str, str], ExperimentConfig], summaries: Path,
+                    console) -> list[Path]:
+    """Each task's tuned classical-rules record (``hedgegym.sweep.classical``), written unless there is one; a
+    record of another task config is refused (``SweepConfigError``)."""
+    records = load_classical(summaries)
+    written = []
+    for task in sweep.tasks:
+        config = configs[task.name, next(iter(task.configs))]
+        record = records.get(task.name)
+        if record is not None:
+            if record["task_sha256"] != task_sha256(config):
+                raise SweepConfigError(f"{summaries / 'classical' / task.name}.json was written for another config of "
+                                       f"task {task.name!r} (task_sha256 differs); rename the sweep or move it away")
+            continue
+        with console.status(f"tuning the classical rules of task {task.name} on {sweep.classical_validation_paths:,} "
+                            "validation paths"):
+            record = classical_record(sweep.name, task.name, config, sweep.classical_validation_paths)
+        written.append(write_classical(summaries, record))
+    return written
 
 
 def _of_sweep(name: str, *records: Mapping[str, Mapping[str, Any]]) -> set[str]:
@@ -574,8 +627,10 @@ def _of_sweep(name: str, *records: Mapping[str, Mapping[str, Any]]) -> set[str]:
 
 
 def _searches_left(sweep: SweepConfig, summaries: Path) -> list[tuple[str, tuple[str, str, int, str]]]:
-    """The Optuna searches (``<task>__<algo>__<seed>``, (task, algo, seed, config path)) with fewer than
-    ``search.num_samples`` trials summarised or stopped, as the summaries directory holds them now."""
+    """The Optuna searches (``<task>__<algo>__<seed>``, (task, algo, seed, config path)) not yet complete: without a
+    search record (``<summaries>/searches/<sweep>__<search>.json``, written when its Tune experiment ended
+    uninterrupted: failed trials and repeated samples included) and with fewer than ``search.num_samples`` trials
+    summarised or stopped, as the summaries directory holds them now."""
     records = [value for found in (load_summaries(summaries), load_stopped(summaries)) for value in found.values()
                if value.get("sweep") == sweep.name]
     out = []
@@ -583,7 +638,8 @@ def _searches_left(sweep: SweepConfig, summaries: Path) -> list[tuple[str, tuple
         for algo, config in task.configs.items():
             for seed in sweep.seeds:
                 count = sum((r["task"], r["algo"], r["seed"]) == (task.name, algo, seed) for r in records)
-                if count < sweep.search.num_samples:
+                recorded = _search_path(summaries, sweep.name, f"{task.name}__{algo}__{seed}").is_file()
+                if count < sweep.search.num_samples and not recorded:
                     out.append((f"{task.name}__{algo}__{seed}", (task.name, algo, seed, config)))
     return out
 

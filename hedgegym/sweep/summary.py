@@ -62,7 +62,7 @@ if TYPE_CHECKING:  # annotations only: reading and checking summaries needs no c
 
 __all__ = ["ALGOS", "METRICS", "SCHEMA", "SummaryError", "TrialEvaluation", "TrialSummary", "check_summary",
            "config_sha256", "hyperparameter_hash", "load_summaries", "parse_summary", "premium", "read_summary",
-           "read_trial_summary", "summary_path", "trial_id", "write_summary"]
+           "read_trial_summary", "summary_path", "trial_id", "write_json_once", "write_summary"]
 
 SCHEMA = "hedgegym.trial/1"
 ALGOS = ("ppo", "sac", "deep_hedging")
@@ -286,22 +286,29 @@ def write_summary(summaries: str | Path, summary: Mapping[str, Any]) -> Path:
     Atomic and never overwriting: the JSON goes to a hidden temporary file in the same directory, which is then
     hard-linked to the final name (``os.link`` refuses an existing name: ``FileExistsError``) and removed."""
     check_summary(summary)
-    directory = Path(summaries)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = summary_path(directory, summary["trial_id"])
+    path = summary_path(summaries, summary["trial_id"])
+    write_json_once(path, summary, "a trial summary")
+    return path
+
+
+def write_json_once(path: str | Path, data: Mapping[str, Any], what: str = "a result") -> None:
+    """Write ``data`` as JSON to the new file ``path``, atomically and never overwriting: a hidden temporary file in
+    the same directory (created if need be), hard-linked to ``path`` (``os.link`` refuses an existing name:
+    ``FileExistsError``, ``what`` named) and removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
-        raise FileExistsError(f"{path} exists: a trial summary is never overwritten")
-    temporary = directory / f".{path.name}.{secrets.token_hex(4)}.partial"
+        raise FileExistsError(f"{path} exists: {what} is never overwritten")
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
     try:
         with open(temporary, "x") as handle:
-            json.dump(summary, handle, indent=1, allow_nan=False)
+            json.dump(data, handle, indent=1, allow_nan=False)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.link(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    return path
 
 
 def _read(path: Path) -> tuple[dict[str, Any], TrialSummary]:

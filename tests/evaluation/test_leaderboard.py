@@ -137,6 +137,28 @@ def test_probability_of_improvement_over_best_classical_and_deep_hedging(summari
     assert np.isnan(cell(table, "all tasks", "delta", "p_vs_best_classical"))  # classical rows: none
 
 
+def test_tuned_classical_rules_join_the_task_and_can_become_the_best_classical(summaries, tmp_path):
+    """A task's tuned-rules record (``hedgegym.sweep.classical``) adds ``<rule>_tuned`` rows: on gbm_20d a tuned
+    Whalley–Wilmott at Y = 1.15 (11.5%) beats ww (15%), so PPO's probability of improvement over the best classical
+    is counted against it (10 < 11.5 only); a record tested on other paths is refused; the Markdown lists it."""
+    from hedgegym.evaluation.leaderboard import markdown_report
+
+    record = {"test": {"n_paths": 1000, "seed": 7, "cao_hull_c": 1.5}, "premium": 10.0, "validation_paths": 500,
+              "tuned": {"whalley_wilmott": {"parameter": "risk_aversion", "value": 0.01, "default": 0.001,
+                                            "at_edge": False, "validation_y": [[0.001, 1.6], [0.01, 1.2]]}},
+              "metrics": {"whalley_wilmott_tuned": row(1.15, 0.5)}}
+    board = build_leaderboard(read_summaries(summaries), reps=REPS, classical={"gbm_20d": record})
+    table = board.table
+    assert cell(table, "gbm_20d", "whalley_wilmott_tuned", "y_pct") == pytest.approx(11.5)
+    assert table.set_index(["task", "hedger"]).loc[("gbm_20d", "ppo"), "best_classical"] == "whalley_wilmott_tuned"
+    assert cell(table, "gbm_20d", "ppo", "p_vs_best_classical") == pytest.approx(1 / 5)
+    assert cell(table, "heston", "ppo", "p_vs_best_classical") == pytest.approx(2 / 4)  # no record: unchanged
+    assert "| gbm_20d | whalley_wilmott | risk_aversion | 0.01 | 0.001 | 500 |" in markdown_report(board)
+    other = {**record, "test": {"n_paths": 1000, "seed": 8, "cao_hull_c": 1.5}}
+    with pytest.raises(ValueError, match="tuned rules must meet the trials' test paths"):
+        build_leaderboard(read_summaries(summaries), reps=REPS, classical={"gbm_20d": other})
+
+
 def test_same_seed_same_numbers_and_notes_are_empty_when_trials_agree(summaries):
     first = build_leaderboard(read_summaries(summaries), reps=500, seed=3)
     again = build_leaderboard(read_summaries(summaries), reps=500, seed=3)

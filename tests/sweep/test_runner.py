@@ -167,6 +167,45 @@ def test_summaries_of_another_config_under_the_same_trial_ids_are_refused(first_
     assert not (tmp_path / "sweep").exists()
 
 
+def test_tuned_classical_rules_are_recorded_once_and_join_the_leaderboard(first_sweep, tmp_path):
+    """``tune_classical``: the driver tunes each task's classical rules on the validation paths and scores them on
+    the trials' test paths (here every trial is summarised: Ray is not started); the record's rows equal a direct
+    evaluation of the tuned hedgers on those test paths, the leaderboard ranks them with the default rules, a rerun
+    writes nothing, and a record of another task config is refused."""
+    import shutil
+
+    from hedgegym.evaluation.leaderboard import build_leaderboard, read_summaries
+    from hedgegym.evaluation.reports import compare
+    from hedgegym.evaluation.tuning import tune_classical
+    from hedgegym.sweep.classical import load_classical
+    from hedgegym.sweep.runner import run_sweep
+
+    tmp, _sweep, first = first_sweep
+    shutil.copytree(tmp / "summaries", tmp_path / "summaries")
+    sweep = smoke(tmp_path, tune_classical=True, classical_validation_paths=100)
+    result = run_sweep(sweep, base_dir=ROOT)
+    assert result.experiments == [] and [p.name for p in result.classical] == ["gbm_cost_20d.json"]
+    record = load_classical(tmp_path / "summaries")["gbm_cost_20d"]
+    config = sweep.experiment_configs(ROOT)["gbm_cost_20d", "deep_hedging"]
+    tuned = tune_classical(config, 100)
+    assert {rule: entry["value"] for rule, entry in record["tuned"].items()} == {r.rule: r.value for r in tuned}
+    table = compare(config, [r.hedger for r in tuned], 200, 1234, 0, 1.5).table
+    for hedger, row in record["metrics"].items():
+        assert row["y"] == pytest.approx(table.loc[hedger, "y"], rel=1e-9)
+    board = build_leaderboard(read_summaries(tmp_path / "summaries"), reps=200,
+                              classical=load_classical(tmp_path / "summaries"))
+    rows = board.table[board.table["scope"] == "task"].set_index("hedger")
+    assert {"whalley_wilmott_tuned", "whalley_wilmott", "deep_hedging"} <= set(rows.index)
+    premium = read_summary(tmp_path / "summaries" / f"{first.planned[0]}.json")["premium"]
+    assert rows.loc["whalley_wilmott_tuned", "y_pct"] == pytest.approx(
+        100 * record["metrics"]["whalley_wilmott_tuned"]["y"] / premium, rel=1e-9)
+    before = snapshot(tmp_path / "summaries")
+    assert run_sweep(sweep, base_dir=ROOT).classical == [] and snapshot(tmp_path / "summaries") == before
+    other = smoke(tmp_path, tune_classical=True, classical_validation_paths=100, evaluation_paths=300)
+    with pytest.raises(SweepConfigError, match="task_sha256 differs"):
+        run_sweep(other, base_dir=ROOT)
+
+
 def test_optuna_search_with_asha_leaves_a_summary_or_a_stopped_marker_per_trial(ray_session, tmp_path):
     """Two PPO trials sampled by Optuna's TPE under ASHA (validation Y only): each ends summarised or stopped early
     (a marker with the validation points it reported), the best configuration is written as YAML, and a rerun
@@ -191,6 +230,10 @@ def test_optuna_search_with_asha_leaves_a_summary_or_a_stopped_marker_per_trial(
     assert len(summaries) >= 1  # ASHA always lets the first trial of a rung through
     for marker in stopped.values():
         assert marker["history"] and all(step <= 960 for step, _ in marker["history"])
+        assert len(marker["config_sha256"]) == 64
+    [record] = (tmp_path / "summaries" / "searches").iterdir()  # the search ended uninterrupted: it is complete
+    assert record.name == "search__gbm_cost_20d__ppo__0.json"
+    assert sorted(json.loads(record.read_text())["trials"]) == sorted(result.planned)
     rates = {s["hyperparameters"]["agent.learning_rate"] for s in summaries.values()}
     assert all(1.0e-4 <= rate <= 1.0e-2 for rate in rates)
     [best] = result.best
@@ -201,6 +244,21 @@ def test_optuna_search_with_asha_leaves_a_summary_or_a_stopped_marker_per_trial(
     assert again.experiments == [] and again.finished == [] and again.left == 0
     assert {k: v for k, v in snapshot(tmp_path).items() if "/best/" not in k} == {
         k: v for k, v in before.items() if "/best/" not in k}
+
+
+def test_a_record_whose_overrides_no_longer_apply_is_named(tmp_path):
+    """A summary's hyper-parameters that the task's config now refuses (here: a batch larger than its training set)
+    are a clear input error naming the file, not a traceback."""
+    from hedgegym.config import apply_overrides, load_config
+    from hedgegym.sweep.runner import _check_summaries
+
+    base = apply_overrides(load_config(ROOT / "configs/deep_gbm_cost_20d.yaml"),
+                           {"agent.batch_paths": 16, "agent.training_paths": 32})
+    record = {"task": "t", "algo": "deep_hedging", "seed": 0, "config": "c.yaml",
+              "hyperparameters": {"agent.batch_paths": 64}, "config_sha256": "0" * 64}
+    with pytest.raises(SweepConfigError, match=r"(?s)t__deep_hedging__0__x\.json: its overrides do not apply.*"
+                                               r"training_paths"):
+        _check_summaries({"t__deep_hedging__0__x": record}, {("t", "deep_hedging"): base}, tmp_path)
 
 
 def _cli_sweep(sweep_file: Path, *args: str) -> subprocess.Popen:
@@ -219,11 +277,11 @@ def _wait_for_summary(process: subprocess.Popen, directory: Path, timeout: float
         time.sleep(0.2)
 
 
-def _killable_sweep(tmp_path: Path) -> Path:
+def _killable_sweep(tmp_path: Path, seeds: str = "[0, 1, 2]", concurrent: int = 1) -> Path:
     sweep_file = tmp_path / "sweep.yaml"
     text = (ROOT / "configs/sweeps/smoke.yaml").read_text().replace("iterations: 3", "iterations: 60")
-    sweep_file.write_text(text.replace("seeds: [0, 1]", "seeds: [0, 1, 2]") +
-                          f"\nmax_concurrent_trials: 1\nsummaries: {tmp_path / 'summaries'}\n"
+    sweep_file.write_text(text.replace("seeds: [0, 1]", f"seeds: {seeds}") +
+                          f"\nmax_concurrent_trials: {concurrent}\nsummaries: {tmp_path / 'summaries'}\n"
                           f"directory: {tmp_path / 'sweep'}\n")
     return sweep_file
 
@@ -354,3 +412,24 @@ def test_cli_names_a_malformed_summary_already_in_the_summaries_directory(tmp_pa
         os.chdir(cwd)
     assert result.exit_code == 2, result.output
     assert first.trial_id in result.output.replace("\n", "")  # the console wraps long paths
+
+
+@pytest.mark.slow  # two deep-hedging trials interrupted while both run, then restored: ~40 s on 2 cores
+def test_interrupt_while_every_trial_runs_is_seen_and_resumed(tmp_path):
+    """Ctrl-C while every trial of the experiment is running (none pending, none finished): Tune's clean-up marks
+    them TERMINATED, yet the sweep reports the interruption (exit 130), and ``--resume`` finishes both."""
+    sweep_file = _killable_sweep(tmp_path, seeds="[0, 1]", concurrent=2)
+    process = _cli_sweep(sweep_file)
+    runs = tmp_path / "sweep" / "runs"
+    deadline = time.monotonic() + 300
+    while not (runs.is_dir() and len([p for p in runs.glob("*/*/config.yaml")]) == 2):
+        assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
+        time.sleep(0.1)
+    os.kill(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert not list((tmp_path / "summaries").glob("*.json")), "the interrupt must land while both trials run"
+    assert process.returncode == 130, output
+    resumed = _cli_sweep(sweep_file, "--resume", str(tmp_path / "sweep" / "tune"))
+    output, _ = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, output
+    assert len(load_summaries(tmp_path / "summaries")) == 2
