@@ -23,7 +23,8 @@ rule                   parameter                                               c
 γ₀ = 100 / (book notional · S₀), the default. The cost-aware rules are tuned only where ``default_hedgers`` runs
 them (a stock cost; Whalley–Wilmott where its band covers the cost model). A best value at either end of its
 candidates is flagged (``TunedRule.at_edge``): the optimum may lie beyond. Leland's rule has no free parameter
-(its volatility is the model's) and the delta–gamma(–vega) hedgers none either: they are not tuned.
+(its volatility is the model's) and the delta–gamma(–vega) hedgers none either: they are not tuned. (Every step is
+the shortest rebalancing interval: a best interval of 1 is not flagged.)
 """
 
 from __future__ import annotations
@@ -47,13 +48,15 @@ __all__ = ["RULES", "TunedRule", "TuningRule", "default_risk_aversion", "tune_cl
 @dataclass(frozen=True)
 class TuningRule:
     """A classical rule with one free parameter: ``make(value)`` builds the hedger; ``candidates`` the values tried
-    (ascending, the default among them)."""
+    (ascending, the default among them); ``open_below``: whether values below the first candidate exist (not for
+    the rebalancing interval, whose first candidate is 1 step)."""
 
     name: str
     parameter: str
     default: float
     candidates: tuple[float, ...]
     make: Callable[[float], Hedger]
+    open_below: bool = True
 
 
 @dataclass
@@ -96,7 +99,7 @@ def tuning_rules(config: ExperimentConfig) -> list[TuningRule]:
                       if k <= n_steps)
     rules = [
         TuningRule("delta_every", "rebalance_every", 1.0, intervals,
-                   lambda k: DeltaHedger(rebalance_every=int(k), name="delta_every_tuned")),
+                   lambda k: DeltaHedger(rebalance_every=int(k), name="delta_every_tuned"), open_below=False),
         TuningRule("delta_band", "band", 0.05, tuple(0.05 * 2 ** (j / 2) for j in range(-8, 11)),
                    lambda b: DeltaHedger(band=b, name="delta_band_tuned")),
     ]
@@ -156,6 +159,7 @@ def tune_classical(config: ExperimentConfig, n_paths: int = 10_000, rules: Seque
         if not finite:
             continue
         best = min(finite, key=finite.get)
-        edge = best in (rule.candidates[0], rule.candidates[-1]) and len(rule.candidates) > 1
+        edge = len(rule.candidates) > 1 and (best == rule.candidates[-1] or (
+            rule.open_below and best == rule.candidates[0]))
         tuned.append(TunedRule(rule.name, rule.parameter, best, rule.default, scores, edge, rule.make(best)))
     return tuned
