@@ -57,14 +57,15 @@ def classical_path(summaries: str | Path, task: str) -> Path:
 def classical_record(sweep: str, task: str, config: ExperimentConfig, validation_paths: int) -> dict[str, Any]:
     """Tune the classical rules of ``config`` on ``validation_paths`` validation paths and score them on its test
     paths (``evaluation.n_paths``, ``evaluation.seed``); the record described in the module docstring."""
+    from hedgegym.baselines import NoHedge
     from hedgegym.evaluation.reports import compare
     from hedgegym.evaluation.tuning import tune_classical
 
     started = time.perf_counter()
     tuned = tune_classical(config, validation_paths)
     evaluation = config.evaluation
-    comparison = compare(config, [rule.hedger for rule in tuned], evaluation.n_paths, evaluation.seed, 0,
-                         evaluation.cao_hull_c)
+    comparison = compare(config, [NoHedge(), *(rule.hedger for rule in tuned)], evaluation.n_paths, evaluation.seed,
+                         0, evaluation.cao_hull_c)  # no hedge: the CBR's reference, not a row of the record
     return {
         "schema": CLASSICAL_SCHEMA, "sweep": sweep, "task": task, "task_sha256": task_sha256(config),
         "premium": premium(config),
@@ -75,7 +76,7 @@ def classical_record(sweep: str, task: str, config: ExperimentConfig, validation
                               "validation_y": [[value, None if not math.isfinite(y) else y]
                                                for value, y in rule.validation_y.items()]}
                   for rule in tuned},
-        "metrics": metrics_from_table(comparison.table),
+        "metrics": metrics_from_table(comparison.table.drop(index="no_hedge")),
         "wall_time_s": time.perf_counter() - started,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

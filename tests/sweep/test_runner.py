@@ -189,9 +189,13 @@ def test_tuned_classical_rules_are_recorded_once_and_join_the_leaderboard(first_
     config = sweep.experiment_configs(ROOT)["gbm_cost_20d", "deep_hedging"]
     tuned = tune_classical(config, 100)
     assert {rule: entry["value"] for rule, entry in record["tuned"].items()} == {r.rule: r.value for r in tuned}
-    table = compare(config, [r.hedger for r in tuned], 200, 1234, 0, 1.5).table
+    from hedgegym.baselines import NoHedge
+
+    table = compare(config, [NoHedge(), *(r.hedger for r in tuned)], 200, 1234, 0, 1.5).table
+    assert sorted(record["metrics"]) == sorted(f"{r.rule}_tuned" for r in tuned)
     for hedger, row in record["metrics"].items():
         assert row["y"] == pytest.approx(table.loc[hedger, "y"], rel=1e-9)
+        assert row["cbr"] == pytest.approx(table.loc[hedger, "cbr"], rel=1e-9)  # against no hedge
     board = build_leaderboard(read_summaries(tmp_path / "summaries"), reps=200,
                               classical=load_classical(tmp_path / "summaries"))
     rows = board.table[board.table["scope"] == "task"].set_index("hedger")
