@@ -246,7 +246,7 @@ class HedgingConfig(BaseModel):
 
 
 REWARDS = ("pnl", "mean_variance", "cvar", "entropic")
-ACTIONS = ("absolute", "delta_relative")
+ACTIONS = ("absolute", "delta_relative", "delta_band")
 
 
 class EnvConfig(BaseModel):
@@ -259,7 +259,7 @@ class EnvConfig(BaseModel):
     risk_aversion: FiniteFloat = Field(default=1.0, gt=0, description="κ of mean–variance, λ of the entropic reward")
     cvar_level: FiniteFloat = Field(default=0.95, gt=0, lt=1)
     cvar_threshold: FiniteFloat = Field(default=0.0, description="w of the Rockafellar–Uryasev CVaR reward (scaled)")
-    action: Literal["absolute", "delta_relative"] = "absolute"
+    action: Literal["absolute", "delta_relative", "delta_band"] = "absolute"
     position_limit: FiniteFloat = Field(default=1.5, gt=0, description="|action| = 1 ↔ this many × the book notional")
     episodes_per_draw: Int = Field(default=64, ge=1, le=100_000, description="paths simulated per generator call")
 

@@ -13,9 +13,15 @@ Actions. a ∈ [−1, 1]^k (values outside are clipped; NaN raises ``ValueError`
 
 * ``absolute``:        h_j = a_j · L · n_j
 * ``delta_relative``:  h_0 = −Δ_book + a_0 · L · n_0 (a = 0 is the model delta hedge), options as absolute
+* ``delta_band``:      a no-transaction band around the model delta hedge (Imaki, Imajo, Ito, Minami & Nakagawa
+  2021, "No-Transaction Band Network"): the first two actions set its widths below and above −Δ_book,
+  w_lo = (a_0 + 1)/2 · L · n_0 and w_hi = (a_1 + 1)/2 · L · n_0, and the stock position moves only as far as
+  the band: h_0 = clip(h_0^prev, −Δ_book − w_lo, −Δ_book + w_hi) (a = (−1, −1) is the delta hedge, wider bands
+  trade less); options as absolute from a_2 on. Doing nothing is then easy to represent, which is what the
+  optimal policy under proportional costs does inside its band (Davis & Norman 1990; Whalley & Wilmott 1997).
 
 with L = ``position_limit``, n_0 = the book's notional in shares and n_j = its number of contracts for hedge
-option j.
+option j. The action has k entries (k + 1 with ``delta_band``), k = 1 + the number of hedge options.
 """
 
 from __future__ import annotations
@@ -70,10 +76,12 @@ class HedgingCore:
         k = self.engine.n_instruments
         self.position_scale = np.array([self.scales.notional] + [self.scales.contracts] * (k - 1)) * env.position_limit
         self.delta_relative = env.action == "delta_relative"
-        # reset values only the Greeks the features (and the delta-relative action) read; others on first access
-        self.engine.required_greeks = greeks_read(self.feature_names) | ({"delta"} if self.delta_relative else set())
+        self.delta_band = env.action == "delta_band"
+        # reset values only the Greeks the features (and a delta-based action) read; others on first access
+        self.engine.required_greeks = greeks_read(self.feature_names) | (
+            {"delta"} if self.delta_relative or self.delta_band else set())
         self.observation_space = spaces.Box(-CLIP, CLIP, shape=(len(self.feature_names),), dtype=np.float32)
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(k,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(k + self.delta_band,), dtype=np.float32)
         self.episodes_per_draw = env.episodes_per_draw
         self.generators: list[np.random.Generator | None] = [None] * n_envs
         self._cursor = self.episodes_per_draw  # empty block
@@ -146,8 +154,9 @@ class HedgingCore:
         ``ValueError`` naming the expected shape (N, k) when ``actions`` has another shape (a scalar, ``None``, a
         batch of the wrong size), is not numeric, or holds NaN or inf.
         """
-        k, n = self.engine.n_instruments, self.engine.n_paths
-        what = f"stock{' + hedge options' if k > 1 else ''}"
+        k, n = self.action_space.shape[0], self.engine.n_paths
+        stock = "band below, band above" if self.delta_band else "stock"
+        what = f"{stock}{' + hedge options' if k > 1 + self.delta_band else ''}"
         raw = np.asarray(actions) if actions is not None else None
         if raw is None or raw.dtype.kind not in "iuf":
             kind = "None" if raw is None else f"dtype {raw.dtype}"
@@ -157,7 +166,14 @@ class HedgingCore:
         actions = raw.astype(np.float64, copy=False)
         if not np.all(np.isfinite(actions)):
             raise ValueError("actions must be finite numbers in [-1, 1]; got NaN or inf")
-        targets = np.clip(actions, -1.0, 1.0) * self.position_scale
+        actions = np.clip(actions, -1.0, 1.0)
+        if self.delta_band:
+            centre = -self.engine.book_greeks.delta
+            widths = (actions[:, :2] + 1.0) * (0.5 * self.position_scale[0])
+            targets = actions[:, 1:] * self.position_scale  # the options from a_2 on; column 0 set below
+            targets[:, 0] = np.clip(self.engine.positions[:, 0], centre - widths[:, 0], centre + widths[:, 1])
+            return targets
+        targets = actions * self.position_scale
         if self.delta_relative:
             targets[:, 0] += -self.engine.book_greeks.delta
         return targets

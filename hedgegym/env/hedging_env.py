@@ -41,8 +41,9 @@ class HedgingEnv(CoreFace, gym.Env):
 
     **Action**: ``Box(-1, 1, (k,), float32)``, k = 1 + number of hedge options: target positions (stock in
     shares, options in contracts) as a fraction of ``position_limit`` × the book's notional; with
-    ``action: delta_relative`` the stock action is a deviation from the model delta hedge. Out-of-range actions
-    are clipped to [-1, 1]; NaN or inf raises ``ValueError``.
+    ``action: delta_relative`` the stock action is a deviation from the model delta hedge; with ``action:
+    delta_band`` the first two actions are the widths of a no-transaction band around the delta hedge (k + 1
+    actions; ``hedgegym.env.core``). Out-of-range actions are clipped to [-1, 1]; NaN or inf raises ``ValueError``.
 
     **Reward**: a function of the scaled wealth increment δW/P, costs included: ``pnl``, ``mean_variance``
     (default, κ = ``risk_aversion``), or terminal-only ``cvar`` / ``entropic`` (``hedgegym.env.rewards``).

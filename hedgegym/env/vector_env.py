@@ -41,9 +41,9 @@ class HedgingVectorEnv(CoreFace, VectorEnv):
     ``feature_names`` (table in ``hedgegym.env.features``); ``observation_space`` its batch, shape (N, d).
 
     **Action**: ``single_action_space = Box(-1, 1, (k,), float32)``, k = 1 + number of hedge options (target
-    positions as a fraction of ``position_limit`` × the book's notional; see ``HedgingEnv``); ``action_space``
-    shape (N, k). Out-of-range actions are clipped; a wrong shape, a non-numeric array, NaN or inf raises the
-    core's ``ValueError`` naming the expected shape (N, k).
+    positions as a fraction of ``position_limit`` × the book's notional; one more with ``action: delta_band``, see
+    ``HedgingEnv``); ``action_space`` shape (N, k). Out-of-range actions are clipped; a wrong shape, a
+    non-numeric array, NaN or inf raises the core's ``ValueError`` naming the expected shape (N, k).
 
     **Reward**: (N,) float64, a function of each env's scaled wealth increment δW/P (``hedgegym.env.rewards``).
 

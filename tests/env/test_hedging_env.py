@@ -168,6 +168,41 @@ def test_delta_relative_action_zero_is_the_model_delta_hedge():
     np.testing.assert_allclose(env.core.engine.positions[:, 0], -delta_before)
 
 
+def test_delta_band_action_moves_the_stock_position_only_to_the_band_around_the_delta_hedge():
+    """``delta_band`` (Imaki et al. 2021): widths w = (a + 1)/2 · L · n below and above −Δ, the position clipped into
+    [−Δ − w_lo, −Δ + w_hi] — kept inside the band, moved to its nearest edge outside; (−1, −1) is the delta hedge;
+    the hedge option's action follows as absolute."""
+    config = small_config(MARKETS["gbm"], env={"action": "delta_band", "position_limit": 0.5, "episodes_per_draw": 4})
+    env = HedgingEnv(config)
+    assert env.action_space.shape == (2,)
+    gymnasium_check_env(HedgingEnv(config), skip_render_check=True)
+    env.reset(seed=0)
+    engine = env.core.engine
+    notional = 1000.0  # 10 calls × 100 shares
+    delta = engine.book_greeks.delta.copy()
+    env.step(np.array([-1.0, -1.0], dtype=np.float32))  # zero widths: the delta hedge
+    np.testing.assert_allclose(engine.positions[:, 0], -delta)
+    held = engine.positions[:, 0].copy()
+    delta = engine.book_greeks.delta.copy()
+    env.step(np.array([1.0, 1.0], dtype=np.float32))  # widths 0.5 · 1000 = 500 shares either side: no trade
+    assert abs(held[0] + delta[0]) < 500.0
+    np.testing.assert_array_equal(engine.positions[:, 0], held)
+    held = engine.positions[:, 0].copy()
+    delta = engine.book_greeks.delta.copy()
+    env.step(np.array([-1.0, -0.9], dtype=np.float32))  # band [−Δ, −Δ + 25]: to the nearest edge
+    low, high = -delta[0], -delta[0] + (-0.9 + 1.0) / 2 * 0.5 * notional
+    assert engine.positions[0, 0] == pytest.approx(min(max(held[0], low), high), rel=1e-12)
+    with pytest.raises(ValueError, match=r"band below, band above"):
+        env.core.targets(np.zeros((1, 1)))
+    options = small_config(MARKETS["gbm"], env={"action": "delta_band", "position_limit": 0.5, "episodes_per_draw": 4},
+                           hedging={"hedge_options": [{"strike": 100.0, "maturity": 0.2}]})
+    env = HedgingEnv(options)
+    assert env.action_space.shape == (3,)
+    env.reset(seed=0)
+    env.step(np.array([-1.0, -1.0, 0.4], dtype=np.float32))
+    assert env.core.engine.positions[0, 1] == pytest.approx(0.4 * 0.5 * 10.0)  # 0.4 · L · contracts
+
+
 def test_mean_variance_reward_is_kolm_ritter_on_the_scaled_increment():
     env = HedgingEnv(small_config(MARKETS["gbm"], env={"reward": "mean_variance", "risk_aversion": 2.0,
                                                         "episodes_per_draw": 4}))
