@@ -193,8 +193,9 @@ def compare_command(
                            "and add the tuned rules (<rule>_tuned) to the comparison.")
     ] = False,
     validation_paths: Annotated[
-        int, typer.Option("--validation-paths", min=10, max=1_000_000, help="Validation paths of --tune.")
-    ] = 10_000,
+        int | None, typer.Option("--validation-paths", min=10, max=1_000_000,
+                                 help="Validation paths of --tune (default 10,000).")
+    ] = None,
 ) -> None:
     """Every classical hedger that fits the config, on the same held-out paths: table, CSV, Markdown, plots.
 
@@ -220,6 +221,9 @@ def compare_command(
         check_output_dir(directory, "--output-dir")
     except OutputDirError as error:
         raise _fail(error) from None
+    if validation_paths is not None and not tune:
+        raise _fail(ValueError("--validation-paths is the size of --tune's validation set: add --tune"))
+    validation_paths = 10_000 if validation_paths is None else validation_paths
     hedgers = default_hedgers(experiment)
     start = time.perf_counter()
     tuned = []
@@ -551,20 +555,20 @@ def leaderboard_command(
     table = board.table[board.table["scope"] == "all tasks"].sort_values(["y_pct", "hedger"], na_position="last")
     result = Table(title=f"IQM over {table['n_tasks'].max()} task(s), % of premium, lower is better "
                    "[95% stratified bootstrap CI]")
-    for column in ("hedger", "runs", "Y", "CVaR95", "P(better than best classical)"):
+    for column in ("hedger", "tasks", "runs", "Y", "CVaR95", "P(better than best classical)"):
         result.add_column(column, justify="left" if column == "hedger" else "right")
     for _, row in table.iterrows():
         cells = []
         for column in ("y_pct", "cvar_95_pct", "p_vs_best_classical"):
             value, low, high = (row.get(f"{column}{suffix}", np.nan) for suffix in ("", "_low", "_high"))
             cells.append("—" if not np.isfinite(value) else f"{value:.3g} [{low:.3g}, {high:.3g}]")
-        result.add_row(escape(str(row["hedger"])), str(row["n_runs"]), *cells)
+        result.add_row(escape(str(row["hedger"])), str(row["n_tasks"]), str(row["n_runs"]), *cells)
     console.print(result)
     for note in board.notes:
         console.print(f"[yellow]{escape(note)}[/yellow]")
     summaries = board.summaries
     console.print(f"{len(summaries)} trials, {sum(s.wall_time_s for s in summaries) / 3600:.3g} h of trial time → "
-                  f"{escape(str(directory))}")
+                  f"{escape(str(directory))} (per task: leaderboard.md)")
 
 
 if __name__ == "__main__":

@@ -107,3 +107,12 @@ def test_compare_tune_adds_the_tuned_rules_and_lists_every_candidate(tmp_path):
         assert rows.loc[rows["chosen"], "value"].item() == pytest.approx(direct[rule].value)
         assert rows["validation_y"].to_numpy() == pytest.approx(list(direct[rule].validation_y.values()), rel=1e-9)
     assert "whalley_wilmott: risk_aversion" in result.output
+
+
+def test_validation_paths_without_tune_is_refused():
+    from typer.testing import CliRunner
+
+    from hedgegym.cli import app
+
+    result = CliRunner().invoke(app, ["compare", "--validation-paths", "500"])
+    assert result.exit_code == 2 and "add --tune" in result.output
