@@ -102,7 +102,7 @@ def test_random_plan_is_seeded_and_within_bounds():
     assert [t.trial_id for t in plan_trials(parse_sweep_config(data))] != [t.trial_id for t in first]
 
 
-@pytest.mark.parametrize("name", ["smoke", "benchmark"])
+@pytest.mark.parametrize("name", sorted(path.stem for path in (ROOT / "configs/sweeps").glob("*.yaml")))
 def test_shipped_sweeps_load(name, monkeypatch):
     monkeypatch.chdir(ROOT)
     config = load_sweep_config(ROOT / f"configs/sweeps/{name}.yaml")
@@ -112,8 +112,10 @@ def test_shipped_sweeps_load(name, monkeypatch):
         assert config.seeds == [0, 1, 2, 3, 4]
         assert len(trials) == 3 * 3 * 5
         assert {t.algo for t in trials} == {"ppo", "sac", "deep_hedging"}
-    else:
+    elif name == "smoke":
         assert len(trials) == 2
+    else:
+        assert trials
     assert config.summaries_dir == Path(f"benchmarks/sweeps/{name}")
 
 
