@@ -2,8 +2,10 @@ r"""Deep hedging (Buehler, Gonon, Teichmann & Wood, 2019): a policy trained by b
 of the hedged P&L through simulated paths — the reference the RL agents are measured against.
 
 Policy: an MLP over the env's own observation (the same named, scaled features, which include the previous
-position ``stock_position`` and the P&L so far), output squashed by tanh and mapped to target positions exactly
-like the env's ``absolute`` action mapping (``position_limit`` × the book's notional).
+position ``stock_position`` and the P&L so far), output squashed by tanh into actions in [−1, 1] and mapped to
+target positions by the env's own ``env.action`` mapping (``hedgegym.env.core.action_targets``: ``absolute``,
+``delta_relative``, or ``delta_band`` — a no-transaction band around the delta hedge, the "no-transaction band
+network" of Imaki et al. 2021, whose clamp of the previous position is differentiated through).
 
 Training, per iteration: simulate ``batch_paths`` fresh real-world paths (numpy, a dedicated generator stream),
 let the engine value the book and the hedges at every node (numpy: these do not depend on the policy) — or, with
@@ -34,7 +36,7 @@ from torch import nn
 from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig
 from hedgegym.engine import HedgingEngine, checked_device
-from hedgegym.env.core import HedgingCore
+from hedgegym.env.core import HedgingCore, action_targets
 from hedgegym.env.features import (
     CLIP,
     configured_features,
@@ -50,7 +52,8 @@ __all__ = ["DeepHedger", "DeepHedgingPolicy", "agent_dtype", "check_training_dev
 
 
 class DeepHedgingPolicy(nn.Module):
-    """observation (…, d) → target positions (…, k), in units (shares, contracts)."""
+    """observation (…, d) → actions (…, a) in [−1, 1] (``targets`` maps them to positions, shares and contracts);
+    a = the env's action size (k, or k + 1 for ``delta_band``)."""
 
     def __init__(self, n_features: int, n_instruments: int, hidden: list[int], position_scale: FloatArray) -> None:
         super().__init__()
@@ -64,7 +67,12 @@ class DeepHedgingPolicy(nn.Module):
         self.register_buffer("position_scale", torch.as_tensor(position_scale, dtype=torch.float32))
 
     def forward(self, observation: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.network(observation)) * self.position_scale
+        return torch.tanh(self.network(observation))
+
+    def targets(self, observation: torch.Tensor, stock_position: torch.Tensor, book_delta: torch.Tensor | None,
+                action: str) -> torch.Tensor:
+        """Target positions (N, k) of the policy's actions, by the env's ``action`` mapping (``action_targets``)."""
+        return action_targets(self(observation), stock_position, book_delta, self.position_scale, action)
 
 
 @dataclass
@@ -109,12 +117,15 @@ def _rollout(policy: DeepHedgingPolicy, core: HedgingCore) -> torch.Tensor:
     policy_dtype = next(policy.parameters()).dtype
     node = torch.as_tensor(evaluate_node_features(names, engine, core.scales), dtype=policy_dtype,
                            device=engine.device)  # (T+1, d, N)
+    deltas = torch.as_tensor(engine.book_path.delta, dtype=policy_dtype, device=engine.device) \
+        if core.action != "absolute" else None  # (T+1, N)
     for i in range(engine.n_steps):
         rows = list(node[i].unbind(0))
         for j, values in state_features(names, engine.state, core.scales):
             rows[j] = values.to(policy_dtype)
         observation = torch.clamp(torch.stack(rows, dim=1), -CLIP, CLIP)  # (N, d)
-        engine.step(policy(observation))
+        engine.step(policy.targets(observation, engine.state.positions[:, 0].to(policy_dtype),
+                                   None if deltas is None else deltas[i], core.action))
     return engine.state.wealth
 
 
@@ -125,7 +136,7 @@ def train_deep_hedger(config: ExperimentConfig, progress=None) -> tuple[DeepHedg
     dtype = agent_dtype(config)
     core = HedgingCore(config, n_envs=agent.batch_paths, dtype=dtype, device=agent.device)
     engine = core.engine
-    policy = DeepHedgingPolicy(len(core.feature_names), engine.n_instruments, list(agent.net_arch),
+    policy = DeepHedgingPolicy(len(core.feature_names), core.action_space.shape[0], list(agent.net_arch),
                                core.position_scale).to(dtype=dtype, device=engine.device)
     threshold = torch.zeros((), dtype=dtype, device=engine.device, requires_grad=agent.risk_measure == "cvar")
     parameters = [*policy.parameters(), *([threshold] if agent.risk_measure == "cvar" else [])]
@@ -168,7 +179,8 @@ class DeepHedger(Hedger):
         self.policy = policy.eval().cpu()  # evaluation runs on the CPU, in the policy's own dtype
         self.config = config
         names = configured_features(config.env.features, len(config.hedging.hedge_options))
-        self.required_greeks = greeks_read(names)  # the Greeks its observation reads (evaluate values only these)
+        # the Greeks its observation and its action mapping read (evaluate values only these)
+        self.required_greeks = greeks_read(names) | ({"delta"} if config.env.action != "absolute" else set())
         self._names: list[str] | None = None
         self._scales = None
 
@@ -180,6 +192,9 @@ class DeepHedger(Hedger):
         if self._names is None:
             self.reset(engine)
         observation = evaluate_features(self._names, engine, self._scales)
+        action = self.config.env.action
         with torch.no_grad():
             dtype = next(self.policy.parameters()).dtype
-            return self.policy(torch.as_tensor(observation, dtype=dtype)).double().numpy()
+            delta = None if action == "absolute" else torch.as_tensor(engine.book_greeks.delta, dtype=dtype)
+            stock = torch.as_tensor(engine.positions[:, 0], dtype=dtype)
+            return self.policy.targets(torch.as_tensor(observation, dtype=dtype), stock, delta, action).double().numpy()

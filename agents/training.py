@@ -331,7 +331,7 @@ def load_agent(directory: str | Path):
         raise RunError(f"{directory} has no {final.name} (unfinished: continue it with --resume {directory})")
     if config.agent.algo == "deep_hedging":
         core = HedgingCore(config, n_envs=1)
-        policy = DeepHedgingPolicy(len(core.feature_names), core.engine.n_instruments, list(config.agent.net_arch),
+        policy = DeepHedgingPolicy(len(core.feature_names), core.action_space.shape[0], list(config.agent.net_arch),
                                    core.position_scale).to(agent_dtype(config))  # as trained
         policy.load_state_dict(torch.load(final, map_location="cpu"))
         return DeepHedger(policy, config), config

@@ -47,7 +47,33 @@ from hedgegym.env.features import (
 from hedgegym.env.rewards import Reward
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["CoreFace", "HedgingCore"]
+__all__ = ["CoreFace", "HedgingCore", "action_targets"]
+
+
+def action_targets(actions, stock_position, book_delta, position_scale, action: str):
+    """Target positions (N, k) for actions (N, k) — (N, k + 1) for ``delta_band`` — already in [−1, 1], by the
+    mapping ``action`` of the module docstring. Numpy arrays, or torch tensors (differentiable: deep hedging maps its
+    policy's outputs through this same function).
+
+    Args:
+        actions: (N, a) in [−1, 1].
+        stock_position: the stock position held before the trade, (N,) shares (read by ``delta_band`` only).
+        book_delta: Δ_book, (N,) shares (``delta_relative``, ``delta_band``; else unused, may be ``None``).
+        position_scale: (k,) L × (notional in shares, contracts per hedge option).
+        action: ``absolute``, ``delta_relative`` or ``delta_band``.
+    """
+    torch_inputs = isinstance(actions, torch.Tensor)
+    concatenate = torch.cat if torch_inputs else np.concatenate
+    if action == "delta_band":
+        half = 0.5 * position_scale[0]
+        low = -book_delta - (actions[:, 0] + 1.0) * half
+        high = -book_delta + (actions[:, 1] + 1.0) * half
+        stock = torch.clamp(stock_position, low, high) if torch_inputs else np.clip(stock_position, low, high)
+        return concatenate([stock[:, None], actions[:, 2:] * position_scale[1:]], 1)
+    targets = actions * position_scale
+    if action == "delta_relative":
+        return concatenate([targets[:, :1] - book_delta[:, None], targets[:, 1:]], 1)
+    return targets
 
 
 class HedgingCore:
@@ -77,6 +103,7 @@ class HedgingCore:
         self.position_scale = np.array([self.scales.notional] + [self.scales.contracts] * (k - 1)) * env.position_limit
         self.delta_relative = env.action == "delta_relative"
         self.delta_band = env.action == "delta_band"
+        self.action = env.action
         # reset values only the Greeks the features (and a delta-based action) read; others on first access
         self.engine.required_greeks = greeks_read(self.feature_names) | (
             {"delta"} if self.delta_relative or self.delta_band else set())
@@ -166,17 +193,9 @@ class HedgingCore:
         actions = raw.astype(np.float64, copy=False)
         if not np.all(np.isfinite(actions)):
             raise ValueError("actions must be finite numbers in [-1, 1]; got NaN or inf")
-        actions = np.clip(actions, -1.0, 1.0)
-        if self.delta_band:
-            centre = -self.engine.book_greeks.delta
-            widths = (actions[:, :2] + 1.0) * (0.5 * self.position_scale[0])
-            targets = actions[:, 1:] * self.position_scale  # the options from a_2 on; column 0 set below
-            targets[:, 0] = np.clip(self.engine.positions[:, 0], centre - widths[:, 0], centre + widths[:, 1])
-            return targets
-        targets = actions * self.position_scale
-        if self.delta_relative:
-            targets[:, 0] += -self.engine.book_greeks.delta
-        return targets
+        delta = self.engine.book_greeks.delta if self.delta_relative or self.delta_band else None
+        return action_targets(np.clip(actions, -1.0, 1.0), self.engine.positions[:, 0], delta, self.position_scale,
+                              self.action)
 
     def step(self, actions: np.ndarray) -> tuple[FloatArray, FloatArray, bool, StepOutcome]:
         """Advance every env one step: observations (N, d), rewards (N,), terminated (same for all), outcome."""
