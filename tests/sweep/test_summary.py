@@ -146,3 +146,29 @@ def test_one_parser_gives_the_typed_summary_of_what_check_summary_accepts(tmp_pa
         read_summary(tmp_path / "missing.json")
     with pytest.raises(SummaryError, match="a trial summary is a JSON object, got list"):
         check_summary([summary])  # type: ignore[arg-type]
+
+
+def test_a_malformed_classical_record_is_named(tmp_path):
+    """``hedgegym.sweep.classical.load_classical``: a record that is not JSON, of another schema, of another task
+    than its file name, or with a non-finite metric is refused naming the file and the key."""
+    from hedgegym.sweep.classical import CLASSICAL_SCHEMA, load_classical
+    from hedgegym.sweep.config import SweepConfigError
+
+    folder = tmp_path / "classical"
+    folder.mkdir()
+    row = {"y": 1.0, "cvar_95": 2.0, "rmse": 3.0, "max_drawdown": 4.0, "cbr": None, "mean_pnl": -1.0,
+           "std_pnl": 0.5, "mean_cost": 0.1}
+    good = {"schema": CLASSICAL_SCHEMA, "sweep": "s", "task": "a", "task_sha256": "0" * 64, "premium": 10.0,
+            "test": {"n_paths": 100, "seed": 1, "cao_hull_c": 1.5}, "validation_paths": 50, "tuned": {},
+            "metrics": {"whalley_wilmott_tuned": row}}
+    (folder / "a.json").write_text(json.dumps(good))
+    assert load_classical(tmp_path) == {"a": good}
+    assert load_classical(tmp_path / "none") == {}
+    for bad, message in [("{not json", "not a readable JSON record"),
+                         (json.dumps({**good, "schema": "x"}), "not a classical-rules record"),
+                         (json.dumps({**good, "task": "b"}), "'task' is 'b'"),
+                         (json.dumps({**good, "metrics": {"w": {**row, "y": None}}}), r"'metrics\.w\.y'")]:
+        (folder / "a.json").write_text(bad)
+        with pytest.raises(SweepConfigError, match=message) as error:
+            load_classical(tmp_path)
+        assert "a.json" in str(error.value)
