@@ -21,7 +21,9 @@ Actions. a ∈ [−1, 1]^k (values outside are clipped; NaN raises ``ValueError`
   optimal policy under proportional costs does inside its band (Davis & Norman 1990; Whalley & Wilmott 1997).
 
 with L = ``position_limit``, n_0 = the book's notional in shares and n_j = its number of contracts for hedge
-option j. The action has k entries (k + 1 with ``delta_band``), k = 1 + the number of hedge options.
+option j. The reference −Δ_book hedges the book's delta only: the delta of hedge options held is not netted (with
+listed options, "a = 0" is not a delta-neutral portfolio; the agent sees the options' deltas in its features).
+The action has k entries (k + 1 with ``delta_band``), k = 1 + the number of hedge options.
 """
 
 from __future__ import annotations
