@@ -57,7 +57,15 @@ import numpy as np
 import pandas as pd
 
 from hedgegym.evaluation.aggregate import Interval, aggregate_interval, improvement_interval
-from hedgegym.sweep.summary import ALGOS, SCHEMA, TrialEvaluation, TrialSummary, hyperparameter_hash, read_trial_summary
+from hedgegym.sweep.summary import (
+    ALGOS,
+    SCHEMA,
+    TrialEvaluation,
+    TrialSummary,
+    hyperparameter_hash,
+    parse_test_results,
+    read_trial_summary,
+)
 from hedgegym.sweep.summary import METRICS as SUMMARY_METRICS
 
 __all__ = ["ALGOS", "SCHEMA", "SUMMARY_METRICS", "Leaderboard", "TrialSummary", "build_leaderboard",
@@ -220,16 +228,14 @@ def _hedgers(summaries: Sequence[TrialSummary], notes: list[str],
             notes.append(f"task {task}: a tuned classical-rules record but no trial summary (left out)")
             continue
         first = by_task[task][0]
-        test = record["test"]
-        if (test["n_paths"], test["seed"], test["cao_hull_c"]) != (first.test.n_paths, first.test.seed,
-                                                                   first.test.cao_hull_c):
-            raise ValueError(f"classical/{task}.json: tested with {test} but the trials of task {task!r} with "
-                             f"{_test_text(first.test)}: the tuned rules must meet the trials' test paths")
-        for hedger, row in record["metrics"].items():
+        record_premium, test, rows = parse_test_results(record, f"classical/{task}.json")
+        if test != first.test:
+            raise ValueError(f"classical/{task}.json: tested with {record['test']} but the trials of task {task!r} "
+                             f"with {_test_text(first.test)}: the tuned rules must meet the trials' test paths")
+        for hedger, row in rows.items():
             if hedger in {h.name for h in hedgers} or task in classical.get(hedger, {}):
                 raise ValueError(f"classical/{task}.json: hedger {hedger!r} is already a row of the summaries")
-            values = {name: math.nan if row[name] is None else float(row[name]) for name in SUMMARY_METRICS}
-            classical.setdefault(hedger, {})[task] = _columns([values], [record["premium"]])
+            classical.setdefault(hedger, {})[task] = _columns([row], [record_premium])
     hedgers += [_Hedger(name, "classical", "classical", "", runs) for name, runs in sorted(classical.items())]
     return hedgers
 

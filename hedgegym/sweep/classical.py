@@ -36,7 +36,14 @@ from typing import Any
 
 from hedgegym.config import ExperimentConfig
 from hedgegym.sweep.config import COMMON_SECTIONS, SweepConfigError
-from hedgegym.sweep.summary import METRICS, metrics_from_table, premium, write_json_once
+from hedgegym.sweep.summary import (
+    SummaryError,
+    metrics_from_table,
+    parse_test_results,
+    premium,
+    read_json_folder,
+    write_json_once,
+)
 
 __all__ = ["CLASSICAL_SCHEMA", "classical_path", "classical_record", "load_classical", "task_sha256"]
 
@@ -100,34 +107,14 @@ def _check(record: Any, path: Path) -> dict[str, Any]:
             raise fail(f"missing key '{key}'")
     if record["task"] != path.stem:
         raise fail(f"'task' is {record['task']!r}, but the file name says {path.stem!r}")
-    test = record["test"]
-    if not isinstance(test, dict) or not all(isinstance(test.get(k), int) for k in ("n_paths", "seed")) or not (
-            isinstance(test.get("cao_hull_c"), int | float)):
-        raise fail(f"'test' must be {{'n_paths': int, 'seed': int, 'cao_hull_c': number}}, got {test!r}")
-    if not isinstance(record["premium"], int | float) or not record["premium"] > 0:
-        raise fail(f"'premium' must be a number > 0, got {record['premium']!r}")
-    metrics = record["metrics"]
-    if not isinstance(metrics, dict):
-        raise fail("'metrics' must be an object {hedger: {metric: value}}")
-    for hedger, row in metrics.items():
-        for name in METRICS:
-            value = row.get(name, "missing") if isinstance(row, dict) else "missing"
-            if value is None and name == "cbr":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise fail(f"'metrics.{hedger}.{name}' must be a finite number, got {value!r}")
+    try:
+        parse_test_results(record, path)  # premium, test and metrics as a trial summary's
+    except SummaryError as error:
+        raise SweepConfigError(str(error)) from None
     return record
 
 
 def load_classical(summaries: str | Path) -> dict[str, dict[str, Any]]:
     """Every classical-rules record under ``<summaries>/classical/`` by task (none when the folder is missing);
     ``SweepConfigError`` naming the file and key of a malformed one."""
-    directory = Path(summaries) / "classical"
-    out = {}
-    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError) as error:
-            raise SweepConfigError(f"{path}: not a readable JSON record ({error})") from None
-        out[path.stem] = _check(record, path)
-    return out
+    return read_json_folder(Path(summaries) / "classical", _check, SweepConfigError)

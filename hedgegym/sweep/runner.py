@@ -71,6 +71,7 @@ from hedgegym.sweep.summary import (
     load_summaries,
     metrics_from_table,
     premium,
+    read_json_folder,
     trial_id,
     write_json_once,
     write_summary,
@@ -306,21 +307,22 @@ def load_stopped(summaries: str | Path) -> dict[str, dict[str, Any]]:
     id: ``trial_id``, ``task``, ``algo``, ``seed``, ``hyperparameters``, ``config_sha256``, ``history``
     (``[[step, validation Y], …]`` as reported before the scheduler stopped the trial), ``finished_at``.
     ``SweepConfigError`` naming a file that is not such a marker."""
-    directory = Path(summaries) / "stopped"
-    out = {}
-    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        try:
-            marker = json.loads(path.read_text())
-            ok = marker.get("schema") == STOPPED_SCHEMA and marker.get("trial_id") == path.stem and isinstance(
-                marker.get("config_sha256"), str) and all(
-                len(point) == 2 and all(isinstance(v, int | float) for v in point) for point in marker["history"])
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            ok = False
-        if not ok:
-            raise SweepConfigError(f"{path}: not a stopped-trial marker (schema {STOPPED_SCHEMA}, trial_id equal to "
-                                   "the file name, config_sha256, history [[step, y], ...])")
-        out[path.stem] = marker
-    return out
+    return read_json_folder(Path(summaries) / "stopped", _check_stopped, SweepConfigError)
+
+
+def _check_stopped(marker: Any, path: Path) -> dict[str, Any]:
+    try:
+        ok = marker.get("schema") == STOPPED_SCHEMA and marker.get("trial_id") == path.stem and isinstance(
+            marker.get("config_sha256"), str) and all(key in marker for key in (
+                "task", "algo", "seed", "hyperparameters")) and all(
+            len(point) == 2 and all(isinstance(v, int | float) for v in point) for point in marker["history"])
+    except (TypeError, KeyError, AttributeError):
+        ok = False
+    if not ok:
+        raise SweepConfigError(f"{path}: not a stopped-trial marker (schema {STOPPED_SCHEMA}, trial_id equal to "
+                               "the file name, task, algo, seed, hyperparameters, config_sha256, history "
+                               "[[step, y], ...])")
+    return marker
 
 
 def _search_path(summaries: Path, sweep: str, search: str) -> Path:

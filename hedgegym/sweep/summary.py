@@ -48,11 +48,11 @@ import json
 import math
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -61,10 +61,12 @@ if TYPE_CHECKING:  # annotations only: reading and checking summaries needs no c
     from hedgegym.config import ExperimentConfig
 
 __all__ = ["ALGOS", "METRICS", "SCHEMA", "SummaryError", "TrialEvaluation", "TrialSummary", "check_summary",
-           "config_sha256", "hyperparameter_hash", "load_summaries", "parse_summary", "premium", "read_summary",
-           "read_trial_summary", "summary_path", "trial_id", "write_json_once", "write_summary"]
+           "config_sha256", "hyperparameter_hash", "load_summaries", "parse_summary", "parse_test_results", "premium",
+           "read_json_folder", "read_summary", "read_trial_summary", "summary_path", "trial_id", "write_json_once",
+           "write_summary"]
 
 SCHEMA = "hedgegym.trial/1"
+T = TypeVar("T")
 ALGOS = ("ppo", "sac", "deep_hedging")
 METRICS = ("y", "cvar_95", "rmse", "max_drawdown", "cbr", "mean_pnl", "std_pnl", "mean_cost")
 _HEX = frozenset("0123456789abcdef")
@@ -203,6 +205,40 @@ def _real(data: Mapping, key: str, where: str | Path, prefix: str = "", minimum:
     return float(value)
 
 
+def parse_test_results(data: Mapping, where: str | Path) -> tuple[float, TrialEvaluation, dict[str, dict[str, float]]]:
+    """The results on a task's test paths that a trial summary and a tuned-classical record share: ``premium``
+    (> 0), ``test`` (``n_paths`` ≥ 1, ``seed`` ≥ 0, ``cao_hull_c`` ≥ 0) and ``metrics`` ({hedger: {metric: value}},
+    every metric of ``METRICS`` a finite number, ``cbr`` may be null → NaN); ``SummaryError`` naming the key."""
+    premium_value = _real(data, "premium", where, minimum=0.0, strict=True)
+    test = _object(data, "test", where, "{'n_paths': int, 'seed': int, 'cao_hull_c': number}")
+    evaluation = TrialEvaluation(n_paths=_integer(test, "n_paths", where, 1, "test."),
+                                 seed=_integer(test, "seed", where, 0, "test."),
+                                 cao_hull_c=_real(test, "cao_hull_c", where, "test.", minimum=0.0))
+    metrics = _object(data, "metrics", where, "{hedger: {metric: value}}")
+    rows: dict[str, dict[str, float]] = {}
+    for hedger in metrics:
+        row = _object(metrics, hedger, where, "{metric: value}", "metrics.")
+        rows[hedger] = {name: _real(row, name, where, f"metrics.{hedger}.", nullable=name == "cbr")
+                        for name in METRICS}
+    return premium_value, evaluation, rows
+
+
+def read_json_folder(directory: str | Path, check: Callable[[Any, Path], T],
+                     error: Callable[[str], Exception]) -> dict[str, T]:
+    """Every ``*.json`` file in ``directory`` (none when the folder is missing) by file stem, decoded and passed to
+    ``check(data, path)``; a file that cannot be read or is not JSON raises ``error("<path>: not a readable JSON
+    record (<why>)")``."""
+    directory = Path(directory)
+    out = {}
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as reason:
+            raise error(f"{path}: not a readable JSON record ({reason})") from None
+        out[path.stem] = check(data, path)
+    return out
+
+
 def parse_summary(data: Any, where: str | Path = "summary") -> TrialSummary:
     """``data`` (a decoded JSON object) checked against schema ``hedgegym.trial/1`` (the module docstring's table), as
     a ``TrialSummary`` whose ``path`` is ``Path(where)``.
@@ -235,19 +271,9 @@ def parse_summary(data: Any, where: str | Path = "summary") -> TrialSummary:
     digest = _get(data, "config_sha256", where)
     if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _HEX:
         raise _fail(where, f"'config_sha256' must be 64 lower-case hex digits, got {digest!r}")
-    premium_value = _real(data, "premium", where, minimum=0.0, strict=True)
-    test = _object(data, "test", where, "{'n_paths': int, 'seed': int, 'cao_hull_c': number}")
-    evaluation = TrialEvaluation(n_paths=_integer(test, "n_paths", where, 1, "test."),
-                                 seed=_integer(test, "seed", where, 0, "test."),
-                                 cao_hull_c=_real(test, "cao_hull_c", where, "test.", minimum=0.0))
-    metrics = _object(data, "metrics", where, "{hedger: {metric: value}}")
-    if not metrics:
+    premium_value, evaluation, rows = parse_test_results(data, where)
+    if not rows:
         raise _fail(where, "'metrics' must be a non-empty object {hedger: {metric: value}}, got {}")
-    rows: dict[str, dict[str, float]] = {}
-    for hedger in metrics:
-        row = _object(metrics, hedger, where, "{metric: value}", "metrics.")
-        rows[hedger] = {name: _real(row, name, where, f"metrics.{hedger}.", nullable=name == "cbr")
-                        for name in METRICS}
     agent = _string(data, "agent", where)
     if agent not in rows:
         raise _fail(where, f"'agent' names {agent!r}, which is not a row of 'metrics' ({', '.join(rows)})")

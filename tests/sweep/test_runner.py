@@ -437,3 +437,26 @@ def test_interrupt_while_every_trial_runs_is_seen_and_resumed(tmp_path):
     output, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, output
     assert len(load_summaries(tmp_path / "summaries")) == 2
+
+
+def test_a_malformed_stopped_marker_is_named(tmp_path):
+    """A stopped-trial marker that is not JSON, lacks a key the config check reads (``task``), or has a malformed
+    history is refused naming the file, before any trial runs (not a KeyError from the config check)."""
+    import json
+
+    from hedgegym.sweep.runner import STOPPED_SCHEMA, load_stopped
+
+    folder = tmp_path / "stopped"
+    folder.mkdir()
+    good = {"schema": STOPPED_SCHEMA, "sweep": "s", "trial_id": "t__ppo__0__x", "task": "t", "algo": "ppo", "seed": 0,
+            "hyperparameters": {}, "config_sha256": "0" * 64, "history": [[100, 1.5]], "finished_at": "now"}
+    path = folder / "t__ppo__0__x.json"
+    path.write_text(json.dumps(good))
+    assert load_stopped(tmp_path) == {"t__ppo__0__x": good}
+    for bad, message in [("{not json", "not a readable JSON record"),
+                         (json.dumps({k: v for k, v in good.items() if k != "task"}), "not a stopped-trial marker"),
+                         (json.dumps({**good, "history": [[100]]}), "not a stopped-trial marker")]:
+        path.write_text(bad)
+        with pytest.raises(SweepConfigError, match=message) as error:
+            load_stopped(tmp_path)
+        assert path.name in str(error.value)
