@@ -36,7 +36,7 @@ from torch import nn
 from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig
 from hedgegym.engine import HedgingEngine, checked_device
-from hedgegym.env.core import HedgingCore, action_targets
+from hedgegym.env.core import HedgingCore, action_greeks, action_targets
 from hedgegym.env.features import (
     CLIP,
     configured_features,
@@ -118,7 +118,7 @@ def _rollout(policy: DeepHedgingPolicy, core: HedgingCore) -> torch.Tensor:
     node = torch.as_tensor(evaluate_node_features(names, engine, core.scales), dtype=policy_dtype,
                            device=engine.device)  # (T+1, d, N)
     deltas = torch.as_tensor(engine.book_path.delta, dtype=policy_dtype, device=engine.device) \
-        if core.action != "absolute" else None  # (T+1, N)
+        if action_greeks(core.action) else None  # (T+1, N)
     for i in range(engine.n_steps):
         rows = list(node[i].unbind(0))
         for j, values in state_features(names, engine.state, core.scales):
@@ -180,7 +180,7 @@ class DeepHedger(Hedger):
         self.config = config
         names = configured_features(config.env.features, len(config.hedging.hedge_options))
         # the Greeks its observation and its action mapping read (evaluate values only these)
-        self.required_greeks = greeks_read(names) | ({"delta"} if config.env.action != "absolute" else set())
+        self.required_greeks = greeks_read(names) | action_greeks(config.env.action)
         self._names: list[str] | None = None
         self._scales = None
 
@@ -195,6 +195,6 @@ class DeepHedger(Hedger):
         action = self.config.env.action
         with torch.no_grad():
             dtype = next(self.policy.parameters()).dtype
-            delta = None if action == "absolute" else torch.as_tensor(engine.book_greeks.delta, dtype=dtype)
+            delta = torch.as_tensor(engine.book_greeks.delta, dtype=dtype) if action_greeks(action) else None
             stock = torch.as_tensor(engine.positions[:, 0], dtype=dtype)
             return self.policy.targets(torch.as_tensor(observation, dtype=dtype), stock, delta, action).double().numpy()

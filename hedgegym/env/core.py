@@ -49,7 +49,12 @@ from hedgegym.env.features import (
 from hedgegym.env.rewards import Reward
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["CoreFace", "HedgingCore", "action_targets"]
+__all__ = ["CoreFace", "HedgingCore", "action_greeks", "action_targets"]
+
+
+def action_greeks(action: str) -> frozenset[str]:
+    """The book Greeks the action mapping ``action`` reads: Δ_book for ``delta_relative`` and ``delta_band``."""
+    return frozenset({"delta"}) if action in ("delta_relative", "delta_band") else frozenset()
 
 
 def action_targets(actions, stock_position, book_delta, position_scale, action: str):
@@ -103,14 +108,11 @@ class HedgingCore:
         self.reward = Reward(env.reward, env.risk_aversion, env.cvar_level, env.cvar_threshold)
         k = self.engine.n_instruments
         self.position_scale = np.array([self.scales.notional] + [self.scales.contracts] * (k - 1)) * env.position_limit
-        self.delta_relative = env.action == "delta_relative"
-        self.delta_band = env.action == "delta_band"
         self.action = env.action
-        # reset values only the Greeks the features (and a delta-based action) read; others on first access
-        self.engine.required_greeks = greeks_read(self.feature_names) | (
-            {"delta"} if self.delta_relative or self.delta_band else set())
+        # reset values only the Greeks the features and the action mapping read; others on first access
+        self.engine.required_greeks = greeks_read(self.feature_names) | action_greeks(self.action)
         self.observation_space = spaces.Box(-CLIP, CLIP, shape=(len(self.feature_names),), dtype=np.float32)
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(k + self.delta_band,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(k + (self.action == "delta_band"),), dtype=np.float32)
         self.episodes_per_draw = env.episodes_per_draw
         self.generators: list[np.random.Generator | None] = [None] * n_envs
         self._cursor = self.episodes_per_draw  # empty block
@@ -184,8 +186,8 @@ class HedgingCore:
         batch of the wrong size), is not numeric, or holds NaN or inf.
         """
         k, n = self.action_space.shape[0], self.engine.n_paths
-        stock = "band below, band above" if self.delta_band else "stock"
-        what = f"{stock}{' + hedge options' if k > 1 + self.delta_band else ''}"
+        band = self.action == "delta_band"
+        what = f"{'band below, band above' if band else 'stock'}{' + hedge options' if k > 1 + band else ''}"
         raw = np.asarray(actions) if actions is not None else None
         if raw is None or raw.dtype.kind not in "iuf":
             kind = "None" if raw is None else f"dtype {raw.dtype}"
@@ -195,7 +197,7 @@ class HedgingCore:
         actions = raw.astype(np.float64, copy=False)
         if not np.all(np.isfinite(actions)):
             raise ValueError("actions must be finite numbers in [-1, 1]; got NaN or inf")
-        delta = self.engine.book_greeks.delta if self.delta_relative or self.delta_band else None
+        delta = self.engine.book_greeks.delta if action_greeks(self.action) else None
         return action_targets(np.clip(actions, -1.0, 1.0), self.engine.positions[:, 0], delta, self.position_scale,
                               self.action)
 
