@@ -57,11 +57,14 @@ class Hedger(ABC):
                 deterministic: bool = True) -> tuple[np.ndarray, None]:
         if self._core is None:
             raise RuntimeError(f"{self.name}: call bind(env_core) before predict(), or use evaluate()")
+        if self._core.action == "delta_band":  # a band moves the position to its nearest edge: not every target
+            raise ValueError(f"{self.name}: predict cannot express target positions as env.action delta_band "
+                             "actions; use evaluate() (or an env with action absolute or delta_relative)")
         engine = self._core.engine
         if engine.step_index == 0 and (episode_start is None or np.any(episode_start)):
             self.reset(engine)
         targets = self.targets(engine)
-        if self._core.delta_relative:
+        if self._core.action == "delta_relative":
             targets = targets.copy()
             targets[:, 0] += engine.book_greeks.delta
         return np.clip(targets / self._core.position_scale, -1.0, 1.0).astype(np.float32), None

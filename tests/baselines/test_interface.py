@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from stable_baselines3 import PPO
 
 from hedgegym.baselines import DeltaHedger
@@ -23,6 +24,19 @@ def test_a_baseline_drives_the_gymnasium_env_through_predict():
         action, _ = hedger.predict(observation, episode_start=np.array([env.core.engine.step_index == 0]))
         observation, _reward, terminated, _truncated, _info = env.step(action[0])
         np.testing.assert_allclose(env.core.engine.positions[:, 0], -delta_before, rtol=1e-6)
+
+
+def test_predict_refuses_the_band_action_and_inverts_the_delta_relative_one():
+    """A band cannot reach every target (the position only moves to the band's nearest edge), so ``predict`` refuses
+    ``delta_band`` naming it; under ``delta_relative`` the delta hedge is the zero action."""
+    band = HedgingEnv({**CONFIG, "env": {"action": "delta_band"}})
+    observation, _ = band.reset(seed=0)
+    with pytest.raises(ValueError, match="delta_band"):
+        DeltaHedger().bind(band.core).predict(observation)
+    relative = HedgingEnv({**CONFIG, "env": {"action": "delta_relative"}})
+    observation, _ = relative.reset(seed=0)
+    action, _ = DeltaHedger().bind(relative.core).predict(observation)
+    np.testing.assert_allclose(action, 0.0, atol=1e-6)
 
 
 def test_an_sb3_model_is_evaluated_on_the_same_paths_as_the_baselines():
