@@ -3,9 +3,10 @@ of the hedged P&L through simulated paths — the reference the RL agents are me
 
 Policy: an MLP over the env's own observation (the same named, scaled features, which include the previous
 position ``stock_position`` and the P&L so far), output squashed by tanh into actions in [−1, 1] and mapped to
-target positions by the env's own ``env.action`` mapping (``hedgegym.env.core.action_targets``: ``absolute``,
-``delta_relative``, or ``delta_band`` — a no-transaction band around the delta hedge, the "no-transaction band
-network" of Imaki et al. 2021, whose clamp of the previous position is differentiated through).
+target positions by the env's own ``env.action`` mapping (``hedgegym.env.actions.ActionMapping``: ``absolute``,
+``delta_relative``, ``delta_band`` — a no-transaction band around the delta hedge, the "no-transaction band
+network" of Imaki et al. 2021, whose clamp of the previous position is differentiated through — or
+``delta_vega_band``, bands on the stock and the hedge option around the delta–vega hedge).
 
 Training, per iteration: simulate ``batch_paths`` fresh real-world paths (numpy, a dedicated generator stream),
 let the engine value the book and the hedges at every node (numpy: these do not depend on the policy) — or, with
@@ -36,7 +37,8 @@ from torch import nn
 from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig
 from hedgegym.engine import HedgingEngine, checked_device
-from hedgegym.env.core import HedgingCore, action_greeks, action_targets
+from hedgegym.env.actions import ACTION_GREEKS, ActionGreeks, ActionMapping
+from hedgegym.env.core import HedgingCore
 from hedgegym.env.features import (
     CLIP,
     configured_features,
@@ -53,7 +55,8 @@ __all__ = ["DeepHedger", "DeepHedgingPolicy", "agent_dtype", "check_training_dev
 
 class DeepHedgingPolicy(nn.Module):
     """observation (…, d) → actions (…, a) in [−1, 1] (``targets`` maps them to positions, shares and contracts);
-    a = the env's action size (k, or k + 1 for ``delta_band``)."""
+    a = the env's action size (``hedgegym.env.actions.action_size``: k, k + 1 for ``delta_band``, 2k for
+    ``delta_vega_band``)."""
 
     def __init__(self, n_features: int, n_instruments: int, hidden: list[int], position_scale: FloatArray) -> None:
         super().__init__()
@@ -69,10 +72,11 @@ class DeepHedgingPolicy(nn.Module):
     def forward(self, observation: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.network(observation))
 
-    def targets(self, observation: torch.Tensor, stock_position: torch.Tensor, book_delta: torch.Tensor | None,
-                action: str) -> torch.Tensor:
-        """Target positions (N, k) of the policy's actions, by the env's ``action`` mapping (``action_targets``)."""
-        return action_targets(self(observation), stock_position, book_delta, self.position_scale, action)
+    def targets(self, observation: torch.Tensor, positions: torch.Tensor, greeks: ActionGreeks,
+                mapping: ActionMapping) -> torch.Tensor:
+        """Target positions (N, k) of the policy's actions (N, a), by the env's action ``mapping``; ``positions``
+        (N, k) held before the trade, ``greeks`` the tensors the mapping reads."""
+        return mapping.targets(self(observation), positions, greeks)
 
 
 @dataclass
@@ -117,15 +121,17 @@ def _rollout(policy: DeepHedgingPolicy, core: HedgingCore) -> torch.Tensor:
     policy_dtype = next(policy.parameters()).dtype
     node = torch.as_tensor(evaluate_node_features(names, engine, core.scales), dtype=policy_dtype,
                            device=engine.device)  # (T+1, d, N)
-    deltas = torch.as_tensor(engine.book_path.delta, dtype=policy_dtype, device=engine.device) \
-        if action_greeks(core.action) else None  # (T+1, N)
+    mapping = core.action_mapping
+    # what the action mapping reads at every node: (T+1, N) for the book, (T+1, N, k) for the instruments
+    greeks = ActionGreeks.of(core.action, engine.book_path, engine.instrument_path).map(
+        lambda field: torch.as_tensor(field, dtype=policy_dtype, device=engine.device))
     for i in range(engine.n_steps):
         rows = list(node[i].unbind(0))
         for j, values in state_features(names, engine.state, core.scales):
             rows[j] = values.to(policy_dtype)
         observation = torch.clamp(torch.stack(rows, dim=1), -CLIP, CLIP)  # (N, d)
-        engine.step(policy.targets(observation, engine.state.positions[:, 0].to(policy_dtype),
-                                   None if deltas is None else deltas[i], core.action))
+        engine.step(policy.targets(observation, engine.state.positions.to(policy_dtype),
+                                   greeks.map(lambda field, i=i: field[i]), mapping))
     return engine.state.wealth
 
 
@@ -179,22 +185,25 @@ class DeepHedger(Hedger):
         self.policy = policy.eval().cpu()  # evaluation runs on the CPU, in the policy's own dtype
         self.config = config
         names = configured_features(config.env.features, len(config.hedging.hedge_options))
-        # the Greeks its observation and its action mapping read (evaluate values only these)
-        self.required_greeks = greeks_read(names) | action_greeks(config.env.action)
         self._names: list[str] | None = None
         self._scales = None
+        self._mapping: ActionMapping | None = None
+        # the Greeks its observation and its action mapping read (evaluate values only these)
+        self.required_greeks = greeks_read(names) | ACTION_GREEKS[config.env.action]
 
     def reset(self, engine: HedgingEngine) -> None:
         core = HedgingCore(self.config, n_envs=1)
-        self._names, self._scales = core.feature_names, core.scales
+        self._names, self._scales, self._mapping = core.feature_names, core.scales, core.action_mapping
 
     def targets(self, engine: HedgingEngine) -> FloatArray:
         if self._names is None:
             self.reset(engine)
         observation = evaluate_features(self._names, engine, self._scales)
-        action = self.config.env.action
+        mapping = self._mapping
         with torch.no_grad():
             dtype = next(self.policy.parameters()).dtype
-            delta = torch.as_tensor(engine.book_greeks.delta, dtype=dtype) if action_greeks(action) else None
-            stock = torch.as_tensor(engine.positions[:, 0], dtype=dtype)
-            return self.policy.targets(torch.as_tensor(observation, dtype=dtype), stock, delta, action).double().numpy()
+            greeks = ActionGreeks.of(mapping.action, engine.book_greeks, engine.instrument_greeks).map(
+                lambda field: torch.as_tensor(field, dtype=dtype))
+            positions = torch.as_tensor(engine.positions, dtype=dtype)
+            return self.policy.targets(torch.as_tensor(observation, dtype=dtype), positions, greeks,
+                                       mapping).double().numpy()

@@ -57,9 +57,10 @@ class Hedger(ABC):
                 deterministic: bool = True) -> tuple[np.ndarray, None]:
         if self._core is None:
             raise RuntimeError(f"{self.name}: call bind(env_core) before predict(), or use evaluate()")
-        if self._core.action == "delta_band":  # a band moves the position to its nearest edge: not every target
-            raise ValueError(f"{self.name}: predict cannot express target positions as env.action delta_band "
-                             "actions; use evaluate() (or an env with action absolute or delta_relative)")
+        if self._core.action_mapping.is_band:  # a band moves the position to its nearest edge: not every target
+            raise ValueError(f"{self.name}: predict cannot express target positions as env.action "
+                             f"{self._core.action} actions; use evaluate() (or an env with action absolute or "
+                             "delta_relative)")
         engine = self._core.engine
         if engine.step_index == 0 and (episode_start is None or np.any(episode_start)):
             self.reset(engine)

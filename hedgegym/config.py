@@ -246,7 +246,7 @@ class HedgingConfig(BaseModel):
 
 
 REWARDS = ("pnl", "mean_variance", "cvar", "entropic")
-ACTIONS = ("absolute", "delta_relative", "delta_band")
+ACTIONS = ("absolute", "delta_relative", "delta_band", "delta_vega_band")
 
 
 class EnvConfig(BaseModel):
@@ -259,8 +259,10 @@ class EnvConfig(BaseModel):
     risk_aversion: FiniteFloat = Field(default=1.0, gt=0, description="κ of mean–variance, λ of the entropic reward")
     cvar_level: FiniteFloat = Field(default=0.95, gt=0, lt=1)
     cvar_threshold: FiniteFloat = Field(default=0.0, description="w of the Rockafellar–Uryasev CVaR reward (scaled)")
-    action: Literal["absolute", "delta_relative", "delta_band"] = "absolute"
+    action: Literal["absolute", "delta_relative", "delta_band", "delta_vega_band"] = "absolute"
     position_limit: FiniteFloat = Field(default=1.5, gt=0, description="|action| = 1 ↔ this many × the book notional")
+    option_limit: FiniteFloat | None = Field(
+        default=None, gt=0, description="the hedge options' action scale, × the book's contracts; None: position_limit")
     episodes_per_draw: Int = Field(default=64, ge=1, le=100_000, description="paths simulated per generator call")
 
     @field_validator("features")
@@ -448,6 +450,14 @@ class ExperimentConfig(BaseModel):
                 f"simulation.n_paths must be <= {limit:,} with {n_steps} steps (n_paths × (n_steps + 1) <= "
                 f"{MAX_SIMULATION_NODES:,}: about 40 bytes per path and step), got {self.simulation.n_paths:,}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _action_fits_the_instruments(self) -> ExperimentConfig:
+        n_options = len(self.hedging.hedge_options)
+        if self.env.action == "delta_vega_band" and n_options != 1:
+            raise ValueError("env.action delta_vega_band needs exactly one hedge option (hedging.hedge_options), "
+                             f"got {n_options}")
         return self
 
     @model_validator(mode="after")

@@ -9,21 +9,8 @@ at a time: one ``model.simulate(K, …, rng_i)`` call per env fills a block of K
 depends only on its own generator and K, so N single envs seeded s, s+1, … and one VecEnv seeded s replay
 the same episodes. Real-world measure (drift ``mu``): hedging P&L depends on it.
 
-Actions. a ∈ [−1, 1]^k (values outside are clipped; NaN raises ``ValueError``), mapped to target positions:
-
-* ``absolute``:        h_j = a_j · L · n_j
-* ``delta_relative``:  h_0 = −Δ_book + a_0 · L · n_0 (a = 0 is the model delta hedge), options as absolute
-* ``delta_band``:      a no-transaction band around the model delta hedge (Imaki, Imajo, Ito, Minami & Nakagawa
-  2021, "No-Transaction Band Network"): the first two actions set its widths below and above −Δ_book,
-  w_lo = (a_0 + 1)/2 · L · n_0 and w_hi = (a_1 + 1)/2 · L · n_0, and the stock position moves only as far as
-  the band: h_0 = clip(h_0^prev, −Δ_book − w_lo, −Δ_book + w_hi) (a = (−1, −1) is the delta hedge, wider bands
-  trade less); options as absolute from a_2 on. Doing nothing is then easy to represent, which is what the
-  optimal policy under proportional costs does inside its band (Davis & Norman 1990; Whalley & Wilmott 1997).
-
-with L = ``position_limit``, n_0 = the book's notional in shares and n_j = its number of contracts for hedge
-option j. The reference −Δ_book hedges the book's delta only: the delta of hedge options held is not netted (with
-listed options, "a = 0" is not a delta-neutral portfolio; the agent sees the options' deltas in its features).
-The action has k entries (k + 1 with ``delta_band``), k = 1 + the number of hedge options.
+Actions: a ∈ [−1, 1]^a (values outside are clipped; NaN raises ``ValueError``), mapped to target positions by
+``env.action`` (``hedgegym.env.actions``: ``absolute``, ``delta_relative``, ``delta_band``, ``delta_vega_band``).
 """
 
 from __future__ import annotations
@@ -37,6 +24,7 @@ from gymnasium.utils import seeding
 
 from hedgegym.config import MAX_SIMULATION_NODES, ExperimentConfig
 from hedgegym.engine import HedgingEngine, StepOutcome
+from hedgegym.env.actions import ActionGreeks, ActionMapping
 from hedgegym.env.features import (
     CLIP,
     Scales,
@@ -49,38 +37,7 @@ from hedgegym.env.features import (
 from hedgegym.env.rewards import Reward
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["CoreFace", "HedgingCore", "action_greeks", "action_targets"]
-
-
-def action_greeks(action: str) -> frozenset[str]:
-    """The book Greeks the action mapping ``action`` reads: Δ_book for ``delta_relative`` and ``delta_band``."""
-    return frozenset({"delta"}) if action in ("delta_relative", "delta_band") else frozenset()
-
-
-def action_targets(actions, stock_position, book_delta, position_scale, action: str):
-    """Target positions (N, k) for actions (N, k) — (N, k + 1) for ``delta_band`` — already in [−1, 1], by the
-    mapping ``action`` of the module docstring. Numpy arrays, or torch tensors (differentiable: deep hedging maps its
-    policy's outputs through this same function).
-
-    Args:
-        actions: (N, a) in [−1, 1].
-        stock_position: the stock position held before the trade, (N,) shares (read by ``delta_band`` only).
-        book_delta: Δ_book, (N,) shares (``delta_relative``, ``delta_band``; else unused, may be ``None``).
-        position_scale: (k,) L × (notional in shares, contracts per hedge option).
-        action: ``absolute``, ``delta_relative`` or ``delta_band``.
-    """
-    torch_inputs = isinstance(actions, torch.Tensor)
-    concatenate = torch.cat if torch_inputs else np.concatenate
-    if action == "delta_band":
-        half = 0.5 * position_scale[0]
-        low = -book_delta - (actions[:, 0] + 1.0) * half
-        high = -book_delta + (actions[:, 1] + 1.0) * half
-        stock = torch.clamp(stock_position, low, high) if torch_inputs else np.clip(stock_position, low, high)
-        return concatenate([stock[:, None], actions[:, 2:] * position_scale[1:]], 1)
-    targets = actions * position_scale
-    if action == "delta_relative":
-        return concatenate([targets[:, :1] - book_delta[:, None], targets[:, 1:]], 1)
-    return targets
+__all__ = ["CoreFace", "HedgingCore"]
 
 
 class HedgingCore:
@@ -107,12 +64,16 @@ class HedgingCore:
         check_features(self.feature_names, n_options)
         self.reward = Reward(env.reward, env.risk_aversion, env.cvar_level, env.cvar_threshold)
         k = self.engine.n_instruments
-        self.position_scale = np.array([self.scales.notional] + [self.scales.contracts] * (k - 1)) * env.position_limit
+        option_limit = env.position_limit if env.option_limit is None else env.option_limit
+        self.position_scale = np.array([self.scales.notional * env.position_limit]
+                                       + [self.scales.contracts * option_limit] * (k - 1))
         self.action = env.action
+        self.action_mapping = ActionMapping(env.action, self.position_scale,
+                                            config.hedging.position_limit * self.scales.contracts)
         # reset values only the Greeks the features and the action mapping read; others on first access
-        self.engine.required_greeks = greeks_read(self.feature_names) | action_greeks(self.action)
+        self.engine.required_greeks = greeks_read(self.feature_names) | self.action_mapping.greeks
         self.observation_space = spaces.Box(-CLIP, CLIP, shape=(len(self.feature_names),), dtype=np.float32)
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(k + (self.action == "delta_band"),), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(self.action_mapping.size,), dtype=np.float32)
         self.episodes_per_draw = env.episodes_per_draw
         self.generators: list[np.random.Generator | None] = [None] * n_envs
         self._cursor = self.episodes_per_draw  # empty block
@@ -186,8 +147,10 @@ class HedgingCore:
         batch of the wrong size), is not numeric, or holds NaN or inf.
         """
         k, n = self.action_space.shape[0], self.engine.n_paths
-        band = self.action == "delta_band"
-        what = f"{'band below, band above' if band else 'stock'}{' + hedge options' if k > 1 + band else ''}"
+        what = {"delta_band": "band below, band above",
+                "delta_vega_band": "stock band below, above, option band below, above"}.get(self.action, "stock")
+        if self.action in ("absolute", "delta_relative", "delta_band") and self.engine.n_instruments > 1:
+            what += " + hedge options"
         raw = np.asarray(actions) if actions is not None else None
         if raw is None or raw.dtype.kind not in "iuf":
             kind = "None" if raw is None else f"dtype {raw.dtype}"
@@ -197,9 +160,9 @@ class HedgingCore:
         actions = raw.astype(np.float64, copy=False)
         if not np.all(np.isfinite(actions)):
             raise ValueError("actions must be finite numbers in [-1, 1]; got NaN or inf")
-        delta = self.engine.book_greeks.delta if action_greeks(self.action) else None
-        return action_targets(np.clip(actions, -1.0, 1.0), self.engine.positions[:, 0], delta, self.position_scale,
-                              self.action)
+        engine = self.engine
+        greeks = ActionGreeks.of(self.action, engine.book_greeks, engine.instrument_greeks)
+        return self.action_mapping.targets(np.clip(actions, -1.0, 1.0), engine.positions, greeks)
 
     def step(self, actions: np.ndarray) -> tuple[FloatArray, FloatArray, bool, StepOutcome]:
         """Advance every env one step: observations (N, d), rewards (N,), terminated (same for all), outcome."""

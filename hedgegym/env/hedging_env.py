@@ -39,11 +39,13 @@ class HedgingEnv(CoreFace, gym.Env):
     stock_position, pnl, then position/delta/gamma/vega/theta of each hedge option), each scaled to O(1) and
     clipped (table in ``hedgegym.env.features``).
 
-    **Action**: ``Box(-1, 1, (k,), float32)``, k = 1 + number of hedge options: target positions (stock in
-    shares, options in contracts) as a fraction of ``position_limit`` × the book's notional; with
-    ``action: delta_relative`` the stock action is a deviation from the model delta hedge; with ``action:
-    delta_band`` the first two actions are the widths of a no-transaction band around the delta hedge (k + 1
-    actions; ``hedgegym.env.core``). Out-of-range actions are clipped to [-1, 1]; NaN or inf raises ``ValueError``.
+    **Action**: ``Box(-1, 1, (a,), float32)``, k = 1 + number of hedge options: with ``action: absolute``
+    (a = k) target positions (stock in shares, options in contracts) as a fraction of ``position_limit`` × the
+    book's notional (``option_limit`` × its contracts for options); with ``action: delta_relative`` (a = k) the
+    stock action is a deviation from the model delta hedge; with ``action: delta_band`` (a = k + 1) the first two
+    actions are the widths of a no-transaction band around the delta hedge; with ``action: delta_vega_band``
+    (a = 2k, one hedge option) a band on each instrument around the delta–vega hedge (``hedgegym.env.actions``).
+    Out-of-range actions are clipped to [-1, 1]; NaN or inf raises ``ValueError``.
 
     **Reward**: a function of the scaled wealth increment δW/P, costs included: ``pnl``, ``mean_variance``
     (default, κ = ``risk_aversion``), or terminal-only ``cvar`` / ``entropic`` (``hedgegym.env.rewards``).

@@ -40,10 +40,11 @@ class HedgingVectorEnv(CoreFace, VectorEnv):
     **Observation**: ``single_observation_space = Box(-10, 10, (d,), float32)``, the named features
     ``feature_names`` (table in ``hedgegym.env.features``); ``observation_space`` its batch, shape (N, d).
 
-    **Action**: ``single_action_space = Box(-1, 1, (k,), float32)``, k = 1 + number of hedge options (target
-    positions as a fraction of ``position_limit`` × the book's notional; one more with ``action: delta_band``, see
-    ``HedgingEnv``); ``action_space`` shape (N, k). Out-of-range actions are clipped; a wrong shape, a
-    non-numeric array, NaN or inf raises the core's ``ValueError`` naming the expected shape (N, k).
+    **Action**: ``single_action_space = Box(-1, 1, (a,), float32)``, a = k = 1 + number of hedge options (target
+    positions as a fraction of ``position_limit`` × the book's notional), k + 1 with ``action: delta_band``, 2k
+    with ``delta_vega_band`` (see ``HedgingEnv``, ``hedgegym.env.actions``); ``action_space`` shape (N, a).
+    Out-of-range actions are clipped; a wrong shape, a non-numeric array, NaN or inf raises the core's
+    ``ValueError`` naming the expected shape (N, a).
 
     **Reward**: (N,) float64, a function of each env's scaled wealth increment δW/P (``hedgegym.env.rewards``).
 

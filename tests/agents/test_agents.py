@@ -106,38 +106,45 @@ def test_deep_hedging_on_a_fixed_training_set_values_it_once_and_is_reproducible
         config("deep_hedging", batch_paths=256, training_paths=100)
 
 
-@pytest.mark.parametrize("action", ["delta_relative", "delta_band"])
-def test_deep_hedging_maps_its_outputs_by_the_env_action(action):
-    """Deep hedging trains through the env's own action mapping (``action_targets``, torch): the no-transaction band
+WITH_OPTION = {"hedging": {"hedge_options": [{"strike": 100.0, "maturity": 0.1}]},
+               "costs": {"proportional": {"stock": 0.002, "options": 0.01}}}
+
+
+@pytest.mark.parametrize(("action", "extra", "size"), [
+    ("delta_relative", {}, 1), ("delta_band", {}, 2), ("delta_vega_band", WITH_OPTION, 4)])
+def test_deep_hedging_maps_its_outputs_by_the_env_action(action, extra, size):
+    """Deep hedging trains through the env's own action mapping (``ActionMapping``, torch): the no-transaction band
     network of Imaki et al. with ``delta_band``. Its outputs at zero are the env's targets for zero actions, it
     trains, and the evaluated hedger (numpy positions) takes the same targets as the training roll-out."""
-    from hedgegym.env.core import HedgingCore, action_targets
+    from hedgegym.env.actions import ActionGreeks
+    from hedgegym.env.core import HedgingCore
 
-    cfg = parse_config({**BASE, "env": {"action": action, "position_limit": 0.5},
+    cfg = parse_config({**BASE, **extra, "env": {"action": action, "position_limit": 0.5},
                         "agent": {"algo": "deep_hedging", "iterations": 30, "batch_paths": 256, "learning_rate": 3e-3,
                                   "seed": 3, "dtype": "float64"}})
     policy, history = train_deep_hedger(cfg)
     assert np.mean(history.risk[-5:]) < np.mean(history.risk[:5])
     core = HedgingCore(cfg, n_envs=4)
-    assert policy.network[-1].out_features == core.action_space.shape[0] == (2 if action == "delta_band" else 1)
+    assert policy.network[-1].out_features == core.action_space.shape[0] == size
     core.seed([1, 2, 3, 4])
     core.reset()
     core.step(np.full((4, core.action_space.shape[0]), 0.3))  # a position held: the band has something to keep
     observation = torch.as_tensor(core.observe(), dtype=torch.float64)
     engine = core.engine
-    delta = torch.as_tensor(engine.book_greeks.delta)
-    stock = torch.as_tensor(engine.positions[:, 0], dtype=torch.float64)
+    greeks = ActionGreeks.of(action, engine.book_greeks, engine.instrument_greeks).map(torch.as_tensor)
+    positions = torch.as_tensor(engine.positions, dtype=torch.float64)
     with torch.no_grad():
-        trained = policy.targets(observation, stock, delta, action).numpy()
+        trained = policy.targets(observation, positions, greeks, core.action_mapping).numpy()
         actions = policy(observation).numpy()
     np.testing.assert_allclose(trained, core.targets(actions), rtol=1e-12)  # the env's mapping of the same actions
     hedger = DeepHedger(policy, cfg)
     assert "delta" in hedger.required_greeks
     np.testing.assert_allclose(hedger.targets(engine), trained, rtol=1e-12)
     zero = torch.zeros((4, core.action_space.shape[0]), dtype=torch.float64, requires_grad=True)
-    targets = action_targets(zero, stock, delta, policy.position_scale.double(), action)
-    targets[:, 0].sum().backward()
+    targets = core.action_mapping.targets(zero, positions, greeks)
+    targets.sum().backward()
     assert torch.all(torch.isfinite(zero.grad))
+    assert torch.any(zero.grad != 0)
 
 
 def test_deep_hedging_trains_with_spread_impact_and_fixed_costs():
