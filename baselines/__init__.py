@@ -3,6 +3,7 @@
 from hedgegym.baselines.base import Hedger, HedgerDomainError
 from hedgegym.baselines.delta import DeltaHedger
 from hedgegym.baselines.delta_gamma import GreekNeutralHedger
+from hedgegym.baselines.delta_vega_band import DeltaVegaBandHedger
 from hedgegym.baselines.greek_solver import neutralise
 from hedgegym.baselines.leland import LelandHedger
 from hedgegym.baselines.no_hedge import NoHedge
@@ -10,6 +11,6 @@ from hedgegym.baselines.stock_costs import StockCosts
 from hedgegym.baselines.uncertain_volatility import RobustDeltaGammaHedger, UncertainVolatilityDeltaHedger
 from hedgegym.baselines.whalley_wilmott import WhalleyWilmottHedger
 
-__all__ = ["DeltaHedger", "GreekNeutralHedger", "Hedger", "HedgerDomainError", "LelandHedger", "NoHedge",
-           "RobustDeltaGammaHedger", "StockCosts", "UncertainVolatilityDeltaHedger", "WhalleyWilmottHedger",
+__all__ = ["DeltaHedger", "DeltaVegaBandHedger", "GreekNeutralHedger", "Hedger", "HedgerDomainError", "LelandHedger",
+           "NoHedge", "RobustDeltaGammaHedger", "StockCosts", "UncertainVolatilityDeltaHedger", "WhalleyWilmottHedger",
            "neutralise"]

@@ -534,7 +534,10 @@ HEDGER_FACTORIES: dict[str, Callable[[], baselines.Hedger]] = {
     "WhalleyWilmottHedger": lambda: baselines.WhalleyWilmottHedger(cost_rate=0.002, risk_aversion=0.01),
     "UncertainVolatilityDeltaHedger": lambda: baselines.UncertainVolatilityDeltaHedger(0.15, 0.3, 40, 40),
     "RobustDeltaGammaHedger": lambda: baselines.RobustDeltaGammaHedger(0.15, 0.3, 0.2, 40, 40),
+    "DeltaVegaBandHedger": lambda: baselines.DeltaVegaBandHedger(option_band=0.05, stock_band=0.02),
 }
+ONE_OPTION_CONFIG = CONFIG_DIR / "gbm_call_option_hedge.yaml"  # for the hedgers that need exactly one listed option
+ONE_OPTION_HEDGERS = {"DeltaVegaBandHedger"}
 
 
 def test_every_baseline_hedger_is_covered() -> None:
@@ -545,7 +548,8 @@ def test_every_baseline_hedger_is_covered() -> None:
 
 @pytest.mark.parametrize("name", list(HEDGER_FACTORIES))
 def test_baseline_hedger_round_trips(name: str) -> None:
-    _check_hedger(HEDGER_FACTORIES[name](), load_config(HEDGER_CONFIG))
+    _check_hedger(HEDGER_FACTORIES[name](), load_config(ONE_OPTION_CONFIG if name in ONE_OPTION_HEDGERS
+                                                        else HEDGER_CONFIG))
 
 
 def test_bound_hedger_round_trips_with_its_env_core() -> None:

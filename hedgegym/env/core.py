@@ -68,8 +68,10 @@ class HedgingCore:
         self.position_scale = np.array([self.scales.notional * env.position_limit]
                                        + [self.scales.contracts * option_limit] * (k - 1))
         self.action = env.action
-        self.action_mapping = ActionMapping(env.action, self.position_scale,
-                                            config.hedging.position_limit * self.scales.contracts)
+        options = self.engine.hedge_options  # the Greek-neutral hedgers' cap on a listed option's position
+        option_bound = (config.hedging.position_limit * self.scales.notional / options[0].multiplier if options
+                        else np.inf)
+        self.action_mapping = ActionMapping(env.action, self.position_scale, option_bound)
         # reset values only the Greeks the features and the action mapping read; others on first access
         self.engine.required_greeks = greeks_read(self.feature_names) | self.action_mapping.greeks
         self.observation_space = spaces.Box(-CLIP, CLIP, shape=(len(self.feature_names),), dtype=np.float32)

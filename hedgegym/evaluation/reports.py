@@ -54,7 +54,7 @@ def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
       costs Whalley–Wilmott's band covers (linear, or a fixed fee alone): Whalley–Wilmott. Each reads the stock's
       cost terms from the engine's cost model and refuses, at ``reset``, a market outside its model
       (``HedgerDomainError``): ``compare`` then leaves it out with the reason.
-    * delta–gamma with ≥ 1 listed option; delta–gamma–vega with ≥ 2.
+    * delta–gamma and delta–vega with ≥ 1 listed option; delta–gamma–vega with ≥ 2.
     """
     hedgers: list[Hedger] = [NoHedge(), DeltaHedger()]
     if config.simulation.n_steps >= 10:
@@ -72,6 +72,7 @@ def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
     limits = {"max_condition": config.hedging.max_condition, "position_limit": config.hedging.position_limit}
     if n_options >= 1:
         hedgers.append(GreekNeutralHedger(("delta", "gamma"), **limits))
+        hedgers.append(GreekNeutralHedger(("delta", "vega"), **limits))
     if n_options >= 2:
         hedgers.append(GreekNeutralHedger(("delta", "gamma", "vega"), **limits))
     return hedgers

@@ -18,13 +18,17 @@ rule                   parameter                                               c
 ``delta_band``         band (× book notional, shares; ``DeltaHedger``)          0.05 · 2^(j/2), j = −8…10
 ``delta_cost_benefit`` risk aversion γ (per currency unit; ``DeltaHedger``)     γ₀ · 10^(j/4), j = −12…12
 ``whalley_wilmott``    risk aversion γ (``WhalleyWilmottHedger``)               γ₀ · 10^(j/4), j = −12…12
+``delta_vega_band``    the option's band b₁ (× book contracts;                 0, 0.01 · 2^(j/2), j = 0…12
+                       ``DeltaVegaBandHedger``, stock delta-hedged every step)
 =====================  ======================================================  =================================
 
 γ₀ = 100 / (book notional · S₀), the default. The cost-aware rules are tuned only where ``default_hedgers`` runs
-them (a stock cost; Whalley–Wilmott where its band covers the cost model). A best value at either end of its
-candidates is flagged (``TunedRule.at_edge``): the optimum may lie beyond. Leland's rule has no free parameter
-(its volatility is the model's) and the delta–gamma(–vega) hedgers none either: they are not tuned. (Every step is
-the shortest rebalancing interval: a best interval of 1 is not flagged.)
+them (a stock cost; Whalley–Wilmott where its band covers the cost model); the delta–vega band with exactly one
+listed option and a cost on it (without one, its best band is 0, the daily delta–vega hedge). A best value at
+either end of its candidates is flagged (``TunedRule.at_edge``): the optimum may lie beyond. Leland's rule has no
+free parameter (its volatility is the model's) and the delta–gamma(–vega) and daily delta–vega hedgers none
+either: they are not tuned. (Every step is the shortest rebalancing interval, a band of 0 the narrowest: a best
+interval of 1 or a best band of 0 is not flagged.)
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hedgegym.baselines import DeltaHedger, Hedger, WhalleyWilmottHedger
+from hedgegym.baselines import DeltaHedger, DeltaVegaBandHedger, Hedger, WhalleyWilmottHedger
 from hedgegym.baselines.base import HedgerDomainError
 from hedgegym.baselines.stock_costs import StockCosts
 from hedgegym.config import ExperimentConfig, check_evaluation_size
@@ -112,10 +116,25 @@ def tuning_rules(config: ExperimentConfig) -> list[TuningRule]:
                                                       name="delta_cost_benefit_tuned")))
         rules.append(TuningRule("whalley_wilmott", "risk_aversion", gamma0, risk,
                                 lambda g: _named(WhalleyWilmottHedger(risk_aversion=g), "whalley_wilmott_tuned")))
+    options = config.hedging.hedge_options
+    if len(options) == 1 and _option_cost(config):
+        bands = (0.0, *(0.01 * 2 ** (j / 2) for j in range(13)))
+        limit = config.hedging.position_limit
+        rules.append(TuningRule("delta_vega_band", "option_band", 0.0, bands,
+                                lambda b: DeltaVegaBandHedger(option_band=b, position_limit=limit,
+                                                              name="delta_vega_band_tuned"), open_below=False))
     return rules
 
 
-RULES = ("delta_every", "delta_band", "delta_cost_benefit", "whalley_wilmott")
+def _option_cost(config: ExperimentConfig) -> bool:
+    """Whether trading the listed options costs anything (a proportional rate, a spread, impact or a fixed fee)."""
+    n_options = len(config.hedging.hedge_options)
+    trade = np.array([[0.0] + [1_000.0] * n_options])  # a large option trade, no stock, at a price of 1
+    costs = config.costs.build(n_options)  # None: no cost at all
+    return costs is not None and bool(costs.cost(trade, np.ones_like(trade))[0] > 0)
+
+
+RULES = ("delta_every", "delta_band", "delta_cost_benefit", "whalley_wilmott", "delta_vega_band")
 """Every rule ``tuning_rules`` may return, in its order."""
 
 

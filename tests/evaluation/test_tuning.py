@@ -35,7 +35,7 @@ def cao_hull_y(pnl: np.ndarray) -> float:
 
 def test_each_rule_picks_the_candidate_with_the_lowest_validation_y():
     tuned = {rule.rule: rule for rule in tune_classical(CONFIG, n_paths=400)}
-    assert list(tuned) == list(RULES)  # a stock cost: every rule applies
+    assert list(tuned) == [rule for rule in RULES if rule != "delta_vega_band"]  # a stock cost, no listed option
     paths = validation_paths(400)
     gamma0 = 100.0 / (1000.0 * 100.0)
     assert default_risk_aversion(CONFIG) == pytest.approx(gamma0)
