@@ -1,21 +1,21 @@
-"""Exact SB3 checkpoints: everything a PPO/SAC run depends on, so that training to N steps equals training to k
+"""Exact SB3 checkpoints: everything a PPO/SAC/TQC run depends on, so that training to N steps equals training to k
 steps, stopping, and resuming to N (same seed → the same final policy, bit for bit; see tests/agents).
 
 A checkpoint at ``s`` environment steps is three files in ``<run>/checkpoints/`` (each written to a temporary
 name and renamed into place, so a crash never leaves half a file under the final name):
 
 * ``model_<s>_steps.zip`` — SB3's own save (policy, optimisers, counters, last observations, episode stats;
-  loadable by ``PPO.load`` / ``SAC.load``); written last, so its presence marks a complete checkpoint;
+  loadable by ``PPO.load`` / ``SAC.load`` / ``TQC.load``); written last, so its presence marks a complete checkpoint;
 * ``model_<s>_steps.state.pkl`` — what SB3 does not save: the VecEnv itself (per-env generators, the block of
   pre-drawn paths, the engine mid-episode, ``VecMonitor``'s running episode returns), the global torch / numpy /
-  ``random`` generator states (PPO's action sampling and minibatch permutation, SAC's replay sampling), the
-  action space's generator (SAC's warm-up actions), the action noise and the logger's values not yet written;
+  ``random`` generator states (PPO's action sampling and minibatch permutation, SAC's and TQC's replay sampling), the
+  action space's generator (their warm-up actions), the action noise and the logger's values not yet written;
   with gSDE (``use_sde``) also the exploration matrices of the rollout that starts at ``s`` (see below);
-* ``model_<s>_steps.replay.pkl`` — SAC's replay buffer (``model.save_replay_buffer``).
+* ``model_<s>_steps.replay.pkl`` — SAC's or TQC's replay buffer (``model.save_replay_buffer``).
 
 gSDE: SB3 draws a rollout's exploration matrices (``policy.reset_noise``, from the global torch generator) *before*
 ``on_rollout_start``, where checkpoints are saved; the saved torch state is past that draw. The checkpoint keeps the
-drawn matrices (``action_dist.exploration_mat``, ``exploration_matrices``, ``weights_dist``; SAC: the actor's)
+drawn matrices (``action_dist.exploration_mat``, ``exploration_matrices``, ``weights_dist``; SAC, TQC: the actor's)
 and ``load_checkpoint`` puts them back and makes the next ``reset_noise`` — the one that would draw them again at
 the start of the resumed rollout — a no-op, once.
 
@@ -121,7 +121,7 @@ def _has_replay_buffer(model: Any) -> bool:
 
 
 def _noise_owner(model: Any) -> Any:
-    """The module whose ``reset_noise`` SB3 calls before a rollout: SAC's actor, PPO's policy."""
+    """The module whose ``reset_noise`` SB3 calls before a rollout: SAC's and TQC's actor, PPO's policy."""
     return model.actor if getattr(model, "actor", None) is not None else model.policy
 
 

@@ -1,9 +1,13 @@
-"""SB3 PPO and SAC built from an ``ExperimentConfig``, always on the batched VecEnv (wrapped in VecMonitor).
+"""SB3 PPO and SAC, and sb3-contrib's TQC, built from an ``ExperimentConfig``, always on the batched VecEnv (wrapped
+in VecMonitor).
 
 ``make_model(config, tensorboard_log=None)`` returns an untrained SB3 model; ``config.agent`` selects the
 algorithm and its settings (net sizes, learning rate, n_envs, batch, gamma, …; ``sb3_kwargs`` are passed
 through). PPO's rollout is one episode per env (``n_steps`` = the episode length) unless ``sb3_kwargs`` says
-otherwise; SAC's replay buffer defaults to 1M transitions and its entropy coefficient to "auto".
+otherwise; SAC's replay buffer defaults to 1M transitions and its entropy coefficient to "auto". TQC (Kuznetsov et
+al. 2020: SAC with truncated mixtures of quantile critics, ``sb3_contrib.TQC``) is built exactly as SAC; its own
+settings go through ``sb3_kwargs`` (``top_quantiles_to_drop_per_net``; ``policy_kwargs``: ``n_quantiles``,
+``n_critics``).
 ``sb3_kwargs["policy_kwargs"]`` (e.g. ``log_std_init``) is merged into ``{"net_arch": agent.net_arch}``;
 ``sb3_kwargs["train_freq"]`` given as a YAML list (``[1, episode]``) is passed to SB3 as the tuple it expects
 (episodes need ``n_envs`` 1: ``ConfigError`` otherwise, not SB3's assert inside ``learn``).
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sb3_contrib import TQC
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.vec_env import VecMonitor
 
@@ -31,7 +36,7 @@ def make_vec_env(config: ExperimentConfig, n_envs: int | None = None, seed: int 
 
 
 def make_model(config: ExperimentConfig, tensorboard_log: str | None = None, device: str = "cpu") -> Any:
-    """An untrained PPO or SAC model on a fresh batched env seeded by ``agent.seed``; ``ConfigError`` when SB3
+    """An untrained PPO, SAC or TQC model on a fresh batched env seeded by ``agent.seed``; ``ConfigError`` when SB3
     refuses the settings (an unknown or out-of-range ``sb3_kwargs`` entry, PPO's ``batch_size`` 1, …)."""
     agent = config.agent
     env = make_vec_env(config)
@@ -55,9 +60,9 @@ def make_model(config: ExperimentConfig, tensorboard_log: str | None = None, dev
         settings = {"n_steps": config.simulation.n_steps, "batch_size": agent.batch_size, "n_epochs": agent.n_epochs,
                     **common, **extra}
         cls = PPO
-    elif agent.algo == "sac":
+    elif agent.algo in ("sac", "tqc"):  # TQC: SAC with distributional critics, the same off-policy settings
         settings = {"batch_size": min(agent.batch_size, 1024), "learning_starts": 1000, **common, **extra}
-        cls = SAC
+        cls = SAC if agent.algo == "sac" else TQC
     else:
         raise ConfigError(f"agent.algo {agent.algo!r} is not an SB3 algorithm (use hedgegym.agents.deep_hedging)")
     try:

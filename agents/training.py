@@ -4,22 +4,22 @@ Layout of ``runs/<config>__<algo>__<seed>__<YYYYmmdd-HHMMSS>/`` (an existing dir
 
 * ``config.yaml`` — the resolved configuration (seed, timesteps and evaluation paths included);
 * ``tb/`` — TensorBoard events (SB3's scalars and ``hedge/…``, see ``hedgegym.agents.callbacks``);
-* ``checkpoints/model_<steps>_steps.zip`` (+ ``.state.pkl``, SAC ``.replay.pkl``) — exact checkpoints
+* ``checkpoints/model_<steps>_steps.zip`` (+ ``.state.pkl``, SAC/TQC ``.replay.pkl``) — exact checkpoints
   (``hedgegym.agents.checkpoint``) at the first rollout boundary past every tenth of ``total_timesteps``, on
   Ctrl-C, and one at the last step (SB3 completes whole rollouts: a run ends at the first rollout boundary at or
   past ``total_timesteps``, and its last checkpoint is at that step);
-* ``final_model.zip`` (PPO/SAC) or ``final_model.pt`` (deep hedging: the policy's state dict);
+* ``final_model.zip`` (PPO/SAC/TQC) or ``final_model.pt`` (deep hedging: the policy's state dict);
 * ``evaluation/`` — ``hedgegym compare``'s files with the trained agent added to the classical hedgers.
 
 Every file is written under a unique temporary name and renamed into place (the temporary is removed when the
 write fails); nothing is written before the inputs validate (config, overrides, SB3 arguments).
-``resume(run_dir)`` continues a PPO/SAC run from its newest checkpoint: the result equals the uninterrupted run
+``resume(run_dir)`` continues a PPO/SAC/TQC run from its newest checkpoint: the result equals the uninterrupted run
 (same final policy, bit for bit — gSDE included —, the same TensorBoard scalars: tags, steps and values, and the
 same ``evaluation/``); a complete run is left untouched. Deep-hedging runs keep no checkpoints (a run is short).
 ``train``, ``resume`` and ``evaluate_run`` hold an exclusive lock on the run directory: a second process on the
 same run gets ``RunError`` ("run is in use by another process").
 
-Ctrl-C during PPO/SAC training stops at the next rollout boundary (also the one before the first rollout: the
+Ctrl-C during PPO/SAC/TQC training stops at the next rollout boundary (also the one before the first rollout: the
 checkpoint at step 0 resumes like any other; and the end of the last rollout: the final checkpoint), saves a
 checkpoint there and raises ``TrainingInterrupted(checkpoint)``; a second Ctrl-C stops at once, without a new
 checkpoint (``checkpoint`` None). Ctrl-C during the final evaluation raises ``TrainingInterrupted`` with
@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+from sb3_contrib import TQC
 from stable_baselines3 import PPO, SAC
 from stable_baselines3.common.callbacks import CallbackList
 from torch.utils.tensorboard import SummaryWriter
@@ -77,7 +78,7 @@ from hedgegym.output import unused_name
 __all__ = ["RunError", "TrainingInterrupted", "apply_overrides", "evaluate_run", "load_agent", "new_run_directory",
            "resume", "train"]
 
-ALGORITHMS = {"ppo": PPO, "sac": SAC}
+ALGORITHMS = {"ppo": PPO, "sac": SAC, "tqc": TQC}
 CHECKPOINTS, EVALUATION = "checkpoints", "evaluation"
 
 
@@ -152,8 +153,9 @@ def train(config: ExperimentConfig, runs_dir: str | Path = "runs", eval_every: i
 
     ``eval_every``: environment steps between ``hedge/*`` points (default total/20); ``validation_paths``: their
     path count; ``evaluation_paths`` overrides ``evaluation.n_paths`` (same bounds); ``on_validation(step, metrics)``
-    receives each PPO/SAC ``hedge/*`` point (``HedgeMetricsCallback``; deep hedging logs none). Raises ``ConfigError`` /
-    ``ValueError`` before anything is written; ``TrainingInterrupted`` on Ctrl-C (see the module docstring).
+    receives each PPO/SAC/TQC ``hedge/*`` point (``HedgeMetricsCallback``; deep hedging logs none). Raises
+    ``ConfigError`` / ``ValueError`` before anything is written; ``TrainingInterrupted`` on Ctrl-C (see the module
+    docstring).
     """
     config = apply_overrides(config, evaluation={"n_paths": evaluation_paths})
     _check_schedule(eval_every, validation_paths)
@@ -285,7 +287,7 @@ def resume(directory: str | Path, eval_every: int | None = None, validation_path
 
     * ``"complete"``: the run has its final model and ``evaluation/``: nothing is done, nothing written;
     * ``"evaluated"``: it had its final model only (stopped during the evaluation): ``evaluation/`` written;
-    * ``"trained"``: PPO/SAC continued from the newest checkpoint to ``agent.total_timesteps`` exactly as the
+    * ``"trained"``: PPO/SAC/TQC continued from the newest checkpoint to ``agent.total_timesteps`` exactly as the
       uninterrupted run (``hedgegym.agents.checkpoint``), then the final model and ``evaluation/``.
 
     ``on_validation(step, metrics)``: as ``train``'s, at every validation point of the continued training.

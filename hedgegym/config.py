@@ -303,7 +303,8 @@ class EvaluationConfig(BaseModel):
 
 
 class AgentConfig(BaseModel):
-    """A learned hedger: SB3 PPO / SAC on the batched env, or the deep-hedging reference (``hedgegym.agents``).
+    """A learned hedger: SB3 PPO / SAC / TQC (sb3-contrib's SAC with truncated quantile critics) on the batched env,
+    or the deep-hedging reference (``hedgegym.agents``).
 
     ``sb3_kwargs`` go to the SB3 constructor as they are (SB3 validates them); the named fields are the ones the
     project sets differently from SB3's defaults. Deep-hedging fields: ``risk_measure``, ``iterations``,
@@ -315,7 +316,7 @@ class AgentConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    algo: Literal["ppo", "sac", "deep_hedging"] = "ppo"
+    algo: Literal["ppo", "sac", "tqc", "deep_hedging"] = "ppo"
     seed: Int = Field(default=0, ge=0)
     n_envs: Int = Field(default=1024, ge=1, le=65_536)
     total_timesteps: Int = Field(default=2_000_000, ge=1)

@@ -1,4 +1,4 @@
-"""Train a PPO, SAC or deep-hedging agent from a config into a new run directory (see hedgegym.agents.training).
+"""Train a PPO, SAC, TQC or deep-hedging agent from a config into a new run directory (see hedgegym.agents.training).
 
     python scripts/train.py --config configs/ppo_gbm_cost_20d.yaml [--seed N] [--total-timesteps N] [--eval-paths N]
     python scripts/train.py --resume runs/<run-dir>
@@ -7,7 +7,7 @@
 Overrides are merged into the config and validated with it (the config's bounds; the error names the field);
 nothing is written before they validate. Exit codes: 0 done (or nothing left to do), 2 bad input (or a run in use
 by another process), 130 Ctrl-C.
-Ctrl-C stops PPO/SAC at the end of the rollout with a checkpoint (a second Ctrl-C: at once, without one).
+Ctrl-C stops PPO/SAC/TQC at the end of the rollout with a checkpoint (a second Ctrl-C: at once, without one).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="experiment YAML (its agent: section picks the algorithm)")
     parser.add_argument("--seed", type=int, help="override agent.seed")
-    parser.add_argument("--total-timesteps", type=int, help="override agent.total_timesteps (PPO/SAC)")
+    parser.add_argument("--total-timesteps", type=int, help="override agent.total_timesteps (PPO/SAC/TQC)")
     parser.add_argument("--resume", help="finish the run in this directory from its last checkpoint")
     parser.add_argument("--runs-dir", default="runs")
     parser.add_argument("--eval-paths", type=int, help="override evaluation.n_paths (held-out paths of the table)")

@@ -5,9 +5,9 @@ by ``hedgegym sweep``): ``read_summaries(directory)`` → ``build_leaderboard(su
 The schema, its one reader (``parse_summary``) and ``TrialSummary`` live in ``hedgegym.sweep.summary``; the trials
 of one task must share their test paths and Cao–Hull c (``TrialSummary.test``).
 
-Hedgers. A learned hedger is an algorithm (``ppo``, ``sac``, ``deep_hedging``) with one set of hyper-parameters;
-its runs are the trials' seeds (named by the algorithm, or ``<algo>#<hash>`` when a sweep holds several
-hyper-parameter sets of it). A classical hedger (every other row of a summary's ``metrics``) is deterministic on
+Hedgers. A learned hedger is an algorithm (``ppo``, ``sac``, ``tqc``, ``deep_hedging``) with one set of
+hyper-parameters; its runs are the trials' seeds (named by the algorithm, or ``<algo>#<hash>`` when a sweep holds
+several hyper-parameter sets of it). A classical hedger (every other row of a summary's ``metrics``) is deterministic on
 a task's common test paths: it counts as ONE run per task, read from the task's first trial (by trial id); its
 rows in the other trials of the task are checked against it (relative tolerance 10⁻⁶) and any disagreement is
 reported in the notes.

@@ -21,7 +21,7 @@ paths. Example::
     scheduler: {type: asha, grace_period: 2, reduction_factor: 2}   # optional early stopping
     cpus_per_trial: 1                            # CPUs (and torch threads) per trial
     max_concurrent_trials: 2                     # optional; default as many as the CPUs allow
-    total_timesteps: 20000                       # CI-size overrides (PPO/SAC), deep-hedging iterations,
+    total_timesteps: 20000                       # CI-size overrides (PPO/SAC/TQC), deep-hedging iterations,
     iterations: 10                               # and evaluation.n_paths of every trial
     evaluation_paths: 1000
     validation_paths: 2000                       # paths of the validation stream (the selection metric)
@@ -72,8 +72,8 @@ __all__ = ["ALGORITHMS", "COMMON_SECTIONS", "REQUIRED_CONFIG_SECTIONS", "Schedul
            "SweepConfig", "SweepConfigError",
            "TaskConfig", "load_sweep_config"]
 
-ALGORITHMS = ("ppo", "sac", "deep_hedging")
-Algorithm = Literal["ppo", "sac", "deep_hedging"]
+ALGORITHMS = ("ppo", "sac", "deep_hedging", "tqc")  # appended: the index seeds random draws (hyperparameter_sets)
+Algorithm = Literal["ppo", "sac", "deep_hedging", "tqc"]
 COMMON_SECTIONS = ("market", "book", "hedging", "costs", "simulation", "evaluation")
 """Sections every config of one task must share (the task's market and test paths)."""
 SEARCHABLE_SECTIONS = ("agent", "env")
@@ -114,7 +114,7 @@ class SchedulerConfig(BaseModel):
     grace_period: Int = Field(default=2, ge=1)
     reduction_factor: float = Field(default=2.0, gt=1)
     max_t: Int = Field(default=100, ge=1, description="ASHA stops every trial at its max_t-th validation point: "
-                       "keep it above the points a trial reports (PPO/SAC: about 21, every ~5% of training and the "
+                       "keep it above the points a trial reports (PPO/SAC/TQC: about 21, every ~5% of training and the "
                        "last)")
 
     @model_validator(mode="after")
@@ -164,7 +164,7 @@ class SweepConfig(BaseModel):
     scheduler: SchedulerConfig | None = None
     cpus_per_trial: float = Field(default=1.0, gt=0, le=1024)
     max_concurrent_trials: Int | None = Field(default=None, ge=1, description="default: as many as the CPUs allow")
-    total_timesteps: Int | None = Field(default=None, ge=1, description="PPO/SAC agent.total_timesteps override")
+    total_timesteps: Int | None = Field(default=None, ge=1, description="PPO/SAC/TQC agent.total_timesteps override")
     iterations: Int | None = Field(default=None, ge=1, description="deep hedging agent.iterations override")
     evaluation_paths: Int | None = Field(default=None, ge=10, le=1_000_000, description="evaluation.n_paths")
     validation_paths: Int = Field(default=2_000, ge=10, le=1_000_000)
@@ -259,7 +259,7 @@ class SweepConfig(BaseModel):
     def algorithm_overrides(self, algo: str) -> dict[str, Any]:
         """The fixed overrides of every trial of ``algo``: its ``overrides`` plus the CI-size ones that apply."""
         values = dict(self.overrides.get(algo, {}))
-        if algo in ("ppo", "sac") and self.total_timesteps is not None:
+        if algo in ("ppo", "sac", "tqc") and self.total_timesteps is not None:
             values["agent.total_timesteps"] = self.total_timesteps
         if algo == "deep_hedging" and self.iterations is not None:
             values["agent.iterations"] = self.iterations

@@ -677,7 +677,7 @@ def _keys_of(sweep: SweepConfig, experiment: str) -> dict[str, str] | None:
         return None
     import re
 
-    match = re.fullmatch(r"(.+)__(ppo|sac|deep_hedging)__(\d+)(-\d+)?", experiment)
+    match = re.fullmatch(r"(.+)__(ppo|sac|tqc|deep_hedging)__(\d+)(-\d+)?", experiment)
     algo = match.group(2) if match else None
     if algo not in sweep.search_space:
         raise SweepConfigError(f"--resume: {experiment} is not an experiment of this Optuna sweep "

@@ -13,7 +13,7 @@ key                 value
                     hyper-parameters as compact JSON (``trial_id``): same spec → same id on any machine
 ``task``            the benchmark task (one market, book, costs, simulation and set of test paths)
 ``config``          path of the experiment config the trial started from
-``algo``            ``"ppo"`` | ``"sac"`` | ``"deep_hedging"``
+``algo``            ``"ppo"`` | ``"sac"`` | ``"deep_hedging"`` | ``"tqc"``
 ``seed``            ``agent.seed``
 ``hyperparameters`` {dotted config key: value}: every override the trial applied (may be empty)
 ``premium``         model value of the book's liability at t = 0 (currency, > 0)
@@ -67,7 +67,7 @@ __all__ = ["ALGOS", "METRICS", "SCHEMA", "SummaryError", "TrialEvaluation", "Tri
 
 SCHEMA = "hedgegym.trial/1"
 T = TypeVar("T")
-ALGOS = ("ppo", "sac", "deep_hedging")
+ALGOS = ("ppo", "sac", "deep_hedging", "tqc")
 METRICS = ("y", "cvar_95", "rmse", "max_drawdown", "cbr", "mean_pnl", "std_pnl", "mean_cost")
 _HEX = frozenset("0123456789abcdef")
 

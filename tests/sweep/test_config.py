@@ -144,3 +144,31 @@ def test_sweeps_whose_trials_would_collide_or_vanish_are_refused(changes, messag
     a space would silently not run under Optuna: both are refused at load, naming the field."""
     with pytest.raises(SweepConfigError, match=message):
         parse_sweep_config(sweep(**changes))
+
+
+def test_a_sweep_trains_tqc_like_sac():
+    """TQC (sb3-contrib) is a sweep algorithm like SAC: its task config loads next to SAC's (same task), takes the
+    SB3 ``total_timesteps`` override and its own searched keys, and names its trials and Optuna experiments."""
+    from hedgegym.sweep.config import ALGORITHMS
+    from hedgegym.sweep.runner import _keys_of
+    from hedgegym.sweep.summary import ALGOS
+
+    assert ALGORITHMS[:3] == ("ppo", "sac", "deep_hedging")  # the index seeds random draws: appended, never inserted
+    assert set(ALGOS) == set(ALGORITHMS)
+    drop = "agent.sb3_kwargs.top_quantiles_to_drop_per_net"
+    data = sweep(tasks=[{"name": "gbm_cost_60d", "configs": {"sac": "configs/sac_gbm_cost_60d.yaml",
+                                                             "tqc": "configs/tqc_gbm_cost_60d.yaml"}}],
+                 total_timesteps=500, search_space={"tqc": {drop: {"grid": [0, 2]}}})
+    config = parse_sweep_config(data)
+    configs = config.experiment_configs(ROOT)
+    assert configs["gbm_cost_60d", "tqc"].agent.algo == "tqc"
+    assert configs["gbm_cost_60d", "tqc"].agent.total_timesteps == configs["gbm_cost_60d", "sac"].agent.total_timesteps
+    assert configs["gbm_cost_60d", "tqc"].agent.total_timesteps == 500
+    trials = [t for t in plan_trials(config) if t.algo == "tqc"]
+    assert sorted(t.hyperparameters[drop] for t in trials) == [0, 0, 2, 2]  # 2 values x 2 seeds
+    assert all("__tqc__" in t.trial_id and t.hyperparameters["agent.total_timesteps"] == 500 for t in trials)
+    optuna = parse_sweep_config({**data, "tasks": [{"name": "gbm_cost_60d",
+                                                    "configs": {"tqc": "configs/tqc_gbm_cost_60d.yaml"}}],
+                                 "search": {"algorithm": "optuna", "num_samples": 2},
+                                 "search_space": {"tqc": {drop: {"choice": [0, 2]}}}})
+    assert _keys_of(optuna, "gbm_cost_60d__tqc__1") == {"hp_0": drop}
