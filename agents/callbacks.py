@@ -27,6 +27,7 @@ Evaluations run with the global torch / numpy generators saved and restored, so 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,7 +41,7 @@ from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 from torch.utils.tensorboard import SummaryWriter
 
 from hedgegym import _validation as check
-from hedgegym.agents.checkpoint import save_checkpoint
+from hedgegym.agents.checkpoint import save_checkpoint, write_atomically
 from hedgegym.baselines import DeltaHedger
 from hedgegym.config import ExperimentConfig
 from hedgegym.env.features import Scales
@@ -111,12 +112,16 @@ class HedgeMetricsCallback(BaseCallback):
     ``hparams`` text were written before that checkpoint: not again). Put it before ``RolloutCheckpointCallback``
     in the ``CallbackList``, so that a point due at a checkpoint step is written before the checkpoint.
     ``on_validation(step, metrics)``, when given, receives each point's ``hedge/*`` values (e.g. a sweep reports
-    ``metrics["y"]`` to Ray Tune's scheduler). ``ValueError`` when ``eval_every`` or ``n_paths`` is not a positive
-    integer."""
+    ``metrics["y"]`` to Ray Tune's scheduler). ``best_model``, when given, is where the policy with the lowest
+    validation Y so far is saved (SB3 zip, written atomically, strictly lower Y replaces it: the earliest of equal
+    points is kept), with ``<best_model stem>.json`` holding its ``step`` and ``validation_y`` (read back on a
+    resumed run, whose replayed points then save nothing new: a resumed run replays the same policies). ``ValueError``
+    when ``eval_every`` or ``n_paths`` is not a positive integer."""
 
     def __init__(self, config: ExperimentConfig, eval_every: int = 50_000, n_paths: int = 2_000,
                  resumed_at: int | None = None,
-                 on_validation: Callable[[int, dict[str, float]], None] | None = None) -> None:
+                 on_validation: Callable[[int, dict[str, float]], None] | None = None,
+                 best_model: Path | None = None) -> None:
         super().__init__()
         check.positive_int("eval_every", eval_every)
         check.positive_int("n_paths", n_paths)
@@ -126,6 +131,8 @@ class HedgeMetricsCallback(BaseCallback):
         self.scales = Scales.from_setup(config.market.build(), config.build_book())
         self.resumed_at = resumed_at
         self.on_validation = on_validation
+        self.best_model = best_model
+        self._best_y = best_validation_y(best_model) if best_model is not None else None
         self._last: int | None = None
         self._delta: dict[str, float] | None = None
         self._tensorboard: SummaryWriter | None = None
@@ -173,6 +180,11 @@ class HedgeMetricsCallback(BaseCallback):
         writer.add_scalar("hedge/y_vs_delta", metrics["y"] / self._delta["y"], step)
         writer.add_figure("hedge/position_vs_delta", self._figure(result), step, close=True)
         writer.flush()
+        if self.best_model is not None and metrics["y"] < self._best_y:
+            write_atomically(self.best_model, self.model.save)
+            record = json.dumps({"step": step, "validation_y": metrics["y"]}).encode()
+            write_atomically(best_record(self.best_model), lambda handle: handle.write(record))
+            self._best_y = metrics["y"]
         if self.on_validation is not None:
             self.on_validation(step, metrics)
 
@@ -189,6 +201,19 @@ class HedgeMetricsCallback(BaseCallback):
         axis.set(xlabel="step", ylabel="shares", title="validation path 0")
         axis.legend()
         return figure
+
+
+def best_record(best_model: Path) -> Path:
+    """The JSON record (``step``, ``validation_y``) beside a best-validation model file."""
+    return best_model.with_suffix(".json")
+
+
+def best_validation_y(best_model: Path) -> float:
+    """The validation Y of the policy saved at ``best_model`` (inf when none is saved yet)."""
+    record = best_record(best_model)
+    if not (best_model.is_file() and record.is_file()):
+        return float("inf")
+    return float(json.loads(record.read_text())["validation_y"])
 
 
 class RolloutCheckpointCallback(BaseCallback):

@@ -9,6 +9,10 @@ Layout of ``runs/<config>__<algo>__<seed>__<YYYYmmdd-HHMMSS>/`` (an existing dir
   Ctrl-C, and one at the last step (SB3 completes whole rollouts: a run ends at the first rollout boundary at or
   past ``total_timesteps``, and its last checkpoint is at that step);
 * ``final_model.zip`` (PPO/SAC/TQC) or ``final_model.pt`` (deep hedging: the policy's state dict);
+* ``best_model.zip`` + ``best_model.json`` (PPO/SAC/TQC with ``agent.final_policy: best_validation``) — the policy
+  with the lowest Y at the validation points (the validation stream, never the test paths; as SB3's
+  ``EvalCallback`` keeps its best model), which the evaluation and ``load_agent`` then use; ``final_model.zip``
+  stays the last policy;
 * ``evaluation/`` — ``hedgegym compare``'s files with the trained agent added to the classical hedgers.
 
 Every file is written under a unique temporary name and renamed into place (the temporary is removed when the
@@ -79,7 +83,7 @@ __all__ = ["RunError", "TrainingInterrupted", "apply_overrides", "evaluate_run",
            "resume", "train"]
 
 ALGORITHMS = {"ppo": PPO, "sac": SAC, "tqc": TQC}
-CHECKPOINTS, EVALUATION = "checkpoints", "evaluation"
+CHECKPOINTS, EVALUATION, BEST_MODEL = "checkpoints", "evaluation", "best_model.zip"
 
 
 class RunError(ValueError):
@@ -143,7 +147,18 @@ def _check_schedule(eval_every: int | None, validation_paths: int) -> None:
 
 
 def _final_model(directory: Path, config: ExperimentConfig) -> Path:
+    """The last policy, written when training ends (its presence marks a trained run)."""
     return directory / ("final_model.pt" if config.agent.algo == "deep_hedging" else "final_model.zip")
+
+
+def _best_model(directory: Path, config: ExperimentConfig) -> Path | None:
+    """Where the best-validation policy is kept (``agent.final_policy: best_validation``), else ``None``."""
+    return directory / BEST_MODEL if config.agent.final_policy == "best_validation" else None
+
+
+def _policy_model(directory: Path, config: ExperimentConfig) -> Path:
+    """The policy a finished run evaluates and ``load_agent`` returns (``agent.final_policy``)."""
+    return _best_model(directory, config) or _final_model(directory, config)
 
 
 def train(config: ExperimentConfig, runs_dir: str | Path = "runs", eval_every: int | None = None,
@@ -229,7 +244,8 @@ def _learn(model, config: ExperimentConfig, directory: Path, eval_every: int | N
     progress = RichProgressCallback(total)
     checkpoints = RolloutCheckpointCallback(directory / CHECKPOINTS, _checkpoint_every(config))
     hedge = HedgeMetricsCallback(config, eval_every or max(total // 20, 1), validation_paths,
-                                 resumed_at=start if resuming else None, on_validation=on_validation)
+                                 resumed_at=start if resuming else None, on_validation=on_validation,
+                                 best_model=_best_model(directory, config))
     try:
         with _stop_on_interrupt(checkpoints):
             # hedge before checkpoints: a hedge/* point due at a checkpoint step is written before the checkpoint
@@ -328,9 +344,13 @@ def load_agent(directory: str | Path):
     """The trained agent of a run: an SB3 model, or a ``DeepHedger``; and the run's config (``RunError`` when
     the directory is not a run or has no final model)."""
     directory, config = _run_config(directory)
-    final = _final_model(directory, config)
+    last = _final_model(directory, config)
+    if not last.is_file():
+        raise RunError(f"{directory} has no {last.name} (unfinished: continue it with --resume {directory})")
+    final = _policy_model(directory, config)
     if not final.is_file():
-        raise RunError(f"{directory} has no {final.name} (unfinished: continue it with --resume {directory})")
+        raise RunError(f"{directory} has no {final.name} (agent.final_policy {config.agent.final_policy}: no "
+                       "validation point was logged)")
     if config.agent.algo == "deep_hedging":
         core = HedgingCore(config, n_envs=1)
         policy = DeepHedgingPolicy(len(core.feature_names), core.action_space.shape[0], list(config.agent.net_arch),

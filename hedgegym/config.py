@@ -339,12 +339,18 @@ class AgentConfig(BaseModel):
         default="float32", description="deep hedging: precision of the engine's step and the policy during training")
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:[0-9]+)?)$",
                         description="deep hedging: 'cpu', 'cuda' or 'cuda:N' (the engine's step and the policy)")
+    final_policy: Literal["last", "best_validation"] = Field(
+        default="last", description="PPO/SAC/TQC: the policy a run evaluates and load_agent returns: the last one, or "
+                                    "the one with the lowest Y at the validation points (best_model.zip)")
 
     @model_validator(mode="after")
     def _training_set_holds_a_batch(self) -> AgentConfig:
         if self.training_paths is not None and self.training_paths < self.batch_paths:
             raise ValueError(f"agent.training_paths must be >= agent.batch_paths ({self.batch_paths}) or null, got "
                              f"{self.training_paths}")
+        if self.final_policy == "best_validation" and self.algo == "deep_hedging":
+            raise ValueError("agent.final_policy best_validation applies to ppo, sac and tqc (deep hedging logs no "
+                             "validation points); use last")
         return self
 
 

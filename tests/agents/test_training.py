@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import fcntl
 import importlib.util
+import json
 import os
 import shutil
 import signal
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from stable_baselines3 import PPO, SAC
@@ -432,3 +434,55 @@ def test_hedge_y_uses_the_configs_cao_hull_c():
     per_path = pd.DataFrame({"pnl": pnl, "cost": np.ones(5), "turnover": np.ones(5), "n_trades": np.ones(5),
                              "max_drawdown": np.ones(5)})
     assert callback._metrics(per_path)["y"] == pytest.approx(-pnl.mean() + 3.0 * pnl.std(ddof=1))
+
+
+@pytest.mark.parametrize("algo", ["ppo", "sac"])
+def test_best_validation_policy_is_the_lowest_logged_y_and_is_what_the_run_evaluates(algo, tmp_path, no_plots):
+    """``agent.final_policy: best_validation``: best_model.zip is the policy of the lowest ``hedge/y`` point (its
+    record says which), load_agent returns it, and the evaluation table's agent row is its Y on the test paths;
+    final_model.zip stays the last policy."""
+    from hedgegym.agents.callbacks import validation_paths
+    from hedgegym.env.features import Scales
+    from hedgegym.evaluation import evaluate
+    from hedgegym.evaluation.metrics import metric_values
+
+    config = smoke(algo, final_policy="best_validation")
+    run = train(config, tmp_path, **EVERY_ROLLOUT)
+    points = scalars(run)["hedge/y"]
+    best_step, best_y = min(points, key=lambda point: point[1])
+    record = json.loads((run / "best_model.json").read_text())
+    assert record["step"] == best_step and record["validation_y"] == pytest.approx(best_y, rel=1e-6)
+    assert len({y for _, y in points}) > 1  # the policy changed: the choice was a real one
+    agent, _ = training.load_agent(run)
+    np.testing.assert_array_equal(
+        np.concatenate([p.detach().numpy().ravel() for p in agent.policy.parameters()]),
+        parameters(run / "best_model.zip", algo))
+    paths = validation_paths(config, 20)
+    again = evaluate(agent, config, paths=paths).per_path
+    scale = Scales.from_setup(config.market.build(), config.build_book()).value
+    assert metric_values(again, None, scale, config.evaluation.cao_hull_c)["y"] == pytest.approx(best_y, rel=1e-6)
+    table = pd.read_csv(run / "evaluation" / "results.csv", index_col=0)
+    test = evaluate(agent, config, n_paths=config.evaluation.n_paths, seed=config.evaluation.seed).per_path
+    assert table.loc[algo, "mean_pnl"] == pytest.approx(test["pnl"].mean(), rel=1e-9)
+    last = parameters(run / "final_model.zip", algo)
+    if best_step != points[-1][0]:
+        assert not np.array_equal(last, parameters(run / "best_model.zip", algo))
+
+
+def test_best_validation_survives_an_interrupted_and_resumed_run(tmp_path, monkeypatch, no_plots):
+    config = smoke("ppo", final_policy="best_validation")
+    full = train(config, tmp_path / "full", **EVERY_ROLLOUT)
+    ctrl_c_at(monkeypatch, 90)
+    with pytest.raises(TrainingInterrupted) as stop:
+        train(config, tmp_path / "cut", **EVERY_ROLLOUT)
+    monkeypatch.undo()
+    no_plots_again(monkeypatch)
+    run = stop.value.checkpoint.parent.parent
+    assert resume(run, **EVERY_ROLLOUT) == "trained"
+    assert (run / "best_model.json").read_text() == (full / "best_model.json").read_text()
+    np.testing.assert_array_equal(parameters(run / "best_model.zip", "ppo"), parameters(full / "best_model.zip", "ppo"))
+
+
+def test_best_validation_is_refused_for_deep_hedging():
+    with pytest.raises(ConfigError, match=r"agent\.final_policy best_validation applies to ppo, sac and tqc"):
+        parse_config({**SMOKE, "agent": {"algo": "deep_hedging", "final_policy": "best_validation"}})
