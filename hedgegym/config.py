@@ -245,7 +245,7 @@ class HedgingConfig(BaseModel):
         default=10.0, gt=0, description="largest listed-option position, in multiples of the book's size")
 
 
-REWARDS = ("pnl", "mean_variance", "cvar", "entropic")
+REWARDS = ("pnl", "mean_variance", "cvar", "entropic", "terminal_mean_variance")
 ACTIONS = ("absolute", "delta_relative", "delta_band", "delta_vega_band")
 
 
@@ -255,8 +255,8 @@ class EnvConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     features: list[str] | None = Field(default=None, description="None: the default feature set")
-    reward: Literal["pnl", "mean_variance", "cvar", "entropic"] = "mean_variance"
-    risk_aversion: FiniteFloat = Field(default=1.0, gt=0, description="κ of mean–variance, λ of the entropic reward")
+    reward: Literal["pnl", "mean_variance", "cvar", "entropic", "terminal_mean_variance"] = "mean_variance"
+    risk_aversion: FiniteFloat = Field(default=1.0, gt=0, description="κ of (terminal) mean–variance, λ of entropic")
     cvar_level: FiniteFloat = Field(default=0.95, gt=0, lt=1)
     cvar_threshold: FiniteFloat = Field(default=0.0, description="w of the Rockafellar–Uryasev CVaR reward (scaled)")
     action: Literal["absolute", "delta_relative", "delta_band", "delta_vega_band"] = "absolute"

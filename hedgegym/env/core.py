@@ -34,7 +34,7 @@ from hedgegym.env.features import (
     evaluate_node_features,
     greeks_read,
 )
-from hedgegym.env.rewards import Reward
+from hedgegym.env.rewards import Reward, TerminalMeanVariance
 from hedgegym.pricing.greeks import FloatArray
 
 __all__ = ["CoreFace", "HedgingCore"]
@@ -62,7 +62,10 @@ class HedgingCore:
         n_options = len(self.engine.hedge_options)
         self.feature_names = configured_features(env.features, n_options)
         check_features(self.feature_names, n_options)
-        self.reward = Reward(env.reward, env.risk_aversion, env.cvar_level, env.cvar_threshold)
+        if env.reward == "terminal_mean_variance":  # keeps running means of the P&L per step
+            self.reward: Reward | TerminalMeanVariance = TerminalMeanVariance(env.risk_aversion, self.n_steps)
+        else:
+            self.reward = Reward(env.reward, env.risk_aversion, env.cvar_level, env.cvar_threshold)
         k = self.engine.n_instruments
         option_limit = env.position_limit if env.option_limit is None else env.option_limit
         self.position_scale = np.array([self.scales.notional * env.position_limit]
@@ -171,8 +174,11 @@ class HedgingCore:
         outcome = self.engine.step(self.targets(actions))
         self.last_outcome = outcome
         self.total_cost = self.total_cost + outcome.cost
-        rewards = self.reward(outcome.pnl / self.scales.value, self.engine.wealth / self.scales.value,
-                              outcome.terminal)
+        scaled_pnl, scaled_wealth = outcome.pnl / self.scales.value, self.engine.wealth / self.scales.value
+        if isinstance(self.reward, TerminalMeanVariance):
+            rewards = self.reward(scaled_pnl, scaled_wealth, self.engine.step_index)
+        else:
+            rewards = self.reward(scaled_pnl, scaled_wealth, outcome.terminal)
         return self.observe(), rewards, outcome.terminal, outcome
 
     def infos(self) -> list[dict[str, Any]]:

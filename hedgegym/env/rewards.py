@@ -15,6 +15,21 @@ Terminal-only rewards (0 before maturity, a function of the episode's scaled P&L
 * ``entropic``:  r_T = −exp(−λX) / λ                        exponential utility (λ = ``risk_aversion``); its
   certainty equivalent is minus the entropic risk. The exponent is capped at 50 so r stays finite.
 
+Terminal mean–variance, spread over the steps (stateful: it keeps a running mean per step):
+
+* ``terminal_mean_variance``:  r_t = x_t − (κ/2) [(X_t − m_t)² − (X_{t−1} − m_{t−1})²],  X_t = W_t / P
+
+  m_t is a running estimate of E[X_t] (an exponential moving average of the batch mean of X_t over the N envs,
+  updated when a batch of episodes ends, each update weighted N / (N + 1,000): a memory of about 1,000 episodes;
+  m_0 = 0). The bracket telescopes, so an
+  episode's return is X_T − (κ/2) (X_T − m_T)² (X_0 = 0): with m_T = E[X_T] its expectation is the terminal
+  mean − κ/2 · variance of the hedged P&L — the objective that Y = −mean + c · sd ranks like for κ ≈ c / sd — with
+  the variance of the whole episode's P&L, autocorrelation included, which the per-step ``mean_variance`` (a sum
+  of squared increments) misses. The intermediate terms are potential-based shaping (Ng, Harada & Russell 1999,
+  potential −(κ/2)(X_t − m_t)²): a signal at every step, the same optimum for fixed m. Tracking the mean of the
+  P&L separately from its square follows Cao, Chen, Hull & Poulos (2021, "Deep hedging of derivatives using
+  reinforcement learning"), who learn E[C] and E[C²] with two critics.
+
 Shape: x and X are (N,); rewards (N,), float64.
 """
 
@@ -27,7 +42,10 @@ import numpy as np
 from hedgegym import _validation as check
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["Reward"]
+__all__ = ["REWARD_KINDS", "Reward", "TerminalMeanVariance"]
+
+REWARD_KINDS = ("pnl", "mean_variance", "cvar", "entropic", "terminal_mean_variance")
+MEAN_MEMORY = 1_000  # episodes: the running means' memory (terminal_mean_variance)
 
 
 @dataclass(frozen=True)
@@ -40,8 +58,8 @@ class Reward:
     cvar_threshold: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("pnl", "mean_variance", "cvar", "entropic"):
-            raise ValueError(f"reward must be one of pnl, mean_variance, cvar, entropic; got {self.kind!r}")
+        if self.kind not in REWARD_KINDS:
+            raise ValueError(f"reward must be one of {', '.join(REWARD_KINDS)}; got {self.kind!r}")
         check.positive("risk_aversion", self.risk_aversion)
         check.finite("cvar_threshold", self.cvar_threshold)
         if not 0 < check.finite("cvar_level", self.cvar_level) < 1:
@@ -52,7 +70,10 @@ class Reward:
         return self.kind in ("cvar", "entropic")
 
     def __call__(self, scaled_pnl: FloatArray, scaled_wealth: FloatArray, terminal: bool) -> FloatArray:
-        """Reward of one step: ``scaled_pnl`` = δW/P, ``scaled_wealth`` = W/P after the step."""
+        """Reward of one step: ``scaled_pnl`` = δW/P, ``scaled_wealth`` = W/P after the step (stateless kinds;
+        ``terminal_mean_variance`` is ``TerminalMeanVariance``, which keeps its running means)."""
+        if self.kind == "terminal_mean_variance":
+            raise ValueError("the terminal_mean_variance reward keeps running means: use TerminalMeanVariance")
         if self.kind == "pnl":
             return scaled_pnl
         if self.kind == "mean_variance":
@@ -64,3 +85,33 @@ class Reward:
             return -(self.cvar_threshold + np.maximum(loss - self.cvar_threshold, 0.0) / (1.0 - self.cvar_level))
         exponent = np.minimum(-self.risk_aversion * scaled_wealth, 50.0)
         return -np.exp(exponent) / self.risk_aversion
+
+
+class TerminalMeanVariance:
+    """The ``terminal_mean_variance`` reward (see the module docstring) with its running means m_t, t = 0 … T.
+
+    Args:
+        risk_aversion: κ > 0.
+        n_steps: T, the episode's steps.
+    """
+
+    def __init__(self, risk_aversion: float, n_steps: int) -> None:
+        self.risk_aversion = check.positive("risk_aversion", risk_aversion)
+        self.means = np.zeros(int(n_steps) + 1)
+        self._batch_means = np.zeros(int(n_steps) + 1)
+
+    def __call__(self, scaled_pnl: FloatArray, scaled_wealth: FloatArray, step: int) -> FloatArray:
+        """Rewards (N,) of step ``step`` (1 … T: the node the envs just reached), from x = δW/P and X_t = W_t/P.
+        At the episode's last step every m_t moves toward the episode batch's mean of X_t (all N envs end on the
+        same step), not before: within an episode the means are fixed."""
+        last = len(self.means) - 1
+        if not 1 <= step <= last:
+            raise ValueError(f"step must be in [1, {last}], got {step}")
+        previous = scaled_wealth - scaled_pnl
+        now, before = self.means[step], self.means[step - 1]
+        rewards = scaled_pnl - 0.5 * self.risk_aversion * ((scaled_wealth - now) ** 2 - (previous - before) ** 2)
+        self._batch_means[step] = float(np.mean(scaled_wealth))
+        if step == last:  # the means stay fixed within an episode, so that its rewards telescope
+            n = len(scaled_wealth)
+            self.means[1:] += n / (n + MEAN_MEMORY) * (self._batch_means[1:] - self.means[1:])
+        return rewards
