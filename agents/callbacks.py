@@ -132,7 +132,7 @@ class HedgeMetricsCallback(BaseCallback):
         self.resumed_at = resumed_at
         self.on_validation = on_validation
         self.best_model = best_model
-        self._best_y = best_validation_y(best_model) if best_model is not None else None
+        self._best_y = best_validation_y(best_model, int(n_paths)) if best_model is not None else None
         self._last: int | None = None
         self._delta: dict[str, float] | None = None
         self._tensorboard: SummaryWriter | None = None
@@ -182,7 +182,8 @@ class HedgeMetricsCallback(BaseCallback):
         writer.flush()
         if self.best_model is not None and metrics["y"] < self._best_y:
             write_atomically(self.best_model, self.model.save)
-            record = json.dumps({"step": step, "validation_y": metrics["y"]}).encode()
+            record = json.dumps({"step": step, "validation_y": metrics["y"],
+                                 "validation_paths": len(self.paths.spot)}).encode()
             write_atomically(best_record(self.best_model), lambda handle: handle.write(record))
             self._best_y = metrics["y"]
         if self.on_validation is not None:
@@ -208,12 +209,17 @@ def best_record(best_model: Path) -> Path:
     return best_model.with_suffix(".json")
 
 
-def best_validation_y(best_model: Path) -> float:
-    """The validation Y of the policy saved at ``best_model`` (inf when none is saved yet)."""
+def best_validation_y(best_model: Path, n_paths: int) -> float:
+    """The validation Y of the policy saved at ``best_model`` (inf when none is saved yet); ``ValueError`` when it
+    was measured on another number of validation paths than ``n_paths`` (Ys of different path sets)."""
     record = best_record(best_model)
     if not (best_model.is_file() and record.is_file()):
         return float("inf")
-    return float(json.loads(record.read_text())["validation_y"])
+    saved = json.loads(record.read_text())
+    if saved.get("validation_paths", n_paths) != n_paths:
+        raise ValueError(f"validation_paths must be {saved['validation_paths']} as when {best_model.name} was "
+                         f"selected ({record}), got {n_paths}")
+    return float(saved["validation_y"])
 
 
 class RolloutCheckpointCallback(BaseCallback):

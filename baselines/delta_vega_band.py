@@ -32,8 +32,10 @@ class DeltaVegaBandHedger(Hedger):
             the vega-neutral position every step).
         stock_band: b₀, half-width of the stock's band in multiples of the book's notional (≥ 0).
         position_limit: the vega-neutral position's cap, |r₁| ≤ position_limit · n / the option's multiplier
-            contracts (> 0; the Greek-neutral hedgers' cap); the reference is 0 where the option has no vega.
-        name: the label in tables (default ``delta_vega_band_<b₁>`` or ``delta_vega`` when both bands are 0).
+            contracts (> 0; the Greek-neutral hedgers' cap). Where the cap binds, r₁ is clipped to it (the Greek
+            solver's ``GreekNeutralHedger(("delta", "vega"))`` instead drops vega and holds no option), so with
+            bands 0 the two agree wherever the cap does not bind; the reference is 0 where the option has no vega.
+        name: the label in tables (default ``delta_vega_band_<b₁>``, ``_<b₀>`` appended when the stock has a band).
 
     Raises:
         ValueError: a band < 0 or not finite, a limit ≤ 0; at ``reset``, a set-up without exactly one hedge option.
@@ -44,14 +46,14 @@ class DeltaVegaBandHedger(Hedger):
     def __init__(self, option_band: float = 0.0, stock_band: float = 0.0,
                  position_limit: float = DEFAULT_POSITION_LIMIT, name: str | None = None) -> None:
         for field, value in (("option_band", option_band), ("stock_band", stock_band)):
-            if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"{field} must be a finite number >= 0 (a multiple of the book's size), got {value}")
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not (
+                    np.isfinite(value) and value >= 0):
+                raise ValueError(f"{field} must be a finite number >= 0 (a multiple of the book's size), got "
+                                 f"{value!r}")
         _, position_limit = check_solver_limits(1.0, position_limit)
         self.option_band, self.stock_band, self.position_limit = float(option_band), float(stock_band), position_limit
         if name is None:
-            name = "delta_vega" if option_band == stock_band == 0 else f"delta_vega_band_{option_band:g}"
-            if stock_band:
-                name += f"_{stock_band:g}"
+            name = f"delta_vega_band_{option_band:g}" + (f"_{stock_band:g}" if stock_band else "")
         self.name = name
         self._mapping: ActionMapping | None = None
 

@@ -465,6 +465,16 @@ class ExperimentConfig(BaseModel):
         if self.env.action == "delta_vega_band" and n_options != 1:
             raise ValueError("env.action delta_vega_band needs exactly one hedge option (hedging.hedge_options), "
                              f"got {n_options}")
+        if self.env.option_limit is not None and n_options == 0:
+            raise ValueError("env.option_limit scales the hedge options' actions; the config has no hedge option "
+                             "(hedging.hedge_options): remove it")
+        return self
+
+    @model_validator(mode="after")
+    def _terminal_reward_is_undiscounted(self) -> ExperimentConfig:
+        if self.env.reward == "terminal_mean_variance" and self.agent.gamma != 1:
+            raise ValueError("env.reward terminal_mean_variance telescopes to the terminal objective only with "
+                             f"agent.gamma 1, got {self.agent.gamma}")
         return self
 
     @model_validator(mode="after")

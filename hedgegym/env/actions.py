@@ -13,8 +13,8 @@ act in the same space.
   not netted.                                                                                         (k + 1)
 * ``delta_vega_band``: the same band on every instrument, around the model delta–vega hedge (one hedge option,
   m = 1). The option first, in a band around the vega-neutral position r_1 = −vega_book / vega_1 (per contract;
-  clipped to ±``hedging.position_limit`` × n / the option's multiplier, the Greek-neutral hedgers' cap, and 0 where
-  vega_1 = 0):
+  clipped to ±``hedging.position_limit`` × n / the option's multiplier — the Greek-neutral hedgers' cap, though
+  their solver drops vega where it binds instead of clipping — and 0 where vega_1 = 0):
   h_1 = clip(h_1^prev, r_1 − (a_2 + 1)/2 · s_1, r_1 + (a_3 + 1)/2 · s_1); then the stock, in a band around the
   delta hedge of the book *and the options just traded*, r_0 = −(Δ_book + h_1 Δ_1):
   h_0 = clip(h_0^prev, r_0 − (a_0 + 1)/2 · s_0, r_0 + (a_1 + 1)/2 · s_0). a = −1 everywhere is the

@@ -146,9 +146,9 @@ class HedgingCore:
         return evaluate_features(self.feature_names, self.engine, self.scales, self._node_features)
 
     def targets(self, actions: np.ndarray) -> FloatArray:
-        """Target positions (N, k) for actions (N, k) in [−1, 1] (see the module docstring).
+        """Target positions (N, k) for actions (N, a) in [−1, 1] (a = the action size of ``env.action``).
 
-        ``ValueError`` naming the expected shape (N, k) when ``actions`` has another shape (a scalar, ``None``, a
+        ``ValueError`` naming the expected shape (N, a) when ``actions`` has another shape (a scalar, ``None``, a
         batch of the wrong size), is not numeric, or holds NaN or inf.
         """
         k, n = self.action_space.shape[0], self.engine.n_paths

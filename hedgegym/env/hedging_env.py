@@ -48,7 +48,8 @@ class HedgingEnv(CoreFace, gym.Env):
     Out-of-range actions are clipped to [-1, 1]; NaN or inf raises ``ValueError``.
 
     **Reward**: a function of the scaled wealth increment δW/P, costs included: ``pnl``, ``mean_variance``
-    (default, κ = ``risk_aversion``), or terminal-only ``cvar`` / ``entropic`` (``hedgegym.env.rewards``).
+    (default, κ = ``risk_aversion``), terminal-only ``cvar`` / ``entropic``, or ``terminal_mean_variance``
+    (stateful: running means of the P&L per step; ``hedgegym.env.rewards``).
 
     **Episode end**: at maturity, ``terminated=True`` (never truncated: there is no time limit to bootstrap
     through). ``info`` holds the step's P&L decomposition in currency (``pnl``, ``book_pnl``, ``hedge_pnl``,

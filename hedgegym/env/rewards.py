@@ -20,8 +20,12 @@ Terminal mean–variance, spread over the steps (stateful: it keeps a running me
 * ``terminal_mean_variance``:  r_t = x_t − (κ/2) [(X_t − m_t)² − (X_{t−1} − m_{t−1})²],  X_t = W_t / P
 
   m_t is a running estimate of E[X_t] (an exponential moving average of the batch mean of X_t over the N envs,
-  updated when a batch of episodes ends, each update weighted N / (N + 1,000): a memory of about 1,000 episodes;
-  m_0 = 0). The bracket telescopes, so an
+  updated when a batch of episodes ends, each update weighted N / (N + 1,000): a memory of about max(1,000, 2N)
+  episodes; m_0 = 0). The means are shared by the N envs of one core, so env i of a vector env no longer replays a
+  single ``HedgingEnv`` seeded s + i after the first batch of episodes (each single env keeps its own means), and
+  the reward suits on-policy training (PPO: each rollout is whole episodes at fixed means). Off-policy agents
+  (SAC, TQC) replay transitions stored under older means, whose shaping terms then no longer cancel exactly;
+  ``agent.gamma`` must be 1 (the terms telescope only undiscounted). The bracket telescopes, so an
   episode's return is X_T − (κ/2) (X_T − m_T)² (X_0 = 0): with m_T = E[X_T] its expectation is the terminal
   mean − κ/2 · variance of the hedged P&L — the objective that Y = −mean + c · sd ranks like for κ ≈ c / sd — with
   the variance of the whole episode's P&L, autocorrelation included, which the per-step ``mean_variance`` (a sum

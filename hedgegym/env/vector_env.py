@@ -46,7 +46,9 @@ class HedgingVectorEnv(CoreFace, VectorEnv):
     Out-of-range actions are clipped; a wrong shape, a non-numeric array, NaN or inf raises the core's
     ``ValueError`` naming the expected shape (N, a).
 
-    **Reward**: (N,) float64, a function of each env's scaled wealth increment δW/P (``hedgegym.env.rewards``).
+    **Reward**: (N,) float64, a function of each env's scaled wealth increment δW/P (``hedgegym.env.rewards``);
+    ``terminal_mean_variance`` also of running means shared by the N envs (so, from the second batch of episodes
+    on, env i no longer replays a single ``HedgingEnv``, which keeps its own).
 
     **Episode end**: all episodes last ``n_steps`` and end together at maturity: ``terminations`` is all True
     on that step, ``truncations`` is always all False (no time limit to bootstrap through).

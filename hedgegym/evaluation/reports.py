@@ -96,6 +96,10 @@ def compare(
     """
     check_evaluation_size(n_paths, config.simulation.n_steps, "n_paths", minimum=10)
     hedgers = hedgers if hedgers is not None else default_hedgers(config)
+    names = [getattr(hedger, "name", type(hedger).__name__) for hedger in hedgers]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"hedgers: each needs its own name (the table's rows), repeated: {', '.join(repeated)}")
     paths = test_paths(config, n_paths, seed)
     scales = Scales.from_setup(config.market.build(), config.build_book())
     evaluations, skipped = [], {}

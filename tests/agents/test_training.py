@@ -483,6 +483,19 @@ def test_best_validation_survives_an_interrupted_and_resumed_run(tmp_path, monke
     np.testing.assert_array_equal(parameters(run / "best_model.zip", "ppo"), parameters(full / "best_model.zip", "ppo"))
 
 
+def test_best_validation_refuses_a_resume_on_another_validation_set(tmp_path, monkeypatch, no_plots):
+    config = smoke("ppo", final_policy="best_validation")
+    ctrl_c_at(monkeypatch, 90)
+    with pytest.raises(TrainingInterrupted) as stop:
+        train(config, tmp_path, **EVERY_ROLLOUT)
+    monkeypatch.undo()
+    no_plots_again(monkeypatch)
+    run = stop.value.checkpoint.parent.parent
+    assert json.loads((run / "best_model.json").read_text())["validation_paths"] == 20
+    with pytest.raises(ValueError, match=r"validation_paths must be 20 as when best_model\.zip was selected"):
+        resume(run, validation_paths=30, eval_every=10)
+
+
 def test_best_validation_is_refused_for_deep_hedging():
     with pytest.raises(ConfigError, match=r"agent\.final_policy best_validation applies to ppo, sac and tqc"):
         parse_config({**SMOKE, "agent": {"algo": "deep_hedging", "final_policy": "best_validation"}})

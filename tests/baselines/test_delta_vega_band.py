@@ -40,7 +40,7 @@ def test_band_zero_is_the_solvers_delta_vega_hedge_at_every_step():
     band, solver = DeltaVegaBandHedger(), GreekNeutralHedger(("delta", "vega"))
     band.reset(engine)
     solver.reset(engine)
-    assert band.name == "delta_vega"
+    assert band.name == "delta_vega_band_0"
     while not engine.done:
         targets = band.targets(engine)
         np.testing.assert_allclose(targets, solver.targets(engine), rtol=1e-9, atol=1e-9)
@@ -75,9 +75,31 @@ def test_bad_bands_and_set_ups_are_refused():
         DeltaVegaBandHedger(stock_band=float("nan"))
     with pytest.raises(ValueError, match="position_limit must be > 0"):
         DeltaVegaBandHedger(position_limit=0.0)
+    with pytest.raises(ValueError, match="option_band must be a finite number >= 0"):
+        DeltaVegaBandHedger(option_band=None)
     no_option = parse_config({**CONFIG.model_dump(mode="json", exclude={"hedging"}), "name": "x"})
     with pytest.raises(ValueError, match=r"exactly one listed hedge option .* has 0"):
         evaluate(DeltaVegaBandHedger(), no_option, n_paths=10)
+
+
+def test_where_the_cap_binds_the_band_clips_and_the_solver_drops_vega():
+    """Documented difference: a cap of 0.05 × the notional (0.5 contracts) binds on this book."""
+    engine = engine_on(8)
+    band = DeltaVegaBandHedger(position_limit=0.05)
+    solver = GreekNeutralHedger(("delta", "vega"), position_limit=0.05)
+    band.reset(engine)
+    solver.reset(engine)
+    clipped, dropped = band.targets(engine), solver.targets(engine)
+    np.testing.assert_allclose(np.abs(clipped[:, 1]), 0.5)
+    np.testing.assert_allclose(dropped[:, 1], 0.0)
+    np.testing.assert_allclose(dropped[:, 0], -engine.book_greeks.delta)
+
+
+def test_compare_refuses_two_hedgers_with_one_name():
+    from hedgegym.evaluation.reports import compare
+
+    with pytest.raises(ValueError, match="repeated: delta_vega_band_0"):
+        compare(CONFIG, [DeltaVegaBandHedger(), DeltaVegaBandHedger()], n_paths=10)
 
 
 def test_compare_offers_delta_vega_and_tuning_picks_the_band_on_validation_paths():

@@ -94,6 +94,8 @@ def test_config_refuses_delta_vega_band_without_exactly_one_option():
         parse_config({**BASE, "hedging": two, "env": {"action": "delta_vega_band"}})
     with pytest.raises(ConfigError, match="option_limit"):
         parse_config({**BASE, "hedging": OPTION, "env": {"option_limit": 0}})
+    with pytest.raises(ConfigError, match=r"env\.option_limit scales the hedge options' actions; the config has no"):
+        parse_config({**BASE, "env": {"option_limit": 0.5}})
 
 
 def test_env_with_delta_vega_band_reaches_the_delta_vega_hedge():

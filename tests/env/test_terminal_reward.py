@@ -77,3 +77,5 @@ def test_bad_use_is_refused_by_name():
         TerminalMeanVariance(0.0, 6)
     with pytest.raises(ConfigError, match="reward"):
         parse_config({**CONFIG, "env": {"reward": "terminal_variance"}})
+    with pytest.raises(ConfigError, match=r"only with agent\.gamma 1, got 0\.99"):
+        parse_config({**CONFIG, "agent": {"algo": "ppo", "gamma": 0.99}})
