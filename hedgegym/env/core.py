@@ -89,7 +89,11 @@ class HedgingCore:
 
     # ------------------------------------------------------------------ randomness
     def seed(self, seeds: list[int | None] | None = None, generators: list[np.random.Generator] | None = None) -> None:
-        """Re-seed env i from ``seeds[i]`` (or adopt ``generators[i]``); the next reset draws a fresh block."""
+        """Re-seed env i from ``seeds[i]`` (or adopt ``generators[i]``); the next reset draws a fresh block. A
+        stateful reward (``terminal_mean_variance``) restarts its running means: a seeded reset replays the same
+        numbers."""
+        if isinstance(self.reward, TerminalMeanVariance):
+            self.reward.restart()
         if generators is not None:
             self.generators = list(generators)
         else:

@@ -21,7 +21,8 @@ Terminal mean–variance, spread over the steps (stateful: it keeps a running me
 
   m_t is a running estimate of E[X_t] (an exponential moving average of the batch mean of X_t over the N envs,
   updated when a batch of episodes ends, each update weighted N / (N + 1,000): a memory of about max(1,000, 2N)
-  episodes; m_0 = 0). The means are shared by the N envs of one core, so env i of a vector env no longer replays a
+  episodes; m_0 = 0; a seeded reset restarts them at 0, so the same seed gives the same numbers). The means are
+  shared by the N envs of one core, so env i of a vector env no longer replays a
   single ``HedgingEnv`` seeded s + i after the first batch of episodes (each single env keeps its own means), and
   the reward suits on-policy training (PPO: each rollout is whole episodes at fixed means). Off-policy agents
   (SAC, TQC) replay transitions stored under older means, whose shaping terms then no longer cancel exactly;
@@ -103,6 +104,11 @@ class TerminalMeanVariance:
         self.risk_aversion = check.positive("risk_aversion", risk_aversion)
         self.means = np.zeros(int(n_steps) + 1)
         self._batch_means = np.zeros(int(n_steps) + 1)
+
+    def restart(self) -> None:
+        """Forget the running means (m_t = 0), as at construction; the env core calls it when it is re-seeded."""
+        self.means[:] = 0.0
+        self._batch_means[:] = 0.0
 
     def __call__(self, scaled_pnl: FloatArray, scaled_wealth: FloatArray, step: int) -> FloatArray:
         """Rewards (N,) of step ``step`` (1 … T: the node the envs just reached), from x = δW/P and X_t = W_t/P.

@@ -499,3 +499,20 @@ def test_best_validation_refuses_a_resume_on_another_validation_set(tmp_path, mo
 def test_best_validation_is_refused_for_deep_hedging():
     with pytest.raises(ConfigError, match=r"agent\.final_policy best_validation applies to ppo, sac and tqc"):
         parse_config({**SMOKE, "agent": {"algo": "deep_hedging", "final_policy": "best_validation"}})
+
+
+def test_a_resumed_run_with_the_terminal_reward_equals_the_uninterrupted_run(tmp_path, monkeypatch, no_plots):
+    """The reward's running means live in the env, which the checkpoint keeps: the resumed run continues them."""
+    config = parse_config({**SMOKE, "env": {**SMOKE["env"], "reward": "terminal_mean_variance", "risk_aversion": 4.0},
+                           "agent": AGENTS["ppo"]})
+    full = train(config, tmp_path / "full", **EVERY_ROLLOUT)
+    ctrl_c_at(monkeypatch, 90)
+    with pytest.raises(TrainingInterrupted) as stop:
+        train(config, tmp_path / "cut", **EVERY_ROLLOUT)
+    monkeypatch.undo()
+    no_plots_again(monkeypatch)
+    run = stop.value.checkpoint.parent.parent
+    assert resume(run, **EVERY_ROLLOUT) == "trained"
+    np.testing.assert_array_equal(parameters(run / "final_model.zip", "ppo"),
+                                  parameters(full / "final_model.zip", "ppo"))
+    assert scalars(run) == scalars(full)

@@ -79,3 +79,24 @@ def test_bad_use_is_refused_by_name():
         parse_config({**CONFIG, "env": {"reward": "terminal_variance"}})
     with pytest.raises(ConfigError, match=r"only with agent\.gamma 1, got 0\.99"):
         parse_config({**CONFIG, "agent": {"algo": "ppo", "gamma": 0.99}})
+
+
+def test_a_seeded_reset_replays_the_same_rewards():
+    from hedgegym.env import HedgingEnv
+
+    env = HedgingEnv(parse_config(CONFIG))
+    actions = np.random.default_rng(3).uniform(-1, 1, (3 * 6, 1)).astype(np.float32)
+
+    def rewards():
+        env.reset(seed=5)
+        out = []
+        for action in actions:
+            _, reward, terminated, _, _ = env.step(action)
+            out.append(reward)
+            if terminated:
+                env.reset()
+        return out
+
+    first = rewards()
+    assert np.any(env.core.reward.means != 0)  # three episodes moved the means
+    assert rewards() == first
