@@ -288,11 +288,15 @@ def evaluate_command(
     from hedgegym.agents.training import RunError, evaluate_run  # torch and stable-baselines3: only now
     from hedgegym.evaluation.reports import markdown_table
 
+    before = set(run_dir.glob("evaluation_*"))
     try:
         comparison = evaluate_run(run_dir, paths)
     except (RunError, OSError) as error:  # e.g. an unfinished run (no final model), a run in use, a full disk
         raise _fail(error) from None
     console.print(escape(markdown_table(comparison.table)), soft_wrap=True)
+    written = sorted(set(run_dir.glob("evaluation_*")) - before)
+    policy = "best_model.zip" if comparison.config.agent.final_policy == "best_validation" else "the final model"
+    console.print(escape(f"{comparison.config.agent.algo} ({policy}) → {', '.join(map(str, written))}"))
 
 
 @app.command("sweep")

@@ -143,6 +143,8 @@ def test_ppo_run_directory_holds_config_tensorboard_checkpoints_model_and_table(
     result = CliRunner().invoke(app, ["evaluate", str(run), "--paths", "50"])
     assert result.exit_code == 0, result.output
     assert len(list(run.glob("evaluation*"))) == 2
+    (written,) = run.glob("evaluation_*")
+    assert f"ppo (the final model) → {written}" in result.output.replace("\n", "")
     assert not list(run.glob(".*"))  # no temporary file left
 
 
