@@ -61,9 +61,7 @@ class DeltaVegaBandHedger(Hedger):
         if engine.n_instruments != 2:
             raise ValueError(f"{self.name} needs exactly one listed hedge option (hedging.hedge_options); the config "
                              f"has {engine.n_instruments - 1}")
-        notional = engine.book.notional
-        contracts = sum(abs(position.quantity) for position in engine.book.positions)
-        scale = np.array([self.stock_band * notional, self.option_band * contracts])
+        scale = np.array([self.stock_band * engine.book.notional, self.option_band * engine.book.contracts])
         self._mapping = ActionMapping("delta_vega_band", scale, option_position_limits(engine, self.position_limit)[1])
 
     def targets(self, engine: HedgingEngine) -> FloatArray:

@@ -389,6 +389,11 @@ class Book:
         return float(sum(abs(p.quantity) * p.option.multiplier for p in self.positions))
 
     @property
+    def contracts(self) -> float:
+        """Σ |quantity|: the book's size in contracts (the scale of a listed-option hedge)."""
+        return float(sum(abs(p.quantity) for p in self.positions))
+
+    @property
     def maturity(self) -> float:
         """The latest maturity in the book, in years since inception (the episode horizon)."""
         return max(position.option.maturity for position in self.positions)

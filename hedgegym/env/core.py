@@ -22,6 +22,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.utils import seeding
 
+from hedgegym.baselines.delta_gamma import option_position_limits
 from hedgegym.config import MAX_SIMULATION_NODES, ExperimentConfig
 from hedgegym.engine import HedgingEngine, StepOutcome
 from hedgegym.env.actions import ActionGreeks, ActionMapping
@@ -71,10 +72,9 @@ class HedgingCore:
         self.position_scale = np.array([self.scales.notional * env.position_limit]
                                        + [self.scales.contracts * option_limit] * (k - 1))
         self.action = env.action
-        options = self.engine.hedge_options  # the Greek-neutral hedgers' cap on a listed option's position
-        option_bound = (config.hedging.position_limit * self.scales.notional / options[0].multiplier if options
-                        else np.inf)
-        self.action_mapping = ActionMapping(env.action, self.position_scale, option_bound)
+        # the Greek-neutral hedgers' cap on a listed option's position (read by delta_vega_band, one option)
+        option_bound = option_position_limits(self.engine, config.hedging.position_limit)[1:].min(initial=np.inf)
+        self.action_mapping = ActionMapping(env.action, self.position_scale, float(option_bound))
         # reset values only the Greeks the features and the action mapping read; others on first access
         self.engine.required_greeks = greeks_read(self.feature_names) | self.action_mapping.greeks
         self.observation_space = spaces.Box(-CLIP, CLIP, shape=(len(self.feature_names),), dtype=np.float32)

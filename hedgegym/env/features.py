@@ -67,7 +67,7 @@ class Scales:
     def from_setup(cls, model: MarketModel, book: Book) -> Scales:
         volatility = reference_volatility(model)
         notional = book.notional
-        contracts = sum(abs(p.quantity) for p in book.positions)
+        contracts = book.contracts
         strike = sum(abs(p.quantity) * p.option.multiplier * p.option.strike for p in book.positions) / notional
         value = 0.4 * notional * model.spot * volatility * np.sqrt(book.maturity)
         vega_unit = volatility**2 if isinstance(model, Heston) else volatility
