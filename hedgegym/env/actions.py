@@ -148,8 +148,8 @@ class ActionMapping:
             option_vega = greeks.instrument_vega[:, 1]
             where = torch.where if torch_inputs else np.where
             zero = option_vega == 0
-            reference = where(zero, 0.0 * option_vega, -greeks.book_vega / where(zero, 1.0 + 0.0 * option_vega,
-                                                                                   option_vega))
+            # the inner where keeps 0/0 out of the gradient where the option has no vega
+            reference = where(zero, 0.0, -greeks.book_vega / where(zero, 1.0, option_vega))
             reference = _clip(reference, -self.option_bound, self.option_bound)
             option = _band(positions[:, 1], reference, actions[:, 2], actions[:, 3], scale[1])
             centre = -(greeks.book_delta + option * greeks.instrument_delta[:, 1])

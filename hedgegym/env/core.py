@@ -35,7 +35,7 @@ from hedgegym.env.features import (
     evaluate_node_features,
     greeks_read,
 )
-from hedgegym.env.rewards import Reward, TerminalMeanVariance
+from hedgegym.env.rewards import make_reward
 from hedgegym.pricing.greeks import FloatArray
 
 __all__ = ["CoreFace", "HedgingCore"]
@@ -63,10 +63,7 @@ class HedgingCore:
         n_options = len(self.engine.hedge_options)
         self.feature_names = configured_features(env.features, n_options)
         check_features(self.feature_names, n_options)
-        if env.reward == "terminal_mean_variance":  # keeps running means of the P&L per step
-            self.reward: Reward | TerminalMeanVariance = TerminalMeanVariance(env.risk_aversion, self.n_steps)
-        else:
-            self.reward = Reward(env.reward, env.risk_aversion, env.cvar_level, env.cvar_threshold)
+        self.reward = make_reward(env.reward, env.risk_aversion, env.cvar_level, env.cvar_threshold, self.n_steps)
         k = self.engine.n_instruments
         option_limit = env.position_limit if env.option_limit is None else env.option_limit
         self.position_scale = np.array([self.scales.notional * env.position_limit]
@@ -92,8 +89,7 @@ class HedgingCore:
         """Re-seed env i from ``seeds[i]`` (or adopt ``generators[i]``); the next reset draws a fresh block. A
         stateful reward (``terminal_mean_variance``) restarts its running means: a seeded reset replays the same
         numbers."""
-        if isinstance(self.reward, TerminalMeanVariance):
-            self.reward.restart()
+        self.reward.restart()
         if generators is not None:
             self.generators = list(generators)
         else:
@@ -178,11 +174,8 @@ class HedgingCore:
         outcome = self.engine.step(self.targets(actions))
         self.last_outcome = outcome
         self.total_cost = self.total_cost + outcome.cost
-        scaled_pnl, scaled_wealth = outcome.pnl / self.scales.value, self.engine.wealth / self.scales.value
-        if isinstance(self.reward, TerminalMeanVariance):
-            rewards = self.reward(scaled_pnl, scaled_wealth, self.engine.step_index)
-        else:
-            rewards = self.reward(scaled_pnl, scaled_wealth, outcome.terminal)
+        rewards = self.reward(outcome.pnl / self.scales.value, self.engine.wealth / self.scales.value,
+                              outcome.terminal, self.engine.step_index)
         return self.observe(), rewards, outcome.terminal, outcome
 
     def infos(self) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ import numpy as np
 from hedgegym import _validation as check
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["REWARD_KINDS", "Reward", "TerminalMeanVariance"]
+__all__ = ["REWARD_KINDS", "Reward", "TerminalMeanVariance", "make_reward"]
 
 REWARD_KINDS = ("pnl", "mean_variance", "cvar", "entropic", "terminal_mean_variance")
 MEAN_MEMORY = 1_000  # episodes: the running means' memory (terminal_mean_variance)
@@ -63,6 +63,8 @@ class Reward:
     cvar_threshold: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.kind == "terminal_mean_variance":
+            raise ValueError("the terminal_mean_variance reward keeps running means: use TerminalMeanVariance")
         if self.kind not in REWARD_KINDS:
             raise ValueError(f"reward must be one of {', '.join(REWARD_KINDS)}; got {self.kind!r}")
         check.positive("risk_aversion", self.risk_aversion)
@@ -74,11 +76,13 @@ class Reward:
     def terminal_only(self) -> bool:
         return self.kind in ("cvar", "entropic")
 
-    def __call__(self, scaled_pnl: FloatArray, scaled_wealth: FloatArray, terminal: bool) -> FloatArray:
+    def restart(self) -> None:
+        """Nothing to forget: a stateless reward (the env core calls it when it is re-seeded)."""
+
+    def __call__(self, scaled_pnl: FloatArray, scaled_wealth: FloatArray, terminal: bool,
+                 step: int | None = None) -> FloatArray:
         """Reward of one step: ``scaled_pnl`` = δW/P, ``scaled_wealth`` = W/P after the step (stateless kinds;
-        ``terminal_mean_variance`` is ``TerminalMeanVariance``, which keeps its running means)."""
-        if self.kind == "terminal_mean_variance":
-            raise ValueError("the terminal_mean_variance reward keeps running means: use TerminalMeanVariance")
+        ``step`` is not read; ``terminal_mean_variance`` is ``TerminalMeanVariance``, which keeps running means)."""
         if self.kind == "pnl":
             return scaled_pnl
         if self.kind == "mean_variance":
@@ -110,8 +114,9 @@ class TerminalMeanVariance:
         self.means[:] = 0.0
         self._batch_means[:] = 0.0
 
-    def __call__(self, scaled_pnl: FloatArray, scaled_wealth: FloatArray, step: int) -> FloatArray:
-        """Rewards (N,) of step ``step`` (1 … T: the node the envs just reached), from x = δW/P and X_t = W_t/P.
+    def __call__(self, scaled_pnl: FloatArray, scaled_wealth: FloatArray, terminal: bool, step: int) -> FloatArray:
+        """Rewards (N,) of step ``step`` (1 … T: the node the envs just reached), from x = δW/P and X_t = W_t/P
+        (``terminal`` is not read: step T is the last).
         At the episode's last step every m_t moves toward the episode batch's mean of X_t (all N envs end on the
         same step), not before: within an episode the means are fixed."""
         last = len(self.means) - 1
@@ -125,3 +130,13 @@ class TerminalMeanVariance:
             n = len(scaled_wealth)
             self.means[1:] += n / (n + MEAN_MEMORY) * (self._batch_means[1:] - self.means[1:])
         return rewards
+
+
+def make_reward(kind: str, risk_aversion: float, cvar_level: float, cvar_threshold: float,
+                n_steps: int) -> Reward | TerminalMeanVariance:
+    """The reward rule ``kind`` (``env.reward``) for episodes of ``n_steps`` steps: ``TerminalMeanVariance`` for
+    ``terminal_mean_variance``, else a stateless ``Reward``. Both are called ``(x, X, terminal, step)`` and
+    ``restart()`` on a re-seed."""
+    if kind == "terminal_mean_variance":
+        return TerminalMeanVariance(risk_aversion, n_steps)
+    return Reward(kind, risk_aversion, cvar_level, cvar_threshold)

@@ -72,7 +72,7 @@ def test_bad_use_is_refused_by_name():
     with pytest.raises(ValueError, match="TerminalMeanVariance"):
         Reward("terminal_mean_variance")(np.zeros(2), np.zeros(2), True)
     with pytest.raises(ValueError, match=r"step must be in \[1, 6\]"):
-        TerminalMeanVariance(1.0, 6)(np.zeros(2), np.zeros(2), 0)
+        TerminalMeanVariance(1.0, 6)(np.zeros(2), np.zeros(2), False, 0)
     with pytest.raises(ValueError, match="risk_aversion"):
         TerminalMeanVariance(0.0, 6)
     with pytest.raises(ConfigError, match="reward"):
