@@ -14,13 +14,12 @@ import pytest
 from sb3_contrib import TQC
 
 from hedgegym.agents import make_model
-from hedgegym.agents.callbacks import TrainingInterrupted
 from hedgegym.agents.checkpoint import checkpoint_steps, list_checkpoints
 from hedgegym.agents.training import ALGORITHMS, load_agent, resume, train
 from hedgegym.config import AgentConfig, ConfigError, load_config, parse_config
 from hedgegym.evaluation import evaluate
 from tests.agents.test_agents import BASE, policy_parameters
-from tests.agents.test_training import EVERY_ROLLOUT, FAST, ROOT, SMOKE, ctrl_c_at, no_plots_again, scalars
+from tests.agents.test_training import EVERY_ROLLOUT, FAST, ROOT, SMOKE, interrupted, no_plots_again, scalars
 
 TQC_KWARGS = {"learning_starts": 64, "top_quantiles_to_drop_per_net": 1,
               "policy_kwargs": {"n_quantiles": 5, "n_critics": 2}}
@@ -99,13 +98,9 @@ def test_interrupted_and_resumed_tqc_run_equals_the_uninterrupted_run(sde, tmp_p
     cfg = smoke(**({"sb3_kwargs": {**RUN_AGENT["sb3_kwargs"], "use_sde": True}} if sde else {}))
     assert cfg.agent.sb3_kwargs.get("use_sde", False) == sde
     full = train(cfg, tmp_path / "full", **EVERY_ROLLOUT)
-    ctrl_c_at(monkeypatch, 90)
-    with pytest.raises(TrainingInterrupted) as stop:
-        train(cfg, tmp_path / "cut", **EVERY_ROLLOUT)
-    monkeypatch.undo()
-    no_plots_again(monkeypatch)
-    run = stop.value.checkpoint.parent.parent
-    assert stop.value.steps >= 90 and not (run / "final_model.zip").exists()
+    stop = interrupted(cfg, tmp_path / "cut", monkeypatch)
+    run = stop.checkpoint.parent.parent
+    assert stop.steps >= 90 and not (run / "final_model.zip").exists()
     assert resume(run, **EVERY_ROLLOUT) == "trained"
     np.testing.assert_array_equal(final_parameters(run / "final_model.zip"), final_parameters(full / "final_model.zip"))
     assert scalars(run) == scalars(full)

@@ -112,6 +112,20 @@ def ctrl_c_before_the_first_rollout(monkeypatch) -> None:
     monkeypatch.setattr(HedgeMetricsCallback, "_on_training_start", on_training_start)
 
 
+def interrupted(config, directory: Path, monkeypatch, stop_at: int = 90) -> TrainingInterrupted:
+    """Train ``config`` into ``directory`` with a real Ctrl-C once ``stop_at`` steps have passed (0: before the first
+    rollout); the ``TrainingInterrupted`` it ends with, the plots switched off again for what follows."""
+    if stop_at == 0:
+        ctrl_c_before_the_first_rollout(monkeypatch)
+    else:
+        ctrl_c_at(monkeypatch, stop_at)
+    with pytest.raises(TrainingInterrupted) as stop:
+        train(config, directory, **EVERY_ROLLOUT)
+    monkeypatch.undo()
+    no_plots_again(monkeypatch)
+    return stop.value
+
+
 def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
     """TensorBoard scalars of a run as TensorBoard shows them (purged events hidden): tag -> [(step, value)];
     wall-clock tags (time/*) left out. Every tag has one point per step."""
@@ -171,16 +185,9 @@ def test_interrupted_and_resumed_run_equals_the_uninterrupted_run(algo, sb3_kwar
                                                                   no_plots):
     config = smoke(algo, **({"sb3_kwargs": sb3_kwargs} if sb3_kwargs else {}))
     full = train(config, tmp_path / "full", **EVERY_ROLLOUT)
-    if stop_at == 0:
-        ctrl_c_before_the_first_rollout(monkeypatch)
-    else:
-        ctrl_c_at(monkeypatch, stop_at)
-    with pytest.raises(TrainingInterrupted) as stop:
-        train(config, tmp_path / "cut", **EVERY_ROLLOUT)
-    monkeypatch.undo()
-    no_plots_again(monkeypatch)
-    run = stop.value.checkpoint.parent.parent
-    assert stop.value.checkpoint.is_file() and stop.value.steps >= stop_at
+    stop = interrupted(config, tmp_path / "cut", monkeypatch, stop_at)
+    run = stop.checkpoint.parent.parent
+    assert stop.checkpoint.is_file() and stop.steps >= stop_at
     assert not (run / "final_model.zip").exists() and not (run / "evaluation").exists()
     assert resume(run, **EVERY_ROLLOUT) == "trained"
     np.testing.assert_array_equal(parameters(run / "final_model.zip", algo), parameters(full / "final_model.zip", algo))
@@ -474,12 +481,7 @@ def test_best_validation_policy_is_the_lowest_logged_y_and_is_what_the_run_evalu
 def test_best_validation_survives_an_interrupted_and_resumed_run(tmp_path, monkeypatch, no_plots):
     config = smoke("ppo", final_policy="best_validation")
     full = train(config, tmp_path / "full", **EVERY_ROLLOUT)
-    ctrl_c_at(monkeypatch, 90)
-    with pytest.raises(TrainingInterrupted) as stop:
-        train(config, tmp_path / "cut", **EVERY_ROLLOUT)
-    monkeypatch.undo()
-    no_plots_again(monkeypatch)
-    run = stop.value.checkpoint.parent.parent
+    run = interrupted(config, tmp_path / "cut", monkeypatch).checkpoint.parent.parent
     assert resume(run, **EVERY_ROLLOUT) == "trained"
     assert (run / "best_model.json").read_text() == (full / "best_model.json").read_text()
     np.testing.assert_array_equal(parameters(run / "best_model.zip", "ppo"), parameters(full / "best_model.zip", "ppo"))
@@ -487,12 +489,7 @@ def test_best_validation_survives_an_interrupted_and_resumed_run(tmp_path, monke
 
 def test_best_validation_refuses_a_resume_on_another_validation_set(tmp_path, monkeypatch, no_plots):
     config = smoke("ppo", final_policy="best_validation")
-    ctrl_c_at(monkeypatch, 90)
-    with pytest.raises(TrainingInterrupted) as stop:
-        train(config, tmp_path, **EVERY_ROLLOUT)
-    monkeypatch.undo()
-    no_plots_again(monkeypatch)
-    run = stop.value.checkpoint.parent.parent
+    run = interrupted(config, tmp_path, monkeypatch).checkpoint.parent.parent
     assert json.loads((run / "best_model.json").read_text())["validation_paths"] == 20
     with pytest.raises(ValueError, match=r"validation_paths must be 20 as when best_model\.zip was selected"):
         resume(run, validation_paths=30, eval_every=10)
@@ -508,12 +505,7 @@ def test_a_resumed_run_with_the_terminal_reward_equals_the_uninterrupted_run(tmp
     config = parse_config({**SMOKE, "env": {**SMOKE["env"], "reward": "terminal_mean_variance", "risk_aversion": 4.0},
                            "agent": AGENTS["ppo"]})
     full = train(config, tmp_path / "full", **EVERY_ROLLOUT)
-    ctrl_c_at(monkeypatch, 90)
-    with pytest.raises(TrainingInterrupted) as stop:
-        train(config, tmp_path / "cut", **EVERY_ROLLOUT)
-    monkeypatch.undo()
-    no_plots_again(monkeypatch)
-    run = stop.value.checkpoint.parent.parent
+    run = interrupted(config, tmp_path / "cut", monkeypatch).checkpoint.parent.parent
     assert resume(run, **EVERY_ROLLOUT) == "trained"
     np.testing.assert_array_equal(parameters(run / "final_model.zip", "ppo"),
                                   parameters(full / "final_model.zip", "ppo"))
