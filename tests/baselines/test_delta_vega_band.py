@@ -110,3 +110,37 @@ def test_compare_offers_delta_vega_and_tuning_picks_the_band_on_validation_paths
     (rule,) = tune_classical(CONFIG, n_paths=300, rules=["delta_vega_band"])
     assert rule.default == 0.0 and rule.value == min(rule.validation_y, key=rule.validation_y.get)
     assert rule.hedger.option_band == rule.value and rule.hedger.name == "delta_vega_band_tuned"
+
+
+def test_band_zero_matches_the_black_scholes_delta_vega_hedge_by_closed_form():
+    """Reference outside hedgegym: Black–Scholes delta N(d1) and vega S φ(d1) √τ from scipy. At t = 0 the hedger holds
+    h₁ = −vega_book / vega_option calls and h₀ = −(Δ_book + h₁ Δ_option) shares."""
+    from scipy.stats import norm
+
+    config = parse_config({
+        "market": {"model": "gbm", "spot": 100.0, "volatility": 0.25, "mu": 0.05, "rate": 0.03},
+        "book": [{"strike": 95.0, "maturity": 0.25, "call": False, "quantity": -7},
+                 {"strike": 110.0, "maturity": 0.25, "call": True, "quantity": -3}],
+        "hedging": {"hedge_options": [{"strike": 100.0, "maturity": 0.5, "call": True}]},
+        "simulation": {"n_steps": 5},
+    })
+    model = config.market.build()
+    paths = model.simulate(3, 5, config.horizon / 5, np.random.default_rng(1), measure="real")
+    engine = HedgingEngine(model, config.build_book(), 5, hedge_options=config.build_hedge_options())
+    engine.reset(paths.spot.T, paths.variance.T)
+
+    def d1(strike, tau):
+        return (np.log(100.0 / strike) + (0.03 + 0.5 * 0.25**2) * tau) / (0.25 * np.sqrt(tau))
+
+    def delta(strike, tau, call):
+        return norm.cdf(d1(strike, tau)) - (0.0 if call else 1.0)
+
+    def vega(strike, tau):
+        return 100.0 * norm.pdf(d1(strike, tau)) * np.sqrt(tau)
+
+    book_delta = 100 * (-7 * delta(95.0, 0.25, False) - 3 * delta(110.0, 0.25, True))
+    book_vega = 100 * (-7 * vega(95.0, 0.25) - 3 * vega(110.0, 0.25))
+    calls = -book_vega / (100 * vega(100.0, 0.5))
+    shares = -(book_delta + calls * 100 * delta(100.0, 0.5, True))
+    targets = DeltaVegaBandHedger().targets(engine)
+    np.testing.assert_allclose(targets, np.tile([shares, calls], (3, 1)), rtol=1e-9)

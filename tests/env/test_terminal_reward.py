@@ -100,3 +100,29 @@ def test_a_seeded_reset_replays_the_same_rewards():
     first = rewards()
     assert np.any(env.core.reward.means != 0)  # three episodes moved the means
     assert rewards() == first
+
+
+def test_every_face_replays_its_rewards_after_a_seeded_reset():
+    """The same for the vector faces: Gymnasium's vector env reset(seed=…) and SB3's VecEnv seed() + reset()."""
+    from hedgegym.env import BatchedHedgingVecEnv, HedgingVectorEnv
+
+    actions = np.random.default_rng(4).uniform(-1, 1, (3 * 6, 2, 1)).astype(np.float32)
+
+    def gymnasium_rewards(env):
+        env.reset(seed=9)
+        return [env.step(action)[1].copy() for action in actions]
+
+    def sb3_rewards(env):
+        env.seed(9)
+        env.reset()
+        out = []
+        for action in actions:
+            env.step_async(action)
+            out.append(env.step_wait()[1].copy())
+        return out
+
+    for env, run in ((HedgingVectorEnv(parse_config(CONFIG), num_envs=2), gymnasium_rewards),
+                     (BatchedHedgingVecEnv(parse_config(CONFIG), n_envs=2), sb3_rewards)):
+        first = run(env)
+        assert np.any(env.core.reward.means != 0)
+        np.testing.assert_array_equal(np.array(run(env)), np.array(first))
