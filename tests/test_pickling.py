@@ -36,7 +36,7 @@ from hedgegym import baselines
 from hedgegym.agents import DeepHedger, DeepHedgingPolicy
 from hedgegym.config import ExperimentConfig, load_config
 from hedgegym.costs import CompositeCost, CostModel, FixedCost, ProportionalCost, QuadraticImpact, SpreadCost
-from hedgegym.engine import HedgingEngine, ModelValuation, RegimeProxyValuation, default_valuation
+from hedgegym.engine import HedgingEngine, ModelValuation, ProxyValuation, default_valuation
 from hedgegym.env import BatchedHedgingVecEnv, HedgingEnv, HedgingVectorEnv
 from hedgegym.env.features import Scales
 from hedgegym.env.rewards import Reward
@@ -450,7 +450,7 @@ def test_pricers_round_trip_and_price_like_quantlib() -> None:
         (default_valuation(regime), lambda v: v(spot, 100.0, tau, True, volatility**2).price, per_path),
     ]
     assert isinstance(cases[2][0], MonitoredPricer)
-    assert isinstance(cases[3][0], ModelValuation) and isinstance(cases[4][0], RegimeProxyValuation)
+    assert isinstance(cases[3][0], ModelValuation) and isinstance(cases[4][0], ProxyValuation)
     for obj, price, reference in cases:
         _value_round_trips(obj)
         for how, round_trip in ROUND_TRIPS.items():

@@ -1,7 +1,7 @@
 """Market simulators: every model returns ``MarketPaths`` (spot and variance arrays over N paths) from one
 ``simulate(n_paths, n_steps, dt, rng, measure)`` call. One model per module."""
 
-from hedgegym.market.base import MEASURES, MarketModel, MarketPaths
+from hedgegym.market.base import MEASURES, PURPOSES, MarketModel, MarketPaths, ProxyVolatilityMarket
 from hedgegym.market.gbm import GeometricBrownianMotion
 from hedgegym.market.heston import Heston
 from hedgegym.market.jump import MertonJumpDiffusion
@@ -10,12 +10,14 @@ from hedgegym.market.uncertain_volatility import RegimeSwitchingVolatility, Vola
 
 __all__ = [
     "MEASURES",
+    "PURPOSES",
     "SABR",
     "GeometricBrownianMotion",
     "Heston",
     "MarketModel",
     "MarketPaths",
     "MertonJumpDiffusion",
+    "ProxyVolatilityMarket",
     "RegimeSwitchingVolatility",
     "VolatilityRule",
 ]
