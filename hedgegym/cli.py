@@ -70,6 +70,18 @@ def _load(config: Path | None, overrides: dict[str, object] | None = None) -> Ex
 
 
 MAX_PATHS_HELP = "at most 1,000,000 and n_paths × (n_steps + 1) <= 8,388,608"
+
+
+def _refuse_path_counts_on_history(experiment: ExperimentConfig, **counts: int | None) -> None:
+    """A historical market's held-out sets are fixed (every window of its validation or test period): a path count
+    given on the command line would be ignored, so it is refused, naming the flag."""
+    if experiment.market.model != "historical":
+        return
+    for name, value in counts.items():
+        if value is not None:
+            flag = "--" + name.replace("_", "-")
+            raise _fail(f"{flag} does not apply to a historical market: its validation and test sets are every "
+                        "window of market.validation and market.test, one every market.stride trading days")
 CHECK_TOLERANCE = 1e-9
 """Rounding floor of ``check``'s comparison, relative to the strike (see ``check``)."""
 
@@ -103,6 +115,12 @@ def check(
     if simulation.n_paths < 2:
         raise _fail(f"simulation.n_paths must be >= 2 for check (a standard error needs two paths), got "
                     f"{simulation.n_paths}")
+    from hedgegym.config import DATA_MARKETS
+
+    if experiment.market.model in DATA_MARKETS:
+        raise _fail(f"check compares a model's option prices with Monte Carlo under its pricing measure; the "
+                    f"{experiment.market.model} market is real-world data (or fitted to it) with no pricing measure, "
+                    "its options marked at Black–Scholes on a volatility proxy: use compare or backtest")
     model = experiment.market.build()
     book = experiment.build_book()
     dt = book.maturity / simulation.n_steps  # one maturity per book (checked by the config): on the grid
@@ -211,6 +229,7 @@ def compare_command(
 
     experiment = _load(config, {"evaluation.n_paths": paths, "evaluation.seed": seed,
                                 "evaluation.bootstrap": bootstrap})
+    _refuse_path_counts_on_history(experiment, paths=paths, validation_paths=validation_paths)
     settings = experiment.evaluation
     try:
         check_evaluation_size(settings.n_paths, experiment.simulation.n_steps)
@@ -260,7 +279,8 @@ def compare_command(
     for name, reason in comparison.skipped.items():
         console.print(f"[yellow]left out {escape(str(name))}: {escape(str(reason))}[/yellow]")
     left_out = f" ({len(comparison.skipped)} left out)" if comparison.skipped else ""
-    console.print(f"{len(comparison.table)} hedgers × {settings.n_paths:,} paths in {time.perf_counter() - start:.1f} s"
+    n_paths = len(comparison.evaluations[0].per_path)
+    console.print(f"{len(comparison.table)} hedgers × {n_paths:,} paths in {time.perf_counter() - start:.1f} s"
                   f"{left_out} → {escape(str(directory))}")
 
 
@@ -277,7 +297,7 @@ def evaluate_command(
 
     if not (run_dir / "config.yaml").is_file():
         raise _fail(f"{run_dir} is not a run directory (no config.yaml)")
-    _load(run_dir / "config.yaml", {"evaluation.n_paths": paths})  # the run's config and --paths, checked first
+    _refuse_path_counts_on_history(_load(run_dir / "config.yaml", {"evaluation.n_paths": paths}), paths=paths)
     try:
         check_output_dir(run_dir / f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}", "evaluation directory")
     except OutputExistsError:

@@ -7,7 +7,8 @@ through the env's observation and action mapping (``HedgingCore``), stepped on t
 
 Attribution of each step's P&L δW (per path, currency), with the net Greeks of book + hedges held over the step
 (positions after trading at tᵢ) and δS = Sᵢ₊₁ − Sᵢ, δσ the change of the model's volatility state in its vega
-unit (Heston: v; SABR: α; regime switching: σ; none for GBM and Merton)::
+unit (Heston: v; SABR: α; regime switching: σ; a data-driven market: its volatility proxy; none for GBM and
+Merton)::
 
     delta = Δ_net δS,   gamma = ½ Γ_net δS²,   theta = Θ_net δt,   vega = vega_net δσ,
     carry = interest on cash + dividends,   cost = −transaction costs,
@@ -31,7 +32,7 @@ from hedgegym.config import ExperimentConfig, check_evaluation_size
 from hedgegym.engine import HedgingEngine, PathValuation
 from hedgegym.env.core import HedgingCore
 from hedgegym.evaluation.metrics import max_drawdown
-from hedgegym.market import SABR, Heston, MarketModel, MarketPaths, RegimeSwitchingVolatility
+from hedgegym.market import SABR, Heston, HistoricalMarket, MarketModel, MarketPaths, ProxyVolatilityMarket
 from hedgegym.pricing.greeks import FloatArray
 
 __all__ = ["ATTRIBUTION_TERMS", "Evaluation", "attribution_greeks", "evaluate", "test_paths"]
@@ -44,11 +45,23 @@ TEST_STREAM, VALIDATION_STREAM = 1, 3  # child streams of SeedSequence(seed); tr
 
 def test_paths(config: ExperimentConfig, n_paths: int, seed: int, stream: int = TEST_STREAM) -> MarketPaths:
     """Held-out paths: real-world measure, child ``stream`` of ``SeedSequence(seed)`` (1: the comparison's test
-    set; 3: the validation set of the training callbacks)."""
+    set; 3: the validation set of the training callbacks and the tuning of the classical rules).
+
+    A historical market has fixed held-out sets instead: every window of its test period (stream 1) or validation
+    period (stream 3), in date order (``HistoricalMarket.windows``); ``n_paths`` and ``seed`` do not apply and the
+    set's size is the number of windows (reported as ``n_paths`` in every result).
+    Raises: ``ValueError`` naming ``stream`` for a historical market and a stream other than 1 or 3."""
     model = config.market.build()
     n_steps = config.simulation.n_steps
+    dt = config.horizon / n_steps
+    if isinstance(model, HistoricalMarket):
+        purposes = {TEST_STREAM: "test", VALIDATION_STREAM: "validation"}
+        if stream not in purposes:
+            raise ValueError(f"stream must be {TEST_STREAM} (test) or {VALIDATION_STREAM} (validation) for a "
+                             f"historical market, got {stream!r}")
+        return model.for_purpose(purposes[stream]).windows(n_steps, dt)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream,)))
-    return model.simulate(n_paths, n_steps, config.horizon / n_steps, rng, measure="real")
+    return model.simulate(n_paths, n_steps, dt, rng, measure="real")
 
 
 @dataclass
@@ -77,10 +90,11 @@ _VALUED: weakref.WeakKeyDictionary[MarketPaths, dict[str, PathValuation]] = weak
 
 
 def _volatility_state(model, variance: FloatArray) -> FloatArray | None:
-    """The state vega refers to: Heston v, SABR α, regime σ; ``None`` for constant-vol models (no vega term)."""
+    """The state vega refers to: Heston v, SABR α, σ = √variance of a proxy-volatility market (regime switching's
+    regime σ, a data-driven market's implied-volatility proxy); ``None`` for constant-vol models (no vega term)."""
     if isinstance(model, Heston):
         return variance
-    if isinstance(model, SABR | RegimeSwitchingVolatility):
+    if isinstance(model, SABR | ProxyVolatilityMarket):
         return np.sqrt(variance)
     return None
 
@@ -89,7 +103,7 @@ def attribution_greeks(model: MarketModel) -> frozenset[str]:
     """The Greeks the P&L attribution reads (module docstring): price, Δ, Γ, Θ, and vega only for a model with a
     volatility state (Heston, SABR, regime switching; under GBM and Merton δσ = 0, so vega is not needed)."""
     base = {"price", "delta", "gamma", "theta"}
-    return frozenset(base | {"vega"} if isinstance(model, Heston | SABR | RegimeSwitchingVolatility) else base)
+    return frozenset(base | {"vega"} if isinstance(model, Heston | SABR | ProxyVolatilityMarket) else base)
 
 
 def evaluate(
