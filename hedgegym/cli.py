@@ -284,6 +284,59 @@ def compare_command(
                   f"{left_out} → {escape(str(directory))}")
 
 
+@app.command("backtest")
+def backtest_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="A historical-market config "
+                                         "(market.model: historical), e.g. configs/sp500_call_1m.yaml.")],
+    agent: Annotated[
+        list[Path] | None,
+        typer.Option("--agent", help="A run directory of a trained agent (repeatable); trained in any market on "
+                     "the same book, hedge options and time grid."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-o", help="New or empty directory; default results/<name>__"
+                                  "backtest__<time>.")
+    ] = None,
+    worst: Annotated[int, typer.Option("--worst", min=1, max=100, help="Worst windows listed per hedger.")] = 5,
+) -> None:
+    """Every classical hedger (and each --agent) over every test window of a historical market: compare's table
+    with intervals over windows, per-window P&L with dates, totals per year, the worst windows, P&L through time."""
+    from hedgegym.output import OutputDirError, check_output_dir
+
+    experiment = _load(config)
+    if experiment.market.model != "historical":
+        raise _fail(f"market.model must be 'historical' for backtest (windows of real history), got "
+                    f"{experiment.market.model!r}: use compare")
+    directory = output_dir or Path("results") / f"{experiment.name}__backtest__{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        check_output_dir(directory, "--output-dir")
+    except OutputDirError as error:
+        raise _fail(error) from None
+    agents = []
+    if agent:
+        from hedgegym.agents.training import RunError, load_agent
+
+        for run in agent:
+            try:
+                loaded, run_config = load_agent(run)
+            except (RunError, OSError) as error:
+                raise _fail(error) from None
+            loaded.name = f"{run_config.agent.algo}_{run_config.name}"
+            agents.append(loaded)
+    from hedgegym.evaluation.backtest import backtest, backtest_markdown, write_backtest
+
+    start = time.perf_counter()
+    try:
+        result = backtest(experiment, agents, n_worst=worst)
+        write_backtest(result, directory)
+    except ValueError as error:
+        raise _fail(error) from None
+    console.print(escape(backtest_markdown(result)), soft_wrap=True)
+    n_windows = result.windows["window"].nunique()
+    console.print(f"{len(result.comparison.table)} hedgers × {n_windows} windows in "
+                  f"{time.perf_counter() - start:.1f} s → {escape(str(directory))}")
+
+
 @app.command("evaluate")
 def evaluate_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by scripts/train.py.")],

@@ -31,11 +31,12 @@ from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig, check_evaluation_size
 from hedgegym.engine import HedgingEngine, PathValuation
 from hedgegym.env.core import HedgingCore
+from hedgegym.env.features import Scales
 from hedgegym.evaluation.metrics import max_drawdown
 from hedgegym.market import SABR, Heston, HistoricalMarket, MarketModel, MarketPaths, ProxyVolatilityMarket
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["ATTRIBUTION_TERMS", "Evaluation", "attribution_greeks", "evaluate", "test_paths"]
+__all__ = ["ATTRIBUTION_TERMS", "Evaluation", "attribution_greeks", "check_agent_fits", "evaluate", "test_paths"]
 
 ATTRIBUTION_TERMS = ("delta", "gamma", "theta", "vega", "carry", "cost", "residual")
 
@@ -106,6 +107,32 @@ def attribution_greeks(model: MarketModel) -> frozenset[str]:
     return frozenset(base | {"vega"} if isinstance(model, Heston | SABR | ProxyVolatilityMarket) else base)
 
 
+def check_agent_fits(training: ExperimentConfig, config: ExperimentConfig) -> None:
+    """``ValueError`` unless an agent trained with ``training`` can act in ``config``: the same book, hedge
+    options and time grid (its observations and actions are built on them); the market and costs may differ (a
+    policy trained in one market, scored in another: GBM → S&P 500 history)."""
+    for section, read in (("book", lambda c: c.model_dump(mode="json")["book"]),
+                          ("hedging.hedge_options", lambda c: c.model_dump(mode="json")["hedging"]["hedge_options"]),
+                          ("simulation.n_steps", lambda c: c.simulation.n_steps),
+                          ("horizon", lambda c: c.horizon)):
+        if read(training) != read(config):
+            raise ValueError(f"agent: trained with {section} {read(training)!r} (config {training.name!r}), cannot "
+                             f"act with {section} {read(config)!r} (config {config.name!r}): its observations and "
+                             "actions are built on the book, the hedge options and the time grid")
+
+
+def _core_for(hedger, config: ExperimentConfig, n_envs: int) -> HedgingCore:
+    """The env core an SB3 model acts through: the config's market, book and costs with the agent's own env
+    section (features, action mapping, limits) and its training market's scales when it carries its training
+    config (``load_agent`` attaches it); otherwise the config's own."""
+    training = getattr(hedger, "training_config", None)
+    if isinstance(hedger, Hedger) or training is None:
+        return HedgingCore(config, n_envs=n_envs)
+    check_agent_fits(training, config)
+    scales = Scales.from_setup(training.market.build(), training.build_book())
+    return HedgingCore(config.model_copy(update={"env": training.env}), n_envs=n_envs, scales=scales)
+
+
 def evaluate(
     hedger, config: ExperimentConfig, n_paths: int = 10_000, seed: int = 1234, paths: MarketPaths | None = None,
     name: str | None = None, attribution: bool = True,
@@ -123,7 +150,7 @@ def evaluate(
     size = paths.n_paths if paths is not None else n_paths
     check_evaluation_size(size, config.simulation.n_steps, "n_paths" if paths is None else "paths.n_paths")
     paths = paths if paths is not None else test_paths(config, n_paths, seed)
-    core = HedgingCore(config, n_envs=paths.n_paths)
+    core = _core_for(hedger, config, paths.n_paths)
     engine: HedgingEngine = core.engine
     is_classical = isinstance(hedger, Hedger)
     # what reset values: the hedger's Greeks (an SB3 model's are its features', declared by the core) + attribution's
