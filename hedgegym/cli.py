@@ -298,6 +298,8 @@ def backtest_command(
                                   "backtest__<time>.")
     ] = None,
     worst: Annotated[int, typer.Option("--worst", min=1, max=100, help="Worst windows listed per hedger.")] = 5,
+    tune: Annotated[bool, typer.Option("--tune", help="Also each classical rule tuned for Y on every window of the "
+                                       "validation period (<rule>_tuned).")] = False,
 ) -> None:
     """Every classical hedger (and each --agent) over every test window of a historical market: compare's table
     with intervals over windows, per-window P&L with dates, totals per year, the worst windows, P&L through time."""
@@ -327,7 +329,7 @@ def backtest_command(
 
     start = time.perf_counter()
     try:
-        result = backtest(experiment, agents, n_worst=worst)
+        result = backtest(experiment, agents, n_worst=worst, tune=tune)
         write_backtest(result, directory)
     except ValueError as error:
         raise _fail(error) from None

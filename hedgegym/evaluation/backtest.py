@@ -46,10 +46,11 @@ class Backtest:
     worst: pd.DataFrame
 
 
-def backtest(config: ExperimentConfig, agents: Sequence = (), n_worst: int = 5,
+def backtest(config: ExperimentConfig, agents: Sequence = (), n_worst: int = 5, tune: bool = False,
              progress: Callable[[str], None] | None = None) -> Backtest:
     """Every classical hedger of ``default_hedgers(config)`` and each of ``agents`` (SB3 models or deep hedgers,
-    e.g. from ``load_agent``) on every test window of ``config``'s historical market.
+    e.g. from ``load_agent``) on every test window of ``config``'s historical market. ``tune``: also each rule
+    tuned for Y on every window of the *validation* period (``hedgegym.evaluation.tuning``; ``<rule>_tuned``).
 
     Raises: ``ValueError`` naming ``market.model`` when the config's market is not ``historical``; the agents'
     ``check_agent_fits`` errors; ``compare``'s errors.
@@ -61,8 +62,15 @@ def backtest(config: ExperimentConfig, agents: Sequence = (), n_worst: int = 5,
     if isinstance(n_worst, bool) or not isinstance(n_worst, int) or n_worst < 1:
         raise ValueError(f"n_worst must be an integer >= 1, got {n_worst!r}")
     settings = config.evaluation
-    comparison = compare(config, [*default_hedgers(config), *agents], 10, settings.seed, settings.bootstrap,
-                         settings.cao_hull_c, progress=progress)
+    tuned = []
+    if tune:
+        from hedgegym.evaluation.tuning import tune_classical
+
+        tuned = tune_classical(config, 10)  # a historical market's validation set: every validation window
+    hedgers = [*default_hedgers(config), *(rule.hedger for rule in tuned), *agents]
+    comparison = compare(config, hedgers, 10, settings.seed, settings.bootstrap, settings.cao_hull_c,
+                         progress=progress)
+    comparison.tuning = tuned
     paths = test_paths(config, 10, settings.seed, stream=TEST_STREAM)
     windows = _windows(model, paths, comparison)
     return Backtest(comparison, windows, _per_year(windows), _worst(windows, n_worst))

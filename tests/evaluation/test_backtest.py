@@ -90,3 +90,24 @@ def test_backtest_command_writes_the_report(tmp_path):
     assert (tmp_path / "bt" / "pnl_through_time.png").stat().st_size > 10_000
     refused = CliRunner().invoke(app, ["backtest", "--config", str(config.parent / "gbm_call.yaml")])
     assert refused.exit_code == 2 and "must be 'historical' for backtest" in " ".join(refused.output.split())
+
+
+def test_tuned_rules_are_tuned_on_the_validation_windows_only(monkeypatch):
+    """--tune: the rules' parameters are chosen on every 2013-2015 window (the validation period), never on the test
+    windows."""
+    from hedgegym.evaluation import tuning
+
+    seen = []
+    original = tuning.test_paths
+
+    def spy(config, n_paths, seed, stream=rollout.TEST_STREAM):
+        paths = original(config, n_paths, seed, stream)
+        seen.append((stream, config.market.build().dates[paths.extras["day"][[0, -1], [0, -1]]]))
+        return paths
+
+    monkeypatch.setattr(tuning, "test_paths", spy)
+    result = backtest(parse_config(HISTORY), tune=True)
+    assert any(name.endswith("_tuned") for name in result.comparison.table.index)
+    assert seen and all(stream == rollout.VALIDATION_STREAM for stream, _ in seen)
+    first, last = seen[0][1]
+    assert first >= pd.Timestamp("2013-01-01") and last <= pd.Timestamp("2015-12-31")
