@@ -86,6 +86,51 @@ CHECK_TOLERANCE = 1e-9
 """Rounding floor of ``check``'s comparison, relative to the strike (see ``check``)."""
 
 
+def _describe_data_market(experiment: ExperimentConfig) -> None:
+    """``check`` on a data-driven market: its data, periods and volatility proxy, and the GARCH fit with its
+    standard errors (there is no pricing measure for a Monte Carlo check: options are marked at Black–Scholes on
+    the proxy)."""
+    from hedgegym.market import BootstrapMarket, GarchMarket, HistoricalMarket
+
+    model = experiment.market.build()
+    n_steps = experiment.simulation.n_steps
+    console.print(f"[bold]{escape(experiment.name)}[/bold]: {escape(type(model).__name__)} on {model.series} — "
+                  "real-world data, no pricing measure: options are marked at Black–Scholes on the volatility "
+                  "proxy, so there is no Monte Carlo check of a pricer")
+    fit = None
+    if isinstance(model, HistoricalMarket):
+        for period in ("train", "validation", "test"):
+            starts = model.for_purpose(period).window_starts(n_steps)
+            first, last = getattr(model, period)
+            console.print(f"{period}: {first} .. {last}: {starts.size:,} windows of {n_steps} steps "
+                          f"({starts[:: model.stride].size:,} one every {model.stride} trading days)")
+        console.print(f"volatility proxy: {model.volatility_proxy}; reference volatility "
+                      f"{model.reference_volatility:.4f} per √year")
+        if model.volatility_proxy in ("garch", "vix_else_garch"):
+            from hedgegym.market.series import fit_garch, parse_date
+
+            start, end = (parse_date(f"train[{i}]", day) for i, day in enumerate(model.train))
+            fit = fit_garch(model.series, start, end)
+    elif isinstance(model, BootstrapMarket):
+        console.print(f"sample {model.sample_start} .. {model.sample_end}: {model.rows()[1].size:,} days; "
+                      f"{model.method} bootstrap, mean block length {model.mean_block_length:.1f} days; volatility "
+                      f"proxy {model.volatility_proxy}")
+    else:
+        assert isinstance(model, GarchMarket)
+        fit = model.fit
+        console.print(f"initial variance: {model.initial_variance}; unconditional volatility "
+                      f"{model.reference_volatility:.4f} per √year")
+    if fit is not None:
+        table = Table(title=f"GJR-GARCH(1,1)-t on {fit.series} {fit.start.date()} .. {fit.end.date()} "
+                      f"({fit.result.nobs:,} daily % log returns; robust standard errors; arch)")
+        for column in ("parameter", "estimate", "std err", "t"):
+            table.add_column(column, justify="right")
+        for name, row in fit.table().iterrows():
+            table.add_row(str(name), f"{row['estimate']:.6g}", f"{row['std_err']:.3g}", f"{row['t']:.2f}")
+        console.print(table)
+        console.print(f"persistence α + γ/2 + β = {fit.persistence:.4f}")
+
+
 @app.command()
 def check(
     config: Annotated[
@@ -97,7 +142,9 @@ def check(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override simulation.seed.")] = None,
 ) -> None:
-    """Simulate the config's market under the pricing measure and price its book two ways.
+    """Simulate the config's market under the pricing measure and price its book two ways (a data-driven
+    market — historical, garch, bootstrap — has no pricing measure: check shows its data, periods, volatility
+    proxy and GARCH fit with standard errors instead).
 
     For every option: the model's closed-form (or Fourier) value next to the discounted Monte Carlo mean
     payoff with its standard error and z-score, and the option's Greeks at the start; then the whole book's
@@ -117,10 +164,9 @@ def check(
                     f"{simulation.n_paths}")
     from hedgegym.config import DATA_MARKETS
 
-    if experiment.market.model in DATA_MARKETS:
-        raise _fail(f"check compares a model's option prices with Monte Carlo under its pricing measure; the "
-                    f"{experiment.market.model} market is real-world data (or fitted to it) with no pricing measure, "
-                    "its options marked at Black–Scholes on a volatility proxy: use compare or backtest")
+    if experiment.market.model in DATA_MARKETS:  # no pricing measure to check against: show the data and the fit
+        _describe_data_market(experiment)
+        return
     model = experiment.market.build()
     book = experiment.build_book()
     dt = book.maturity / simulation.n_steps  # one maturity per book (checked by the config): on the grid

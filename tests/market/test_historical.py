@@ -177,12 +177,19 @@ def test_compare_refuses_path_counts_on_history(tmp_path):
         assert f"{name} does not apply to a historical market" in " ".join(result.output.split())
 
 
-def test_check_explains_that_history_has_no_pricing_measure():
+def test_check_shows_the_data_and_the_garch_fit_with_standard_errors():
+    """No pricing measure to check a pricer against: check describes the periods, the proxy and the fit."""
     from typer.testing import CliRunner
 
     from hedgegym.cli import app
+    from hedgegym.market import GarchMarket
 
-    config = Path(__file__).resolve().parents[2] / "configs" / "sp500_call_1m.yaml"
-    result = CliRunner().invoke(app, ["check", "--config", str(config)])
-    assert result.exit_code == 2
-    assert "the historical market is real-world data" in " ".join(result.output.split())
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    result = CliRunner().invoke(app, ["check", "--config", str(configs / "sp500_call_1m.yaml")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "no pricing measure" in text and "test: 2016-01-01 .. 2018-12-31: 733 windows of 21 steps (35 one" in text
+    result = CliRunner().invoke(app, ["check", "--config", str(configs / "sp500_ppo_garch.yaml")])
+    assert result.exit_code == 0, result.output
+    fit = GarchMarket().fit
+    assert f"{fit.params['gamma[1]']:.6g} │ {fit.std_err['gamma[1]']:.3g}" in result.output
