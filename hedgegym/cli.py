@@ -165,7 +165,10 @@ def check(
     from hedgegym.config import DATA_MARKETS
 
     if experiment.market.model in DATA_MARKETS:  # no pricing measure to check against: show the data and the fit
-        _describe_data_market(experiment)
+        try:
+            _describe_data_market(experiment)
+        except ValueError as error:
+            raise _fail(error) from None
         return
     model = experiment.market.build()
     book = experiment.build_book()

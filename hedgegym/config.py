@@ -499,6 +499,13 @@ class ExperimentConfig(BaseModel):
             raise ValueError(f"simulation.n_steps must be {TRADING_DAYS_PER_YEAR} × the horizon in years (one step "
                              f"per trading day of the {self.market.model} market): {days:.6g} for a horizon of "
                              f"{self.horizon:g} years, got {self.simulation.n_steps}")
+        model = self.market.build()
+        if isinstance(model, HistoricalMarket):  # each period must hold a window: found now, not mid-training
+            for period in ("train", "validation", "test"):
+                try:
+                    model.for_purpose(period).window_starts(self.simulation.n_steps)
+                except ValueError as error:
+                    raise ValueError(f"market.{error}") from None
         return self
 
     @model_validator(mode="after")

@@ -153,6 +153,9 @@ def backtest_markdown(result: Backtest) -> str:
               f"{len(first)} windows of {config.simulation.n_steps} trading days, one every {market.stride} "
               f"(first {first['start'].iloc[0].date()}, last ending {first['end'].iloc[-1].date()}); options "
               f"valued at the {market.volatility_proxy} volatility proxy. Intervals: bootstrap 95% over windows.\n\n")
+    if market.stride < config.simulation.n_steps:
+        header += (f"Windows overlap (stride {market.stride} < {config.simulation.n_steps} steps): the yearly totals "
+                   "and the cumulative P&L count shared days more than once, and the intervals are too narrow.\n\n")
     totals = result.per_year.pivot(index="hedger", columns="year", values="total_pnl")
     totals = totals.loc[windows["hedger"].unique()].reset_index()
     totals.columns = [str(c) for c in totals.columns]

@@ -21,6 +21,7 @@ the model has a volatility state); with ``attribution=False`` the hedger's alone
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from dataclasses import dataclass, field
 
@@ -124,12 +125,22 @@ def check_agent_fits(training: ExperimentConfig, config: ExperimentConfig) -> No
 def _core_for(hedger, config: ExperimentConfig, n_envs: int) -> HedgingCore:
     """The env core an SB3 model acts through: the config's market, book and costs with the agent's own env
     section (features, action mapping, limits) and its training market's scales when it carries its training
-    config (``load_agent`` attaches it); otherwise the config's own."""
+    config (``load_agent`` attaches it); otherwise the config's own. Between a Heston market (vega ∂V/∂v) and
+    any other (∂V/∂σ) the vega features are converted at the acting market's reference volatility. Any agent
+    carrying ``training_config`` (a deep hedger too) must fit the config (``check_agent_fits``)."""
     training = getattr(hedger, "training_config", None)
-    if isinstance(hedger, Hedger) or training is None:
+    if training is not None:
+        check_agent_fits(training, config)
+    if isinstance(hedger, Hedger) or training is None:  # a deep hedger builds its own features (its own config)
         return HedgingCore(config, n_envs=n_envs)
-    check_agent_fits(training, config)
-    scales = Scales.from_setup(training.market.build(), training.build_book())
+    trained_in, acting_in = training.market.build(), config.market.build()
+    scales = Scales.from_setup(trained_in, training.build_book())
+    if isinstance(trained_in, Heston) != isinstance(acting_in, Heston):
+        # vega per unit of variance (Heston, ∂V/∂v) in one market, per unit of σ in the other: ∂V/∂v = ∂V/∂σ / 2σ,
+        # converted at the acting market's reference volatility σ_r (exact where σ_t = σ_r)
+        reference = Scales.from_setup(acting_in, training.build_book()).volatility
+        factor = 1.0 / (2.0 * reference) if isinstance(trained_in, Heston) else 2.0 * reference
+        scales = dataclasses.replace(scales, vega_unit=scales.vega_unit * factor)
     return HedgingCore(config.model_copy(update={"env": training.env}), n_envs=n_envs, scales=scales)
 
 

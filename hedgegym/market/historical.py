@@ -3,8 +3,8 @@ and test periods.
 
 A window of n steps is n + 1 consecutive trading-day closes C_d, …, C_{d+n} of the series, rescaled so that every
 window starts at the config's spot: S_i = spot · C_{d+i} / C_d. One step is one trading day (dt = 1/252 year; the
-config's ``simulation.n_steps`` must be 252 × the book's maturity). The drift is whatever history did: there is no
-``mu`` and no pricing measure.
+config's ``simulation.n_steps`` must be 252 × the horizon, by default the book's maturity). The drift is whatever
+history did: there is no ``mu`` and no pricing measure.
 
 Periods: ``train``, ``validation`` and ``test`` are [start, end] date ranges (inclusive) in this order with no day
 in two of them; a window lies wholly inside one period, so no test window shares a day with a train window. The

@@ -56,7 +56,7 @@ def check_trading_day(dt: float, market: str) -> None:
     """``ValueError`` naming ``dt`` unless it is one trading day, 1/252 year (the data-driven markets' clock)."""
     if not np.isclose(dt * TRADING_DAYS_PER_YEAR, 1.0, rtol=1e-9, atol=0.0):
         raise ValueError(f"dt must be one trading day, 1/{TRADING_DAYS_PER_YEAR} year, for a {market} market (set "
-                         f"simulation.n_steps = {TRADING_DAYS_PER_YEAR} × the book's maturity in years), got dt = "
+                         f"simulation.n_steps = {TRADING_DAYS_PER_YEAR} × the horizon in years), got dt = "
                          f"{dt!r} = {dt * TRADING_DAYS_PER_YEAR:.4g} trading days")
 
 

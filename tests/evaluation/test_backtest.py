@@ -111,3 +111,37 @@ def test_tuned_rules_are_tuned_on_the_validation_windows_only(monkeypatch):
     assert seen and all(stream == rollout.VALIDATION_STREAM for stream, _ in seen)
     first, last = seen[0][1]
     assert first >= pd.Timestamp("2013-01-01") and last <= pd.Timestamp("2015-12-31")
+
+
+def test_a_heston_agents_vega_features_are_converted_to_its_variance_units_on_history():
+    """Heston's vega is ∂V/∂v, history's (Black–Scholes on the proxy) ∂V/∂σ = 2σ ∂V/∂v: the feature's unit is
+    converted at history's reference volatility."""
+    heston = parse_config({**HISTORY, "market": {"model": "heston", "initial_variance": 0.045,
+                                                 "long_run_variance": 0.045, "rate": 0.01}, "name": "heston_1m"})
+    model = PPO("MlpPolicy", BatchedHedgingVecEnv(heston, n_envs=2, seed=0), n_steps=4, batch_size=8, seed=0)
+    model.training_config = heston
+    history = parse_config(HISTORY)
+    core = rollout._core_for(model, history, n_envs=2)
+    sigma_reference = history.market.build().reference_volatility
+    assert core.scales.vega_unit == pytest.approx(0.045 / (2 * sigma_reference), rel=1e-12)
+    # same state, same feature: Heston's ∂V/∂v · v₀ and history's ∂V/∂σ · v₀ / (2σ) agree where σ = σ_r
+    from hedgegym.pricing import black_scholes
+
+    tau, v0 = 21 / 252, 0.045
+    dv_dsigma = float(black_scholes.vega(100.0, 100.0, tau, sigma_reference, 0.01))
+    assert dv_dsigma * core.scales.vega_unit == pytest.approx(dv_dsigma / (2 * sigma_reference) * v0, rel=1e-12)
+
+
+def test_a_deep_hedger_on_another_book_is_refused():
+    import torch
+
+    from hedgegym.agents.deep_hedging import DeepHedger, DeepHedgingPolicy
+    from hedgegym.env.core import HedgingCore
+
+    trained = parse_config({**HISTORY, "market": {"model": "gbm"},
+                            "book": [{"strike": 95.0, "maturity": 21 / 252, "quantity": -10}]})
+    core = HedgingCore(trained, n_envs=1)
+    policy = DeepHedgingPolicy(len(core.feature_names), core.action_space.shape[0], [8], core.position_scale)
+    hedger = DeepHedger(policy.to(torch.float64), trained)
+    with pytest.raises(ValueError, match="agent: trained with book"):
+        rollout.evaluate(hedger, parse_config(HISTORY))

@@ -8,6 +8,7 @@ import pytest
 from arch.bootstrap import StationaryBootstrap, optimal_block_length
 
 from hedgegym.market import BootstrapMarket
+from hedgegym.market.series import proxy_volatility
 
 DAY = 1.0 / 252.0
 
@@ -59,6 +60,9 @@ def test_bootstrap_keeps_the_mean_and_variance_of_the_returns(method):
 def test_each_return_keeps_the_volatility_quoted_the_evening_before():
     market = BootstrapMarket(volatility_proxy="garch")
     sigma, returns = market.rows()
+    # row d: the proxy at the close of day d (every sample day but the last) and the return from d to d + 1
+    proxy = proxy_volatility("sp500", "garch", "1999-01-04", "2012-12-31").loc["1999-01-04":"2012-12-31"]
+    np.testing.assert_array_equal(sigma, proxy.to_numpy()[:-1])
     paths = market.simulate(50, 10, DAY, np.random.default_rng(2))
     np.testing.assert_allclose(paths.variance, sigma[paths.extras["row"]] ** 2, rtol=1e-15)
     np.testing.assert_allclose(returns, sample_returns(), rtol=0, atol=1e-12)

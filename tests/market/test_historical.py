@@ -195,3 +195,22 @@ def test_check_shows_the_data_and_the_garch_fit_with_standard_errors():
     fit = GarchMarket().fit
     row = rf"gamma\[1\]\s+│\s+{fit.params['gamma[1]']:.6g}\s+│\s+{fit.std_err['gamma[1]']:.3g}\s+│"
     assert re.search(row, result.output), result.output
+
+
+def test_garch_proxy_is_the_gjr_recursion_on_returns_up_to_each_close():
+    """By hand: h_{d+1} = ω + (α + γ 1[ε_d < 0]) ε_d² + β h_d with the fitted parameters, ε_d = r_d − μ; from any
+    start the recursion forgets it (β^n), so in 2013 it must equal the proxy at each close to rounding."""
+    market = HistoricalMarket(volatility_proxy="garch")
+    from hedgegym.market.series import fit_garch, parse_date
+
+    p = fit_garch("sp500", parse_date("a", "1999-01-04"), parse_date("b", "2012-12-31")).params
+    returns = (100.0 * np.log(raw_closes()).diff()).iloc[1:]
+    h = np.empty(len(returns) + 1)
+    h[0] = 1.0
+    shocks = returns.to_numpy() - p["mu"]
+    for d, shock in enumerate(shocks):
+        h[d + 1] = p["omega"] + (p["alpha[1]"] + p["gamma[1]"] * (shock < 0)) * shock**2 + p["beta[1]"] * h[d]
+    by_hand = pd.Series(np.sqrt(252.0 * h[1:]) / 100.0, index=returns.index)  # known at the close of day d
+    validation = market.for_purpose("validation").windows(21, DAY)
+    dates = market.dates[validation.extras["day"][5]]
+    np.testing.assert_allclose(np.sqrt(validation.variance[5]), by_hand.loc[dates].to_numpy(), rtol=1e-9)
