@@ -191,6 +191,11 @@ class DeepHedger(Hedger):
         # the Greeks its observation and its action mapping read (evaluate values only these)
         self.required_greeks = greeks_read(names) | ACTION_GREEKS[config.env.action]
 
+    @property
+    def training_config(self) -> ExperimentConfig:
+        """The config it was trained with (``evaluate`` checks that a config it acts in has its book and grid)."""
+        return self.config
+
     def reset(self, engine: HedgingEngine) -> None:
         core = HedgingCore(self.config, n_envs=1)
         self._names, self._scales, self._mapping = core.feature_names, core.scales, core.action_mapping

@@ -359,6 +359,7 @@ def load_agent(directory: str | Path):
         return DeepHedger(policy, config), config
     model = ALGORITHMS[config.agent.algo].load(final, device="cpu")
     model.name = config.agent.algo
+    model.training_config = config  # evaluate() acts with its features, action mapping and scales
     return model, config
 
 

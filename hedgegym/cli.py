@@ -70,8 +70,65 @@ def _load(config: Path | None, overrides: dict[str, object] | None = None) -> Ex
 
 
 MAX_PATHS_HELP = "at most 1,000,000 and n_paths × (n_steps + 1) <= 8,388,608"
+
+
+def _refuse_path_counts_on_history(experiment: ExperimentConfig, **counts: int | None) -> None:
+    """A historical market's held-out sets are fixed (every window of its validation or test period): a path count
+    given on the command line would be ignored, so it is refused, naming the flag."""
+    if experiment.market.model != "historical":
+        return
+    for name, value in counts.items():
+        if value is not None:
+            flag = "--" + name.replace("_", "-")
+            raise _fail(f"{flag} does not apply to a historical market: its validation and test sets are every "
+                        "window of market.validation and market.test, one every market.stride trading days")
 CHECK_TOLERANCE = 1e-9
 """Rounding floor of ``check``'s comparison, relative to the strike (see ``check``)."""
+
+
+def _describe_data_market(experiment: ExperimentConfig) -> None:
+    """``check`` on a data-driven market: its data, periods and volatility proxy, and the GARCH fit with its
+    standard errors (there is no pricing measure for a Monte Carlo check: options are marked at Black–Scholes on
+    the proxy)."""
+    from hedgegym.market import BootstrapMarket, GarchMarket, HistoricalMarket
+
+    model = experiment.market.build()
+    n_steps = experiment.simulation.n_steps
+    console.print(f"[bold]{escape(experiment.name)}[/bold]: {escape(type(model).__name__)} on {model.series} — "
+                  "real-world data, no pricing measure: options are marked at Black–Scholes on the volatility "
+                  "proxy, so there is no Monte Carlo check of a pricer")
+    fit = None
+    if isinstance(model, HistoricalMarket):
+        for period in ("train", "validation", "test"):
+            starts = model.for_purpose(period).window_starts(n_steps)
+            first, last = getattr(model, period)
+            console.print(f"{period}: {first} .. {last}: {starts.size:,} windows of {n_steps} steps "
+                          f"({starts[:: model.stride].size:,} one every {model.stride} trading days)")
+        console.print(f"volatility proxy: {model.volatility_proxy}; reference volatility "
+                      f"{model.reference_volatility:.4f} per √year")
+        if model.volatility_proxy in ("garch", "vix_else_garch"):
+            from hedgegym.market.series import fit_garch, parse_date
+
+            start, end = (parse_date(f"train[{i}]", day) for i, day in enumerate(model.train))
+            fit = fit_garch(model.series, start, end)
+    elif isinstance(model, BootstrapMarket):
+        console.print(f"sample {model.sample_start} .. {model.sample_end}: {model.rows()[1].size:,} days; "
+                      f"{model.method} bootstrap, mean block length {model.mean_block_length:.1f} days; volatility "
+                      f"proxy {model.volatility_proxy}")
+    else:
+        assert isinstance(model, GarchMarket)
+        fit = model.fit
+        console.print(f"initial variance: {model.initial_variance}; unconditional volatility "
+                      f"{model.reference_volatility:.4f} per √year")
+    if fit is not None:
+        table = Table(title=f"GJR-GARCH(1,1)-t on {fit.series} {fit.start.date()} .. {fit.end.date()} "
+                      f"({fit.result.nobs:,} daily % log returns; robust standard errors; arch)")
+        for column in ("parameter", "estimate", "std err", "t"):
+            table.add_column(column, justify="right")
+        for name, row in fit.table().iterrows():
+            table.add_row(str(name), f"{row['estimate']:.6g}", f"{row['std_err']:.3g}", f"{row['t']:.2f}")
+        console.print(table)
+        console.print(f"persistence α + γ/2 + β = {fit.persistence:.4f}")
 
 
 @app.command()
@@ -85,7 +142,9 @@ def check(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override simulation.seed.")] = None,
 ) -> None:
-    """Simulate the config's market under the pricing measure and price its book two ways.
+    """Simulate the config's market under the pricing measure and price its book two ways (a data-driven
+    market — historical, garch, bootstrap — has no pricing measure: check shows its data, periods, volatility
+    proxy and GARCH fit with standard errors instead).
 
     For every option: the model's closed-form (or Fourier) value next to the discounted Monte Carlo mean
     payoff with its standard error and z-score, and the option's Greeks at the start; then the whole book's
@@ -103,6 +162,14 @@ def check(
     if simulation.n_paths < 2:
         raise _fail(f"simulation.n_paths must be >= 2 for check (a standard error needs two paths), got "
                     f"{simulation.n_paths}")
+    from hedgegym.config import DATA_MARKETS
+
+    if experiment.market.model in DATA_MARKETS:  # no pricing measure to check against: show the data and the fit
+        try:
+            _describe_data_market(experiment)
+        except ValueError as error:
+            raise _fail(error) from None
+        return
     model = experiment.market.build()
     book = experiment.build_book()
     dt = book.maturity / simulation.n_steps  # one maturity per book (checked by the config): on the grid
@@ -211,6 +278,7 @@ def compare_command(
 
     experiment = _load(config, {"evaluation.n_paths": paths, "evaluation.seed": seed,
                                 "evaluation.bootstrap": bootstrap})
+    _refuse_path_counts_on_history(experiment, paths=paths, validation_paths=validation_paths)
     settings = experiment.evaluation
     try:
         check_evaluation_size(settings.n_paths, experiment.simulation.n_steps)
@@ -260,8 +328,64 @@ def compare_command(
     for name, reason in comparison.skipped.items():
         console.print(f"[yellow]left out {escape(str(name))}: {escape(str(reason))}[/yellow]")
     left_out = f" ({len(comparison.skipped)} left out)" if comparison.skipped else ""
-    console.print(f"{len(comparison.table)} hedgers × {settings.n_paths:,} paths in {time.perf_counter() - start:.1f} s"
+    n_paths = len(comparison.evaluations[0].per_path)
+    console.print(f"{len(comparison.table)} hedgers × {n_paths:,} paths in {time.perf_counter() - start:.1f} s"
                   f"{left_out} → {escape(str(directory))}")
+
+
+@app.command("backtest")
+def backtest_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="A historical-market config "
+                                         "(market.model: historical), e.g. configs/sp500_call_1m.yaml.")],
+    agent: Annotated[
+        list[Path] | None,
+        typer.Option("--agent", help="A run directory of a trained agent (repeatable); trained in any market on "
+                     "the same book, hedge options and time grid."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-o", help="New or empty directory; default results/<name>__"
+                                  "backtest__<time>.")
+    ] = None,
+    worst: Annotated[int, typer.Option("--worst", min=1, max=100, help="Worst windows listed per hedger.")] = 5,
+    tune: Annotated[bool, typer.Option("--tune", help="Also each classical rule tuned for Y on every window of the "
+                                       "validation period (<rule>_tuned).")] = False,
+) -> None:
+    """Every classical hedger (and each --agent) over every test window of a historical market: compare's table
+    with intervals over windows, per-window P&L with dates, totals per year, the worst windows, P&L through time."""
+    from hedgegym.output import OutputDirError, check_output_dir
+
+    experiment = _load(config)
+    if experiment.market.model != "historical":
+        raise _fail(f"market.model must be 'historical' for backtest (windows of real history), got "
+                    f"{experiment.market.model!r}: use compare")
+    directory = output_dir or Path("results") / f"{experiment.name}__backtest__{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        check_output_dir(directory, "--output-dir")
+    except OutputDirError as error:
+        raise _fail(error) from None
+    agents = []
+    if agent:
+        from hedgegym.agents.training import RunError, load_agent
+
+        for run in agent:
+            try:
+                loaded, run_config = load_agent(run)
+            except (RunError, OSError) as error:
+                raise _fail(error) from None
+            loaded.name = f"{run_config.agent.algo}_{run_config.name}"
+            agents.append(loaded)
+    from hedgegym.evaluation.backtest import backtest, backtest_markdown, write_backtest
+
+    start = time.perf_counter()
+    try:
+        result = backtest(experiment, agents, n_worst=worst, tune=tune)
+        write_backtest(result, directory)
+    except ValueError as error:
+        raise _fail(error) from None
+    console.print(escape(backtest_markdown(result)), soft_wrap=True)
+    n_windows = result.windows["window"].nunique()
+    console.print(f"{len(result.comparison.table)} hedgers × {n_windows} windows in "
+                  f"{time.perf_counter() - start:.1f} s → {escape(str(directory))}")
 
 
 @app.command("evaluate")
@@ -277,7 +401,7 @@ def evaluate_command(
 
     if not (run_dir / "config.yaml").is_file():
         raise _fail(f"{run_dir} is not a run directory (no config.yaml)")
-    _load(run_dir / "config.yaml", {"evaluation.n_paths": paths})  # the run's config and --paths, checked first
+    _refuse_path_counts_on_history(_load(run_dir / "config.yaml", {"evaluation.n_paths": paths}), paths=paths)
     try:
         check_output_dir(run_dir / f"evaluation_{time.strftime('%Y%m%d-%H%M%S')}", "evaluation directory")
     except OutputExistsError:

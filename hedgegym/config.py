@@ -12,7 +12,8 @@ hedge instruments, the transaction costs and the env's features/reward/actions::
     costs: {proportional: {stock: 0.01, options: 0.02}}
     env: {reward: mean_variance, risk_aversion: 1.0, action: absolute}
 
-``market.model`` picks the simulator (``gbm``, ``heston``, ``merton``, ``sabr``, ``regime_switching``); every
+``market.model`` picks the simulator (``gbm``, ``heston``, ``merton``, ``sabr``, ``regime_switching``), the real
+S&P 500 / NASDAQ history (``historical``) or a market fitted to it (``garch``, ``bootstrap``); every
 other key under ``market`` is a parameter of that model's dataclass in ``hedgegym.market`` (unknown keys are
 refused with the list of allowed ones; values are range-checked by the model itself). ``simulation.n_steps``
 is also the number of rebalancing dates of an episode.
@@ -43,15 +44,19 @@ from hedgegym.costs import CompositeCost, CostModel, FixedCost, ProportionalCost
 from hedgegym.instruments import Book, EuropeanOption, Position
 from hedgegym.market import (
     SABR,
+    BootstrapMarket,
+    GarchMarket,
     GeometricBrownianMotion,
     Heston,
+    HistoricalMarket,
     MarketModel,
     MertonJumpDiffusion,
     RegimeSwitchingVolatility,
 )
 
 __all__ = [
-    "MAX_EVALUATION_NODES", "MAX_SIMULATION_NODES", "REQUIRED_SECTIONS", "ConfigError", "CostsConfig", "EnvConfig",
+    "DATA_MARKETS", "MAX_EVALUATION_NODES", "MAX_SIMULATION_NODES", "REQUIRED_SECTIONS", "ConfigError", "CostsConfig",
+    "EnvConfig",
     "ExperimentConfig", "FiniteFloat", "HedgingConfig", "Int", "MarketConfig", "PositionConfig", "SimulationConfig",
     "apply_overrides", "check_evaluation_size", "load_config", "parse_config",
 ]
@@ -62,7 +67,12 @@ MARKET_MODELS: dict[str, type[MarketModel]] = {
     "merton": MertonJumpDiffusion,
     "sabr": SABR,
     "regime_switching": RegimeSwitchingVolatility,
+    "historical": HistoricalMarket,
+    "garch": GarchMarket,
+    "bootstrap": BootstrapMarket,
 }
+DATA_MARKETS = ("historical", "garch", "bootstrap")
+"""The markets built from real data (``hedgegym.market.series``): one step is one trading day."""
 _NOT_FROM_YAML = {"volatility_rule"}  # a Python callable: set it in code, not in a file
 
 
@@ -119,7 +129,7 @@ class MarketConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    model: Literal["gbm", "heston", "merton", "sabr", "regime_switching"] = "gbm"
+    model: Literal["gbm", "heston", "merton", "sabr", "regime_switching", "historical", "garch", "bootstrap"] = "gbm"
 
     def parameters(self) -> dict[str, object]:
         return dict(self.model_extra or {})
@@ -134,8 +144,9 @@ class MarketConfig(BaseModel):
             raise ValueError(
                 f"market.{unknown[0]} is not a parameter of the '{self.model}' model; allowed: {', '.join(allowed)}"
             )
-        if "levels" in parameters and isinstance(parameters["levels"], list):
-            parameters["levels"] = tuple(parameters["levels"])
+        for name in ("levels", "train", "validation", "test"):  # YAML lists → the models' tuples
+            if isinstance(parameters.get(name), list):
+                parameters[name] = tuple(parameters[name])
         try:
             return cls(**parameters)
         except (ValueError, TypeError) as error:
@@ -475,6 +486,26 @@ class ExperimentConfig(BaseModel):
         if self.env.reward == "terminal_mean_variance" and self.agent.gamma != 1:
             raise ValueError("env.reward terminal_mean_variance telescopes to the terminal objective only with "
                              f"agent.gamma 1, got {self.agent.gamma}")
+        return self
+
+    @model_validator(mode="after")
+    def _data_markets_on_trading_days(self) -> ExperimentConfig:
+        if self.market.model not in DATA_MARKETS:
+            return self
+        from hedgegym.market.series import TRADING_DAYS_PER_YEAR
+
+        days = self.horizon * TRADING_DAYS_PER_YEAR
+        if not np.isclose(days, self.simulation.n_steps, rtol=1e-9, atol=1e-9):
+            raise ValueError(f"simulation.n_steps must be {TRADING_DAYS_PER_YEAR} × the horizon in years (one step "
+                             f"per trading day of the {self.market.model} market): {days:.6g} for a horizon of "
+                             f"{self.horizon:g} years, got {self.simulation.n_steps}")
+        model = self.market.build()
+        if isinstance(model, HistoricalMarket):  # each period must hold a window: found now, not mid-training
+            for period in ("train", "validation", "test"):
+                try:
+                    model.for_purpose(period).window_starts(self.simulation.n_steps)
+                except ValueError as error:
+                    raise ValueError(f"market.{error}") from None
         return self
 
     @model_validator(mode="after")

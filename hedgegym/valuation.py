@@ -8,8 +8,9 @@ attribution read) are valued at ``reset``; any other is valued on its first acce
 declaration changes the time spent, never the numbers.
 
 A ``Valuation`` marks options: by default the market model's own pricer (``ModelValuation``: the exact price
-under GBM, Heston, Merton, SABR); the regime-switching model has no closed form and is marked with
-Black–Scholes at the current regime's volatility (``RegimeProxyValuation``, a stated proxy).
+under GBM, Heston, Merton, SABR); the regime-switching model and the data-driven markets (historical, GARCH,
+bootstrap) have no closed form and are marked with Black–Scholes at each node's volatility √variance
+(``ProxyValuation``, a stated proxy: the current regime's σ, or an implied-volatility proxy).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from numpy.typing import ArrayLike
 
 from hedgegym.instruments import Book, EuropeanOption, monitored
-from hedgegym.market import GeometricBrownianMotion, MarketModel, RegimeSwitchingVolatility
+from hedgegym.market import GeometricBrownianMotion, MarketModel, ProxyVolatilityMarket, RegimeSwitchingVolatility
 from hedgegym.pricing import barrier as barrier_pricing
 from hedgegym.pricing import black_scholes
 from hedgegym.pricing.fields import accepts_fields, check_fields, keep
@@ -37,7 +38,7 @@ __all__ = [
     "NodeGreeks",
     "PathGreeks",
     "PathValuation",
-    "RegimeProxyValuation",
+    "ProxyValuation",
     "Valuation",
     "default_valuation",
     "take_paths",
@@ -78,15 +79,16 @@ class ModelValuation:
 
 
 @dataclass(frozen=True)
-class RegimeProxyValuation:
-    """The regime-switching model's ``Valuation`` (it has no closed form): Black–Scholes (Black & Scholes 1973,
-    Merton 1973) at the current regime's volatility √variance, the model's rate and dividend; barrier options by
+class ProxyValuation:
+    """The ``Valuation`` of a ``ProxyVolatilityMarket`` (no closed form): Black–Scholes (Black & Scholes 1973,
+    Merton 1973) at each node's volatility √variance (regime switching: the current regime's σ; a data-driven
+    market: its implied-volatility proxy), the model's rate and dividend; barrier options by
     ``hedgegym.pricing.barrier`` at the same σ. A module-level value object, like ``ModelValuation``.
 
     Shape: every field of the result has the broadcast shape of ``spot`` and ``variance``, e.g. (N,).
     """
 
-    model: RegimeSwitchingVolatility
+    model: ProxyVolatilityMarket
 
     def __call__(self, spot: ArrayLike, strike: ArrayLike, time_to_maturity: ArrayLike, call: bool,
                  variance: ArrayLike, barrier: float | None = None,
@@ -124,23 +126,23 @@ class _AtVariance:
 
 def values_tensors(valuation: Valuation, book: Book) -> bool:
     """True when ``value_paths`` values ``book`` with ``valuation`` in torch on tensor paths: a Black–Scholes
-    valuation (``ModelValuation`` of a ``GeometricBrownianMotion``, ``RegimeProxyValuation``: both end in
+    valuation (``ModelValuation`` of a ``GeometricBrownianMotion``, ``ProxyValuation``: both end in
     ``black_scholes.greeks``, which takes tensors) and no barrier option in the book (the barrier pricer and the
     knock-out masks are numpy). Any other valuation values numpy float64 arrays."""
     if book.has_barrier:
         return False
-    return isinstance(valuation, RegimeProxyValuation) or (
+    return isinstance(valuation, ProxyValuation) or (
         isinstance(valuation, ModelValuation) and isinstance(valuation.model, GeometricBrownianMotion))
 
 
-def default_valuation(model: MarketModel) -> ModelValuation | RegimeProxyValuation:
-    """The model's own pricer (``ModelValuation``); Black–Scholes at √variance for the regime-switching model
-    (``RegimeProxyValuation``: no closed form).
+def default_valuation(model: MarketModel) -> ModelValuation | ProxyValuation:
+    """The model's own pricer (``ModelValuation``); Black–Scholes at √variance for a ``ProxyVolatilityMarket``
+    (regime switching, the data-driven markets: ``ProxyValuation``, no closed form).
 
     Barrier options: the closed form of ``hedgegym.pricing.barrier`` (GBM: at σ; regime switching: at √variance);
     other models raise ``ValueError`` when asked for one. The result is a picklable value object."""
-    if isinstance(model, RegimeSwitchingVolatility):
-        return RegimeProxyValuation(model)
+    if isinstance(model, ProxyVolatilityMarket):
+        return ProxyValuation(model)
     return ModelValuation(model)
 
 
@@ -365,7 +367,7 @@ def value_paths(
     Args:
         book, hedge_options: what is valued.
         valuation: marks options, ``(spot, strike, τ, call, variance, **barrier terms) -> Greeks``; asked for the
-            ``fields`` only when it takes a ``fields`` keyword (``ModelValuation``, ``RegimeProxyValuation`` do),
+            ``fields`` only when it takes a ``fields`` keyword (``ModelValuation``, ``ProxyValuation`` do),
             else it computes all five and the rest is dropped.
         monitoring_interval: barrier monitoring step (the engine's dt).
         spot, variance: the paths, time-major, shape (rows, N).

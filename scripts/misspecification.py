@@ -44,8 +44,12 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "results.csv", index=False, float_format="%.10g")
     n_paths = args.paths or study.experiment.evaluation.n_paths
+    counts = table.drop_duplicates("market").set_index("market")["n_paths"]
+    fixed = "; ".join(f"{market}: every window of its test period, {count}" for market, count in counts.items()
+                      if count != n_paths)
     text = (f"# Misspecification: hedgers calibrated to GBM σ = {study.calibration_volatility:g} "
-            f"(robust: band {list(study.volatility_band)}), {n_paths:,} held-out paths per market\n\n"
+            f"(robust: band {list(study.volatility_band)}), {n_paths:,} held-out paths per market"
+            f"{f' ({fixed})' if fixed else ''}\n\n"
             "Y in % of the book's Black–Scholes premium at the calibration volatility; other metrics in currency; "
             "bootstrap 95% intervals.\n\n" + markdown(table))
     (out / "results.md").write_text(text)

@@ -36,14 +36,23 @@ from hedgegym import baselines
 from hedgegym.agents import DeepHedger, DeepHedgingPolicy
 from hedgegym.config import ExperimentConfig, load_config
 from hedgegym.costs import CompositeCost, CostModel, FixedCost, ProportionalCost, QuadraticImpact, SpreadCost
-from hedgegym.engine import HedgingEngine, ModelValuation, RegimeProxyValuation, default_valuation
+from hedgegym.engine import HedgingEngine, ModelValuation, ProxyValuation, default_valuation
 from hedgegym.env import BatchedHedgingVecEnv, HedgingEnv, HedgingVectorEnv
 from hedgegym.env.features import Scales
 from hedgegym.env.rewards import Reward
 from hedgegym.evaluation.misspecification import load_study, study_hedgers
 from hedgegym.evaluation.reports import default_hedgers
 from hedgegym.instruments import Book, EuropeanOption, MonitoredPricer, Position, black_scholes_pricer, monitored
-from hedgegym.market import SABR, GeometricBrownianMotion, Heston, MertonJumpDiffusion, RegimeSwitchingVolatility
+from hedgegym.market import (
+    SABR,
+    BootstrapMarket,
+    GarchMarket,
+    GeometricBrownianMotion,
+    Heston,
+    HistoricalMarket,
+    MertonJumpDiffusion,
+    RegimeSwitchingVolatility,
+)
 from hedgegym.pricing import barrier as barrier_pricing
 from hedgegym.risk.stress import DEFAULT_SCENARIOS, Hedge
 from tests.pricing import quantlib_oracle as ql_oracle
@@ -326,6 +335,9 @@ MARKETS = [
     MertonJumpDiffusion(spot=100.0, volatility=0.15, jump_intensity=0.5, jump_mean=-0.1, jump_std=0.15),
     SABR(spot=100.0, alpha=0.2, vol_of_vol=0.4, correlation=-0.3),
     RegimeSwitchingVolatility(spot=100.0, volatility_min=0.1, volatility_max=0.35, levels=(0.1, 0.2, 0.35)),
+    HistoricalMarket(spot=100.0, rate=0.02),
+    GarchMarket(spot=100.0),
+    BootstrapMarket(spot=100.0, block_length=20.0),
 ]
 
 
@@ -334,8 +346,8 @@ def test_market_model_round_trips_and_simulates_the_same_paths(model) -> None:
     _value_round_trips(model)
     for how, round_trip in ROUND_TRIPS.items():
         twin = round_trip(model)
-        paths = twin.simulate(3, 5, 0.01, np.random.default_rng(3))
-        expected = model.simulate(3, 5, 0.01, np.random.default_rng(3))
+        paths = twin.simulate(3, 5, 1 / 252, np.random.default_rng(3))  # one trading day: the data markets' step
+        expected = model.simulate(3, 5, 1 / 252, np.random.default_rng(3))
         np.testing.assert_array_equal(paths.spot, expected.spot, err_msg=how)
         np.testing.assert_array_equal(paths.variance, expected.variance, err_msg=how)
         assert_same(round_trip(expected), expected, f"paths {how}")
@@ -450,7 +462,7 @@ def test_pricers_round_trip_and_price_like_quantlib() -> None:
         (default_valuation(regime), lambda v: v(spot, 100.0, tau, True, volatility**2).price, per_path),
     ]
     assert isinstance(cases[2][0], MonitoredPricer)
-    assert isinstance(cases[3][0], ModelValuation) and isinstance(cases[4][0], RegimeProxyValuation)
+    assert isinstance(cases[3][0], ModelValuation) and isinstance(cases[4][0], ProxyValuation)
     for obj, price, reference in cases:
         _value_round_trips(obj)
         for how, round_trip in ROUND_TRIPS.items():

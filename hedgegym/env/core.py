@@ -45,9 +45,11 @@ class HedgingCore:
     """N synchronised hedging episodes (they all end at maturity, on the same step)."""
 
     def __init__(self, config: ExperimentConfig, n_envs: int, dtype: torch.dtype = torch.float64,
-                 device: str | torch.device = "cpu") -> None:
+                 device: str | torch.device = "cpu", scales: Scales | None = None) -> None:
         """``dtype``, ``device``: the engine's (``HedgingEngine``); the envs keep the float64 CPU default, deep
-        hedging trains at ``agent.dtype`` on ``agent.device``."""
+        hedging trains at ``agent.dtype`` on ``agent.device``. ``scales``: the features' and rewards' units;
+        default ``Scales.from_setup`` of this config's market and book (an agent evaluated in another market
+        passes its training market's, so that it sees the units it was trained on)."""
         self.config = config
         self.model = config.market.build()
         self.book = config.build_book()
@@ -58,7 +60,7 @@ class HedgingCore:
         )
         self.n_envs = n_envs
         self.n_steps = config.simulation.n_steps
-        self.scales = Scales.from_setup(self.model, self.book)
+        self.scales = Scales.from_setup(self.model, self.book) if scales is None else scales
         env = config.env
         n_options = len(self.engine.hedge_options)
         self.feature_names = configured_features(env.features, n_options)

@@ -39,7 +39,7 @@ import numpy as np
 
 from hedgegym.engine import HedgingEngine
 from hedgegym.instruments import Book
-from hedgegym.market import SABR, Heston, MarketModel, MertonJumpDiffusion, RegimeSwitchingVolatility
+from hedgegym.market import SABR, Heston, MarketModel, MertonJumpDiffusion, ProxyVolatilityMarket
 from hedgegym.pricing.greeks import FloatArray
 
 __all__ = [
@@ -80,9 +80,8 @@ def reference_volatility(model: MarketModel) -> float:
         volatility = np.sqrt(model.initial_variance)
     elif isinstance(model, SABR):
         volatility = model.alpha
-    elif isinstance(model, RegimeSwitchingVolatility):
-        levels = model.levels or (model.volatility_min, model.volatility_max)
-        volatility = float(np.sqrt(np.mean(np.square(levels))))
+    elif isinstance(model, ProxyVolatilityMarket):
+        volatility = model.reference_volatility
     elif isinstance(model, MertonJumpDiffusion):
         jump_variance = model.jump_intensity * (model.jump_mean**2 + model.jump_std**2)
         volatility = np.sqrt(model.volatility**2 + jump_variance)

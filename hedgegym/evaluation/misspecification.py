@@ -127,6 +127,7 @@ def run_study(study: MisspecificationStudy, n_paths: int | None = None, bootstra
             if f"y{suffix}" in frame:
                 frame[f"y_pct_premium{suffix}"] = 100.0 * frame[f"y{suffix}"] / premium
         frame.insert(0, "market", market)
+        frame.insert(1, "n_paths", len(comparison.evaluations[0].per_path))  # a historical market: its windows
         frames.append(frame.reset_index())
     return pd.concat(frames, ignore_index=True)
 

@@ -7,7 +7,8 @@ through the env's observation and action mapping (``HedgingCore``), stepped on t
 
 Attribution of each step's P&L δW (per path, currency), with the net Greeks of book + hedges held over the step
 (positions after trading at tᵢ) and δS = Sᵢ₊₁ − Sᵢ, δσ the change of the model's volatility state in its vega
-unit (Heston: v; SABR: α; regime switching: σ; none for GBM and Merton)::
+unit (Heston: v; SABR: α; regime switching: σ; a data-driven market: its volatility proxy; none for GBM and
+Merton)::
 
     delta = Δ_net δS,   gamma = ½ Γ_net δS²,   theta = Θ_net δt,   vega = vega_net δσ,
     carry = interest on cash + dividends,   cost = −transaction costs,
@@ -20,6 +21,7 @@ the model has a volatility state); with ``attribution=False`` the hedger's alone
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from dataclasses import dataclass, field
 
@@ -30,11 +32,12 @@ from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig, check_evaluation_size
 from hedgegym.engine import HedgingEngine, PathValuation
 from hedgegym.env.core import HedgingCore
+from hedgegym.env.features import Scales
 from hedgegym.evaluation.metrics import max_drawdown
-from hedgegym.market import SABR, Heston, MarketModel, MarketPaths, RegimeSwitchingVolatility
+from hedgegym.market import SABR, Heston, HistoricalMarket, MarketModel, MarketPaths, ProxyVolatilityMarket
 from hedgegym.pricing.greeks import FloatArray
 
-__all__ = ["ATTRIBUTION_TERMS", "Evaluation", "attribution_greeks", "evaluate", "test_paths"]
+__all__ = ["ATTRIBUTION_TERMS", "Evaluation", "attribution_greeks", "check_agent_fits", "evaluate", "test_paths"]
 
 ATTRIBUTION_TERMS = ("delta", "gamma", "theta", "vega", "carry", "cost", "residual")
 
@@ -44,11 +47,23 @@ TEST_STREAM, VALIDATION_STREAM = 1, 3  # child streams of SeedSequence(seed); tr
 
 def test_paths(config: ExperimentConfig, n_paths: int, seed: int, stream: int = TEST_STREAM) -> MarketPaths:
     """Held-out paths: real-world measure, child ``stream`` of ``SeedSequence(seed)`` (1: the comparison's test
-    set; 3: the validation set of the training callbacks)."""
+    set; 3: the validation set of the training callbacks and the tuning of the classical rules).
+
+    A historical market has fixed held-out sets instead: every window of its test period (stream 1) or validation
+    period (stream 3), in date order (``HistoricalMarket.windows``); ``n_paths`` and ``seed`` do not apply and the
+    set's size is the number of windows (reported as ``n_paths`` in every result).
+    Raises: ``ValueError`` naming ``stream`` for a historical market and a stream other than 1 or 3."""
     model = config.market.build()
     n_steps = config.simulation.n_steps
+    dt = config.horizon / n_steps
+    if isinstance(model, HistoricalMarket):
+        purposes = {TEST_STREAM: "test", VALIDATION_STREAM: "validation"}
+        if stream not in purposes:
+            raise ValueError(f"stream must be {TEST_STREAM} (test) or {VALIDATION_STREAM} (validation) for a "
+                             f"historical market, got {stream!r}")
+        return model.for_purpose(purposes[stream]).windows(n_steps, dt)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream,)))
-    return model.simulate(n_paths, n_steps, config.horizon / n_steps, rng, measure="real")
+    return model.simulate(n_paths, n_steps, dt, rng, measure="real")
 
 
 @dataclass
@@ -77,10 +92,11 @@ _VALUED: weakref.WeakKeyDictionary[MarketPaths, dict[str, PathValuation]] = weak
 
 
 def _volatility_state(model, variance: FloatArray) -> FloatArray | None:
-    """The state vega refers to: Heston v, SABR α, regime σ; ``None`` for constant-vol models (no vega term)."""
+    """The state vega refers to: Heston v, SABR α, σ = √variance of a proxy-volatility market (regime switching's
+    regime σ, a data-driven market's implied-volatility proxy); ``None`` for constant-vol models (no vega term)."""
     if isinstance(model, Heston):
         return variance
-    if isinstance(model, SABR | RegimeSwitchingVolatility):
+    if isinstance(model, SABR | ProxyVolatilityMarket):
         return np.sqrt(variance)
     return None
 
@@ -89,7 +105,43 @@ def attribution_greeks(model: MarketModel) -> frozenset[str]:
     """The Greeks the P&L attribution reads (module docstring): price, Δ, Γ, Θ, and vega only for a model with a
     volatility state (Heston, SABR, regime switching; under GBM and Merton δσ = 0, so vega is not needed)."""
     base = {"price", "delta", "gamma", "theta"}
-    return frozenset(base | {"vega"} if isinstance(model, Heston | SABR | RegimeSwitchingVolatility) else base)
+    return frozenset(base | {"vega"} if isinstance(model, Heston | SABR | ProxyVolatilityMarket) else base)
+
+
+def check_agent_fits(training: ExperimentConfig, config: ExperimentConfig) -> None:
+    """``ValueError`` unless an agent trained with ``training`` can act in ``config``: the same book, hedge
+    options and time grid (its observations and actions are built on them); the market and costs may differ (a
+    policy trained in one market, scored in another: GBM → S&P 500 history)."""
+    for section, read in (("book", lambda c: c.model_dump(mode="json")["book"]),
+                          ("hedging.hedge_options", lambda c: c.model_dump(mode="json")["hedging"]["hedge_options"]),
+                          ("simulation.n_steps", lambda c: c.simulation.n_steps),
+                          ("horizon", lambda c: c.horizon)):
+        if read(training) != read(config):
+            raise ValueError(f"agent: trained with {section} {read(training)!r} (config {training.name!r}), cannot "
+                             f"act with {section} {read(config)!r} (config {config.name!r}): its observations and "
+                             "actions are built on the book, the hedge options and the time grid")
+
+
+def _core_for(hedger, config: ExperimentConfig, n_envs: int) -> HedgingCore:
+    """The env core an SB3 model acts through: the config's market, book and costs with the agent's own env
+    section (features, action mapping, limits) and its training market's scales when it carries its training
+    config (``load_agent`` attaches it); otherwise the config's own. Between a Heston market (vega ∂V/∂v) and
+    any other (∂V/∂σ) the vega features are converted at the acting market's reference volatility. Any agent
+    carrying ``training_config`` (a deep hedger too) must fit the config (``check_agent_fits``)."""
+    training = getattr(hedger, "training_config", None)
+    if training is not None:
+        check_agent_fits(training, config)
+    if isinstance(hedger, Hedger) or training is None:  # a deep hedger builds its own features (its own config)
+        return HedgingCore(config, n_envs=n_envs)
+    trained_in, acting_in = training.market.build(), config.market.build()
+    scales = Scales.from_setup(trained_in, training.build_book())
+    if isinstance(trained_in, Heston) != isinstance(acting_in, Heston):
+        # vega per unit of variance (Heston, ∂V/∂v) in one market, per unit of σ in the other: ∂V/∂v = ∂V/∂σ / 2σ,
+        # converted at the acting market's reference volatility σ_r (exact where σ_t = σ_r)
+        reference = Scales.from_setup(acting_in, training.build_book()).volatility
+        factor = 1.0 / (2.0 * reference) if isinstance(trained_in, Heston) else 2.0 * reference
+        scales = dataclasses.replace(scales, vega_unit=scales.vega_unit * factor)
+    return HedgingCore(config.model_copy(update={"env": training.env}), n_envs=n_envs, scales=scales)
 
 
 def evaluate(
@@ -109,7 +161,7 @@ def evaluate(
     size = paths.n_paths if paths is not None else n_paths
     check_evaluation_size(size, config.simulation.n_steps, "n_paths" if paths is None else "paths.n_paths")
     paths = paths if paths is not None else test_paths(config, n_paths, seed)
-    core = HedgingCore(config, n_envs=paths.n_paths)
+    core = _core_for(hedger, config, paths.n_paths)
     engine: HedgingEngine = core.engine
     is_classical = isinstance(hedger, Hedger)
     # what reset values: the hedger's Greeks (an SB3 model's are its features', declared by the core) + attribution's

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from hedgegym import _validation as check
 
-__all__ = ["MEASURES", "MarketModel", "MarketPaths"]
+__all__ = ["MEASURES", "PURPOSES", "MarketModel", "MarketPaths", "ProxyVolatilityMarket"]
 
 FloatArray = NDArray[np.float64]
 
@@ -42,6 +42,10 @@ model has and no pricer accepts (a long horizon with a large volatility or jump 
 
 MEASURES = ("real", "pricing")
 """``"real"``: the price grows at ``mu``; ``"pricing"``: it grows at ``rate - dividend`` (risk-neutral)."""
+PURPOSES = ("train", "validation", "test")
+"""What a path set is for: the training envs' episodes, the validation stream (tuning, best-policy selection) and
+the test paths (final tables). A simulated model draws every set fresh from its own random stream; a data-driven
+one (``HistoricalMarket``) serves each from its own chronological period (``MarketModel.for_purpose``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,6 +134,13 @@ class MarketModel(abc.ABC):
 
     def _validate(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Validate the model's own fields (override in subclasses)."""
+
+    def for_purpose(self, purpose: str) -> MarketModel:
+        """The model that serves ``purpose`` (one of ``PURPOSES``): the model itself for a simulated market, whose
+        path sets differ by their random streams; a data-driven market overrides it to serve its own period."""
+        if purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
+        return self
 
     def drift(self, measure: str = "real") -> float:
         """The growth rate of the price per year: ``mu`` under ``"real"``, ``rate - dividend`` under ``"pricing"``."""
@@ -224,6 +235,13 @@ class MarketModel(abc.ABC):
         default: no torch simulator."""
         raise ValueError(f"model: the {type(self).__name__} model simulates in numpy only (simulate_tensors is "
                          "implemented for GeometricBrownianMotion); use simulate(...) and pass the arrays")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProxyVolatilityMarket(MarketModel):
+    """A market whose options have no closed form under the model and are marked with Black–Scholes at the
+    volatility √variance of each node (a stated proxy; ``hedgegym.valuation.ProxyValuation``): regime switching
+    (the current regime's σ) and the data-driven markets (an implied-volatility proxy). Vega refers to that σ."""
 
 
 def paths_major(array: FloatArray) -> FloatArray:

@@ -31,7 +31,7 @@ from typing import Any, cast
 import numpy as np
 
 from hedgegym import _validation as check
-from hedgegym.market.base import FloatArray, MarketModel, exponentiate_log_spot, paths_major
+from hedgegym.market.base import FloatArray, ProxyVolatilityMarket, exponentiate_log_spot, paths_major
 
 __all__ = ["RegimeSwitchingVolatility", "VolatilityRule"]
 
@@ -40,7 +40,7 @@ VolatilityRule = Callable[[float, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True, kw_only=True)
-class RegimeSwitchingVolatility(MarketModel):
+class RegimeSwitchingVolatility(ProxyVolatilityMarket):
     r"""Log-normal spot whose volatility switches between levels in [volatility_min, volatility_max].
 
     Args:
@@ -92,6 +92,11 @@ class RegimeSwitchingVolatility(MarketModel):
             raise ValueError(
                 f"volatility_rule must be None or a callable (time, spot) -> volatility, got {self.volatility_rule!r}"
             )
+
+    @property
+    def reference_volatility(self) -> float:
+        """The root mean square of the regime volatilities."""
+        return float(np.sqrt(np.mean(np.square(self.levels))))
 
     def stay_probability(self, dt: float) -> float:
         """P(regime after ``dt`` years = regime now) for the Markov chain; 1 when there is a single level."""

@@ -58,6 +58,7 @@ from hedgegym.market import (
     Heston,
     MarketModel,
     MertonJumpDiffusion,
+    ProxyVolatilityMarket,
     RegimeSwitchingVolatility,
 )
 from hedgegym.pricing.greeks import Greeks
@@ -171,7 +172,8 @@ def initial_variance(model: MarketModel) -> float:
 
     GBM and Merton: σ² (unused by their pricers); Heston: v₀; SABR: α₀²; regime switching: σ² of the initial
     regime, or the mean of the squared levels when the first regime is drawn at random (with a
-    ``volatility_rule``: the rule's volatility at t = 0, clipped into the band).
+    ``volatility_rule``: the rule's volatility at t = 0, clipped into the band); a data-driven market: its
+    ``reference_volatility``² (each episode's own first variance is its data's).
     """
     if isinstance(model, Heston):
         return float(model.initial_variance)
@@ -187,6 +189,8 @@ def initial_variance(model: MarketModel) -> float:
         if model.initial_regime is not None:
             return float(levels[model.initial_regime]) ** 2
         return float(np.mean(levels**2))
+    if isinstance(model, ProxyVolatilityMarket):
+        return model.reference_volatility**2
     raise ValueError(f"model: no t = 0 volatility state known for {type(model).__name__}; supported: "
                      "GeometricBrownianMotion, Heston, MertonJumpDiffusion, SABR, RegimeSwitchingVolatility")
 

@@ -39,6 +39,25 @@ def test_gymnasium_and_sb3_checkers_pass_for_every_market_model(name):
     sb3_check_env(HedgingEnv(small_config(MARKETS[name])), warn=True)
 
 
+DATA_MARKETS = {
+    "historical": {"model": "historical"},
+    "garch": {"model": "garch"},
+    "bootstrap": {"model": "bootstrap", "block_length": 20},
+}
+
+
+@pytest.mark.parametrize("name", DATA_MARKETS)
+def test_checkers_pass_on_the_data_markets(name):
+    """One step per trading day: 10 steps to a 10-day maturity."""
+    config = small_config(DATA_MARKETS[name], book=[{"strike": 100.0, "maturity": 10 / 252, "quantity": -10}],
+                          hedging={"hedge_options": [{"strike": 100.0, "maturity": 21 / 252}]})
+    env = HedgingEnv(config)
+    gymnasium_check_env(env, skip_render_check=True)
+    sb3_check_env(HedgingEnv(config), warn=True)
+    observation, _ = env.reset(seed=1)
+    assert np.isfinite(observation).all()
+
+
 def test_checkers_pass_with_a_listed_option_hedge_and_costs():
     config = small_config(
         MARKETS["gbm"], hedging={"hedge_options": [{"strike": 105.0, "maturity": 0.25}]},
