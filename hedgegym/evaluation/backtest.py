@@ -170,8 +170,12 @@ def _plot_through_time(windows: pd.DataFrame, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(10, 5))
-    for name, rows in windows.groupby("hedger", sort=False):
-        axis.plot(rows["end"], rows["pnl"].cumsum(), label=name, lw=1.2)
+    groups = list(windows.groupby("hedger", sort=False))
+    colours = plt.get_cmap("tab20" if len(groups) > 10 else "tab10")
+    styles = ("-", "--", ":", "-.")
+    for i, (name, rows) in enumerate(groups):  # a colour and a line style each: more hedgers than tab10's colours
+        axis.plot(rows["end"], rows["pnl"].cumsum(), label=name, lw=1.2, color=colours(i % colours.N),
+                  linestyle=styles[(i // colours.N) % len(styles)])
     axis.axhline(0.0, color="k", lw=0.5)
     axis.set_xlabel("window end date")
     axis.set_ylabel("cumulative P&L (currency)")
