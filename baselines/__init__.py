@@ -8,9 +8,11 @@ from hedgegym.baselines.greek_solver import neutralise
 from hedgegym.baselines.leland import LelandHedger
 from hedgegym.baselines.no_hedge import NoHedge
 from hedgegym.baselines.stock_costs import StockCosts
+from hedgegym.baselines.threshold import ThresholdRebalancing
 from hedgegym.baselines.uncertain_volatility import RobustDeltaGammaHedger, UncertainVolatilityDeltaHedger
 from hedgegym.baselines.whalley_wilmott import WhalleyWilmottHedger
 
 __all__ = ["DeltaHedger", "DeltaVegaBandHedger", "GreekNeutralHedger", "Hedger", "HedgerDomainError", "LelandHedger",
-           "NoHedge", "RobustDeltaGammaHedger", "StockCosts", "UncertainVolatilityDeltaHedger", "WhalleyWilmottHedger",
+           "NoHedge", "RobustDeltaGammaHedger", "StockCosts", "ThresholdRebalancing", "UncertainVolatilityDeltaHedger",
+           "WhalleyWilmottHedger",
            "neutralise"]
