@@ -243,9 +243,34 @@ class CostsConfig(BaseModel):
         return CompositeCost(*parts) if parts else None
 
 
+class RebalancingConfig(BaseModel):
+    """Threshold and event rebalancing of the daily delta and Greek-neutral hedgers
+    (``hedgegym.baselines.ThresholdRebalancing``): ``compare`` adds a ``<hedger>_threshold`` variant of each, with
+    the bands on the Greeks that hedger neutralises.
+
+    ``bands``: Greek → band (delta, gamma, vega, theta; > 0), absolute in the engine's units or, with ``relative``,
+    a fraction of the book's own |Greek|; ``spot_move``: a move since the path's last trade that triggers one (0.02:
+    2%); ``every``: steps between each instrument's trades, one for all or one per instrument (stock first)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bands: dict[str, FiniteFloat] = Field(default_factory=dict)
+    relative: bool = Field(default=False, strict=True)
+    spot_move: FiniteFloat | None = Field(default=None, gt=0)
+    every: Int | list[Int] | None = None
+
+    @model_validator(mode="after")
+    def _rules_are_valid(self) -> RebalancingConfig:
+        from hedgegym.baselines import DeltaHedger, ThresholdRebalancing
+
+        ThresholdRebalancing(DeltaHedger(), self.bands, self.relative, self.spot_move, self.every)
+        return self
+
+
 class HedgingConfig(BaseModel):
-    """What the hedger may trade besides the stock, whether hedges are sold at maturity, and the Greek solver's
-    limits (``hedgegym.baselines.greek_solver``: beyond them the delta–gamma(–vega) hedgers drop the last Greek)."""
+    """What the hedger may trade besides the stock, whether hedges are sold at maturity, the Greek solver's
+    limits (``hedgegym.baselines.greek_solver``: beyond them the delta–gamma(–vega) hedgers drop the last Greek),
+    and optional threshold rebalancing rules (``rebalancing``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -254,6 +279,16 @@ class HedgingConfig(BaseModel):
     max_condition: FiniteFloat = Field(default=1e3, ge=1, description="largest scaled condition number accepted")
     position_limit: FiniteFloat = Field(
         default=10.0, gt=0, description="largest listed-option position, in multiples of the book's size")
+    rebalancing: RebalancingConfig | None = None
+
+    @model_validator(mode="after")
+    def _one_interval_per_instrument(self) -> HedgingConfig:
+        every = None if self.rebalancing is None else self.rebalancing.every
+        if isinstance(every, list) and len(every) not in (1, len(self.hedge_options) + 1):
+            raise ValueError(f"rebalancing.every must give one interval for all instruments or one per instrument "
+                             f"({len(self.hedge_options) + 1}: the stock and {len(self.hedge_options)} listed "
+                             f"option(s)), got {len(every)}")
+        return self
 
 
 REWARDS = ("pnl", "mean_variance", "cvar", "entropic", "terminal_mean_variance")

@@ -547,6 +547,9 @@ HEDGER_FACTORIES: dict[str, Callable[[], baselines.Hedger]] = {
     "UncertainVolatilityDeltaHedger": lambda: baselines.UncertainVolatilityDeltaHedger(0.15, 0.3, 40, 40),
     "RobustDeltaGammaHedger": lambda: baselines.RobustDeltaGammaHedger(0.15, 0.3, 0.2, 40, 40),
     "DeltaVegaBandHedger": lambda: baselines.DeltaVegaBandHedger(option_band=0.05, stock_band=0.02),
+    "ThresholdRebalancing": lambda: baselines.ThresholdRebalancing(
+        baselines.GreekNeutralHedger(("delta", "gamma", "vega")), bands={"delta": 20.0, "gamma": 2.0},
+        spot_move=0.01, every=(1, 2, 3)),
 }
 ONE_OPTION_CONFIG = CONFIG_DIR / "gbm_call_option_hedge.yaml"  # for the hedgers that need exactly one listed option
 ONE_OPTION_HEDGERS = {"DeltaVegaBandHedger"}

@@ -23,7 +23,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hedgegym.baselines import DeltaHedger, GreekNeutralHedger, Hedger, LelandHedger, NoHedge, WhalleyWilmottHedger
+from hedgegym.baselines import (
+    DeltaHedger,
+    GreekNeutralHedger,
+    Hedger,
+    LelandHedger,
+    NoHedge,
+    ThresholdRebalancing,
+    WhalleyWilmottHedger,
+)
 from hedgegym.baselines.base import HedgerDomainError
 from hedgegym.baselines.stock_costs import StockCosts
 from hedgegym.config import ExperimentConfig, check_evaluation_size
@@ -55,6 +63,8 @@ def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
       cost terms from the engine's cost model and refuses, at ``reset``, a market outside its model
       (``HedgerDomainError``): ``compare`` then leaves it out with the reason.
     * delta–gamma and delta–vega with ≥ 1 listed option; delta–gamma–vega with ≥ 2.
+    * with ``hedging.rebalancing``: ``<name>_threshold``, the daily delta and each Greek-neutral hedger rebalanced
+      only by those rules (``ThresholdRebalancing``; each with the bands on the Greeks it neutralises).
     """
     hedgers: list[Hedger] = [NoHedge(), DeltaHedger()]
     if config.simulation.n_steps >= 10:
@@ -75,6 +85,13 @@ def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
         hedgers.append(GreekNeutralHedger(("delta", "vega"), **limits))
     if n_options >= 2:
         hedgers.append(GreekNeutralHedger(("delta", "gamma", "vega"), **limits))
+    rules = config.hedging.rebalancing
+    if rules is not None:  # a threshold variant of the daily delta and of each Greek-neutral hedger
+        daily = [h for h in hedgers if isinstance(h, GreekNeutralHedger)
+                 or (type(h) is DeltaHedger and h.name == "delta")]
+        for hedger in daily:  # a band only on the Greeks the hedger neutralises (the rest would always fire)
+            bands = {g: b for g, b in rules.bands.items() if g in getattr(hedger, "greeks", ("delta",))}
+            hedgers.append(ThresholdRebalancing(hedger, bands, rules.relative, rules.spot_move, rules.every))
     return hedgers
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -114,3 +116,31 @@ def test_every_needs_one_interval_per_instrument():
     spots = np.full((13, 1), 100.0)
     with pytest.raises(ValueError, match=r"every must give one interval per instrument \(2: the stock and 1"):
         run(WITH_OPTION, ThresholdRebalancing(GreekNeutralHedger(), every=(1, 5, 5)), spots)
+
+
+def test_hedging_rebalancing_adds_a_threshold_variant_of_each_daily_hedger_to_compare():
+    from hedgegym.evaluation.reports import compare, default_hedgers
+
+    config = parse_config({**WITH_OPTION.model_dump(mode="json"), "hedging": {
+        "hedge_options": [{"strike": 105.0, "maturity": 0.25}],
+        "rebalancing": {"bands": {"delta": 30.0, "gamma": 5.0}, "spot_move": 0.02, "every": [1, 4]}}})
+    hedgers = {h.name: h for h in default_hedgers(config)}
+    assert {"delta_threshold", "delta_gamma_threshold", "delta_vega_threshold"} <= set(hedgers)
+    assert hedgers["delta_threshold"].bands == {"delta": 30.0}  # no gamma band on a hedger that cannot hedge it
+    assert hedgers["delta_gamma_threshold"].bands == {"delta": 30.0, "gamma": 5.0}
+    table = compare(config, [hedgers[n] for n in ("delta", "delta_threshold", "delta_gamma", "delta_gamma_threshold")],
+                    n_paths=500, seed=3, bootstrap=0).table
+    assert table.loc["delta_threshold", "turnover"] < table.loc["delta", "turnover"]
+    assert table.loc["delta_gamma_threshold", "turnover"] < table.loc["delta_gamma", "turnover"]
+
+
+def test_rebalancing_config_errors_name_the_field():
+    from hedgegym.config import ConfigError
+
+    base = {"book": [{"strike": 100.0, "maturity": 0.25, "quantity": -1}],
+            "hedging": {"hedge_options": [{"strike": 100.0, "maturity": 0.5}]}}
+    for rules, message in (({"bands": {"rho": 1.0}}, "hedging.rebalancing: bands: unknown Greek 'rho'"),
+                           ({"every": [1, 2, 3]}, "rebalancing.every must give one interval for all instruments"),
+                           ({"spot_move": 0}, "hedging.rebalancing.spot_move")):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            parse_config({**base, "hedging": {**base["hedging"], "rebalancing": rules}})
