@@ -11,9 +11,15 @@ letters"; Taleb, *Dynamic Hedging*, ch. 3. ``ThresholdRebalancing`` wraps any he
 2. The path is *triggered* at step 0 (the initial hedge), when |g_net| > band_g for any banded Greek, or when
    |S / S_last − 1| > ``spot_move`` (S_last the spot at the path's last rebalancing).
 3. A triggered path trades to the inner hedger's targets on every instrument allowed to trade at this step:
-   instrument j trades only at steps that are multiples of ``every[j]`` (default 1 for all). When a listed option
-   may not trade, the stock instead neutralises delta given the options held: h_0 = −(Δ_book + Σ_{j≥1} h_j Δ_j).
+   instrument j trades only at steps that are multiples of ``every[j]`` (default 1 for all), and each option's
+   interval must be a multiple of the stock's, so that an option never trades without the stock re-hedging delta.
+   When a listed option may not trade, the stock instead neutralises delta given the options held:
+   h_0 = −(Δ_book + Σ_{j≥1} h_j Δ_j) (this assumes a delta-neutral inner hedger, as every Greek-neutral one is).
    Untriggered paths keep their positions.
+
+S_last is one reference for all instruments: the spot at the path's last step that fired with some instrument
+allowed to trade. A stock-only re-hedge between option dates therefore resets it, which postpones the options'
+spot trigger. The inner hedger's solver fallbacks (``fallbacks``, shared with it) count only paths that traded.
 
 Bands are absolute, in the engine's units (Δ in shares, Γ in shares per unit of spot, vega per 1.00 of the model's
 volatility input, Θ per year), or, with ``relative=True``, fractions of the book's own |Greek| at the node
@@ -69,6 +75,7 @@ class ThresholdRebalancing(Hedger):
             raise ValueError(f"spot_move must be a finite number > 0 (e.g. 0.02 for 2%) or None, got {spot_move!r}")
         self.every_spec = every
         self._check_every(every, None)
+        self._check_grid(every)
         self.hedger, self.bands, self.relative = hedger, {g: float(b) for g, b in bands.items()}, bool(relative)
         self.spot_move = None if spot_move is None else float(spot_move)
         self.required_greeks = frozenset(hedger.required_greeks | set(self.bands) | {"delta"})
@@ -94,6 +101,14 @@ class ThresholdRebalancing(Hedger):
             raise ValueError(f"every must give one interval per instrument ({n_instruments}: the stock and "
                              f"{n_instruments - 1} listed option(s)), got {len(values)}")
         return np.asarray(values, dtype=np.int64)
+
+    @staticmethod
+    def _check_grid(every: int | Sequence[int] | None) -> None:
+        if isinstance(every, Sequence) and not isinstance(every, str) and len(every) > 1:
+            stock = every[0]
+            if any(interval % stock for interval in every[1:]):
+                raise ValueError(f"every: each option's interval must be a multiple of the stock's ({stock}), so "
+                                 f"that an option never trades without the stock re-hedging delta, got {every!r}")
 
     def reset(self, engine: HedgingEngine) -> None:
         self.hedger.reset(engine)
@@ -125,13 +140,17 @@ class ThresholdRebalancing(Hedger):
         held = np.array(engine.positions, dtype=np.float64, copy=True)
         if engine.step_index > 0 and not fire.any():
             return held
-        inner = self.hedger.targets(engine)
         allowed = (engine.step_index % self._every) == 0  # (k,): which instruments may trade now
+        counter = self.fallbacks
+        before = None if counter is None else counter.per_path.copy()
+        inner = self.hedger.targets(engine)
+        traded = fire & allowed.any()
+        if before is not None and before.shape == counter.per_path.shape:  # count only the paths that trade
+            counter.per_path[~traded] = before[~traded]
         new = np.where(allowed[None, :], inner, held)
         if allowed[0] and not allowed[1:].all():  # the stock re-hedges delta around the options held
             options = new[:, 1:]
             new[:, 0] = -(engine.book_greeks.delta + np.sum(options * engine.instrument_greeks.delta[:, 1:], axis=1))
         targets = np.where(fire[:, None], new, held)
-        traded = fire & allowed.any()
         self._last_spot = np.where(traded, engine.spot, self._last_spot)
         return targets

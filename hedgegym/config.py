@@ -246,7 +246,7 @@ class CostsConfig(BaseModel):
 class RebalancingConfig(BaseModel):
     """Threshold and event rebalancing of the daily delta and Greek-neutral hedgers
     (``hedgegym.baselines.ThresholdRebalancing``): ``compare`` adds a ``<hedger>_threshold`` variant of each, with
-    the bands on the Greeks that hedger neutralises.
+    the bands on the Greeks that hedger neutralises (none where that leaves it no rule at all).
 
     ``bands``: Greek → band (delta, gamma, vega, theta; > 0), absolute in the engine's units or, with ``relative``,
     a fraction of the book's own |Greek|; ``spot_move``: a move since the path's last trade that triggers one (0.02:

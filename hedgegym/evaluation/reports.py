@@ -91,7 +91,8 @@ def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
                  or (type(h) is DeltaHedger and h.name == "delta")]
         for hedger in daily:  # a band only on the Greeks the hedger neutralises (the rest would always fire)
             bands = {g: b for g, b in rules.bands.items() if g in getattr(hedger, "greeks", ("delta",))}
-            hedgers.append(ThresholdRebalancing(hedger, bands, rules.relative, rules.spot_move, rules.every))
+            if bands or rules.spot_move is not None or rules.every is not None:  # else: the daily hedger again
+                hedgers.append(ThresholdRebalancing(hedger, bands, rules.relative, rules.spot_move, rules.every))
     return hedgers
 
 

@@ -144,3 +144,24 @@ def test_rebalancing_config_errors_name_the_field():
                            ({"spot_move": 0}, "hedging.rebalancing.spot_move")):
         with pytest.raises(ConfigError, match=re.escape(message)):
             parse_config({**base, "hedging": {**base["hedging"], "rebalancing": rules}})
+
+
+def test_an_option_never_trades_without_the_stock_and_fallbacks_count_only_traded_paths():
+    with pytest.raises(ValueError, match=r"every: each option's interval must be a multiple of the stock's \(5\)"):
+        ThresholdRebalancing(GreekNeutralHedger(), every=(5, 1))
+    # a spot trigger on many paths: the inner solver runs on all N, but only the paths that trade are counted
+    rng = np.random.default_rng(4)
+    spots = 100.0 * np.exp(np.cumsum(np.r_[np.zeros((1, 50)), rng.normal(0, 0.01, (12, 50))], axis=0))
+    inner = GreekNeutralHedger(("delta", "gamma"), position_limit=0.05)  # a tight cap: the solver falls back
+    hedger = ThresholdRebalancing(inner, spot_move=0.015)
+    model = WITH_OPTION.market.build()
+    engine = HedgingEngine(model, WITH_OPTION.build_book(), 12, hedge_options=WITH_OPTION.build_hedge_options())
+    engine.reset(spots, np.full_like(spots, 0.04))
+    hedger.reset(engine)
+    expected = np.zeros(50, dtype=np.int64)
+    while not engine.done:
+        fire = hedger.triggered(engine)
+        expected += fire & inner.solve(engine).fell_back
+        engine.step(hedger.targets(engine))
+    assert expected.sum() > 0
+    np.testing.assert_array_equal(hedger.fallbacks.per_path, expected)
