@@ -11,8 +11,18 @@ unit (Heston: v; SABR: α; regime switching: σ; a data-driven market: its volat
 Merton)::
 
     delta = Δ_net δS,   gamma = ½ Γ_net δS²,   theta = Θ_net δt,   vega = vega_net δσ,
+    vanna = (Δ⁺_net − Δ_net − Γ_net δS) δS        ≈ ∂²V/∂S∂σ · δS δσ,
+    volga = ½ (vega⁺_net − vega_net) δσ − ½ vanna   ≈ ½ ∂²V/∂σ² · δσ²,
     carry = interest on cash + dividends,   cost = −transaction costs,
-    residual = δW − (delta + gamma + theta + vega + carry + cost)      (higher-order terms; → 0 with δt)
+    residual = δW − (delta + gamma + theta + vega + vanna + volga + carry + cost)   (higher order; → 0 with δt)
+
+Δ⁺_net and vega⁺_net are the net Greeks of the same positions at tᵢ₊₁. The cross and second volatility terms come
+from the Greeks' change over the step: Δ⁺ − Δ = Γ δS + vanna·δσ + O(δt) and vega⁺ − vega = vanna·δS + volga·δσ +
+O(δt), so no extra valuation is needed. delta + gamma + vega + vanna + volga is then the trapezoidal rule
+½(Δ + Δ⁺) δS + ½(vega + vega⁺) δσ, exact to second order in (δS, δσ) (Wilmott, *Paul Wilmott on Quantitative
+Finance*, ch. on the Greeks; the vanna–volga terms of Castagna & Mercurio 2007). Models without a volatility state
+have no vega, vanna or volga term. On the shipped Heston straddle, delta-hedged, the residual's standard deviation
+falls from 33% to 4.0% of the hedged P&L's with these two terms (``tests/evaluation/test_attribution.py``).
 
 Lazy valuation: the engine values at reset only the Greeks the hedger reads (``Hedger.required_greeks``; for an SB3
 model those of its env features) and those the attribution reads (``attribution_greeks``: Δ, Γ, Θ, and vega where
@@ -39,7 +49,7 @@ from hedgegym.pricing.greeks import FloatArray
 
 __all__ = ["ATTRIBUTION_TERMS", "Evaluation", "attribution_greeks", "check_agent_fits", "evaluate", "test_paths"]
 
-ATTRIBUTION_TERMS = ("delta", "gamma", "theta", "vega", "carry", "cost", "residual")
+ATTRIBUTION_TERMS = ("delta", "gamma", "theta", "vega", "vanna", "volga", "carry", "cost", "residual")
 
 
 TEST_STREAM, VALIDATION_STREAM = 1, 3  # child streams of SeedSequence(seed); training envs use none of them
@@ -205,8 +215,14 @@ def evaluate(
             series["delta"][i] = net["delta"] * move
             series["gamma"][i] = 0.5 * net["gamma"] * move**2
             series["theta"][i] = net["theta"] * engine.dt
-            if vol_state is not None:  # constant-vol models: δσ = 0, the vega term stays 0
-                series["vega"][i] = net["vega"] * (vol_state[i + 1] - vol_state[i])
+            if vol_state is not None:  # constant-vol models: δσ = 0, the vega, vanna and volga terms stay 0
+                d_sigma = vol_state[i + 1] - vol_state[i]
+                series["vega"][i] = net["vega"] * d_sigma
+                after = {g: getattr(engine.book_path, g)[i + 1] + np.sum(targets * getattr(engine.instrument_path, g)[
+                    i + 1], axis=1) for g in ("delta", "vega")}  # the same positions' Greeks at tᵢ₊₁
+                vanna = (after["delta"] - net["delta"] - net["gamma"] * move) * move
+                series["vanna"][i] = vanna
+                series["volga"][i] = 0.5 * (after["vega"] - net["vega"]) * d_sigma - 0.5 * vanna
             mark_to_market = np.sum(targets * (prices_after - prices_before), axis=1)  # positions held over the step
             series["carry"][i] = outcome.hedge_pnl - mark_to_market
             series["cost"][i] = -outcome.cost
