@@ -521,16 +521,21 @@ def stress_command(
     ] = None,
     hedge: Annotated[str | None, typer.Option("--hedge", help=_HEDGE_HELP)] = None,
     scenarios: Annotated[
-        Path | None, typer.Option("--scenarios", help="YAML list of {name, spot_shock, vol_shock}; default: spot "
-                                  "±10%, vol +20 points, spot -10% with vol +20 points, flash crash -20%.")
+        Path | None, typer.Option("--scenarios", help="YAML list of {name, spot_shock, vol_shock, days}; default: "
+                                  "spot ±10%, vol +20 points, spot -10% with vol +20 points, flash crash -20%.")
     ] = None,
+    events: Annotated[
+        bool, typer.Option("--events", help="Add the scenarios with time: a week of theta, an IV crush the day "
+                           "after earnings, a gap down with a vol spike, a slow sell-off.")
+    ] = False,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Directory for stress.csv and stress.md (never overwritten).")
     ] = None,
 ) -> None:
-    """Revalue the config's book and its t = 0 hedge under instantaneous spot and volatility shocks.
+    """Revalue the config's book and its t = 0 hedge under spot and volatility shocks, instantly or after days.
 
-    Full repricing with the model's own pricer: ΔV, its Δ–Γ(–vega) estimates, the change of Δ and Γ, the loss.
+    Full repricing with the model's own pricer, the book aged by the scenario's trading days: ΔV, its
+    Δ–Γ(–vega)(–Θ) estimates, the change of Δ and Γ, the loss.
 
     "vol +x": σ + x (GBM, Merton, every regime level); Heston v₀ and θ to (√v + x)²; SABR α + x.
     """
@@ -538,6 +543,7 @@ def stress_command(
 
     from hedgegym.risk.stress import (
         DEFAULT_SCENARIOS,
+        EVENT_SCENARIOS,
         format_amount,
         parse_scenarios,
         portfolio_greeks,
@@ -552,6 +558,8 @@ def stress_command(
             chosen = parse_scenarios(yaml.safe_load(scenarios.read_text()), str(scenarios))
         except (OSError, yaml.YAMLError, ValueError) as error:
             raise _fail(f"--scenarios: {error}") from None
+    if events:
+        chosen = (*chosen, *EVENT_SCENARIOS)
     if out is not None:
         existing = [out / name for name in ("stress.csv", "stress.md") if (out / name).exists()]
         if existing:
@@ -567,18 +575,19 @@ def stress_command(
     console.print(f"portfolio at t = 0: Δ {format_amount(base.delta)} shares, Γ {format_amount(base.gamma, 4)} "
                   f"per unit of spot, vega {format_amount(base.vega)}")
     result = Table(
-        title=f"stress test: {escape(experiment.name)}, instantaneous shocks, full revaluation (currency)",
-        caption="Δ–Γ est. = Δ·dS + ½Γ·dS², plus vega·d(vol input: σ, Heston v₀, SABR α); vol in vol points; Δ in "
-        "shares, Γ in shares per unit of spot",
+        title=f"stress test: {escape(experiment.name)}, full revaluation (currency)",
+        caption="estimates: Δ–Γ = Δ·dS + ½Γ·dS²; +vega adds vega·d(vol input: σ, Heston v₀, SABR α); +Θ adds "
+        "Θ·days/252; vol in vol points; days: trading days before the shock is valued; Δ in shares, Γ in shares per "
+        "unit of spot",
     )
-    for column in ("scenario", "spot", "vol", "ΔV", "Δ–Γ est.", "Δ–Γ–vega est.", "Δ change", "Γ change", "loss"):
+    for column in ("scenario", "spot", "vol", "days", "ΔV", "Δ–Γ", "+vega", "+Θ", "Δ change", "Γ change", "loss"):
         result.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=True)
     for row in table.itertuples(index=False):
         loss = format_amount(row.loss)
         result.add_row(
-            escape(str(row.scenario)), f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f}pt",
+            escape(str(row.scenario)), f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f}pt", str(row.days),
             *(format_amount(x) for x in (row.value_change, row.delta_gamma_estimate, row.delta_gamma_vega_estimate,
-                                         row.delta_change)),
+                                         row.delta_gamma_vega_theta_estimate, row.delta_change)),
             format_amount(row.gamma_change, 3), f"[red]{loss}[/red]" if row.loss > 0 else loss,
         )
     console.print(result)

@@ -1,4 +1,5 @@
-r"""Stress tests: instantaneous spot and volatility shocks to a hedged book, fully repriced under the market model.
+r"""Stress tests: spot and volatility shocks to a hedged book, instantly or after days pass, fully repriced under the
+market model.
 
 The portfolio is the liability ``book`` plus its hedge at t = 0 (``Hedge``: shares of stock and contracts of
 listed options), the positions the classical hedgers of ``hedgegym.baselines`` take at inception:
@@ -8,9 +9,12 @@ listed options), the positions the classical hedgers of ``hedgegym.baselines`` t
 * ``"greeks"``: ``GreekNeutralHedger`` through the k-Greek solver — stock and the listed options neutralise
   Δ and Γ (one listed option) or Δ, Γ and vega (two or more), as in ``hedgegym compare``.
 
-A ``Scenario`` moves the market instantly (no time passes, positions stay): the spot by a relative
-``spot_shock`` (S → S·(1 + spot_shock)) and the volatility by ``vol_shock`` (0.20 = +20 vol points), through
-a bumped copy of the market model (``shock_model``). "Volatility + x" per model (``bump_volatility``)::
+A ``Scenario`` moves the market (positions stay): the spot by a relative ``spot_shock`` (S → S·(1 + spot_shock))
+and the volatility by ``vol_shock`` (0.20 = +20 vol points), through a bumped copy of the market model
+(``shock_model``), after ``days`` trading days (1/252 year each; default 0: instantly). With days > 0 the book and
+the listed options are revalued aged by that time (their Θ decay; the stock's financing and dividends are not
+counted), so an event such as an implied-vol crush the day after earnings, or a gap down with a vol spike over a
+weekend, is one scenario (``EVENT_SCENARIOS``). "Volatility + x" per model (``bump_volatility``)::
 
     GBM, Merton          σ → σ + x               (Merton: the diffusion σ; the jumps are unchanged)
     regime switching     every level σ_k → σ_k + x, and the band [σ_min, σ_max] with them
@@ -26,6 +30,7 @@ each scenario, with Δ, Γ, vega the portfolio's Greeks before the shock and dS 
     Δ–Γ estimate           Δ·dS + ½ Γ·dS²                              second-order Taylor in the spot
     Δ–Γ–vega estimate      Δ–Γ estimate + vega·d(vol input)            vol input: σ (GBM, Merton, regime),
                                                                        v₀ (Heston), α (SABR)
+    Δ–Γ–vega–Θ estimate    Δ–Γ–vega estimate + Θ·days/252              Θ per year
     loss                   max(−ΔV, 0)
 
 The Δ–Γ estimate is exact to second order in dS (its error is O(dS³)); it is blind to volatility, which the
@@ -61,10 +66,12 @@ from hedgegym.market import (
     ProxyVolatilityMarket,
     RegimeSwitchingVolatility,
 )
+from hedgegym.market.series import TRADING_DAYS_PER_YEAR
 from hedgegym.pricing.greeks import Greeks
 
 __all__ = [
     "DEFAULT_SCENARIOS",
+    "EVENT_SCENARIOS",
     "HEDGE_MODES",
     "STRESS_COLUMNS",
     "Hedge",
@@ -85,25 +92,28 @@ __all__ = [
 
 HEDGE_MODES = ("none", "delta", "greeks")
 STRESS_COLUMNS = (
-    "scenario", "spot_shock", "vol_shock", "spot", "value_change", "delta_gamma_estimate",
-    "delta_gamma_vega_estimate", "delta_change", "gamma_change", "loss",
+    "scenario", "spot_shock", "vol_shock", "days", "spot", "value_change", "delta_gamma_estimate",
+    "delta_gamma_vega_estimate", "delta_gamma_vega_theta_estimate", "delta_change", "gamma_change", "loss",
 )
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """An instantaneous market move.
+    """A market move, instantly or after some trading days.
 
     Attributes:
         name: the label of the scenario in tables (non-empty).
         spot_shock: relative spot move, S → S·(1 + spot_shock); > −1 (−0.10: spot −10%).
         vol_shock: absolute volatility move in annualised volatility (0.20: +20 vol points), applied to the
             model as documented on ``bump_volatility``; 0 leaves the volatility alone.
+        days: trading days that pass before the revaluation (integer >= 0; 1 day = 1/252 year); the positions are
+            aged by them (``stress_test`` refuses days reaching the book's maturity).
     """
 
     name: str
     spot_shock: float = 0.0
     vol_shock: float = 0.0
+    days: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -118,6 +128,10 @@ class Scenario:
         if self.spot_shock <= -1.0:
             raise ValueError(f"spot_shock of scenario {self.name!r} must be > -1 (the spot stays positive), "
                              f"got {self.spot_shock!r}")
+        if isinstance(self.days, bool) or not isinstance(self.days, int | np.integer) or self.days < 0:
+            raise ValueError(f"days of scenario {self.name!r} must be an integer >= 0 (trading days), got "
+                             f"{self.days!r}")
+        object.__setattr__(self, "days", int(self.days))
 
 
 DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
@@ -128,6 +142,16 @@ DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
     Scenario("flash crash -20%", spot_shock=-0.20),
 )
 """The practitioners' set: spot ±10%, vol +20 points, spot −10% with vol +20 points, a −20% flash crash."""
+
+EVENT_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("week of theta", days=5),
+    Scenario("IV crush -10 pts", vol_shock=-0.10, days=1),
+    Scenario("gap -7%, vol +15 pts", spot_shock=-0.07, vol_shock=0.15, days=1),
+    Scenario("grind -5%, vol +5 pts", spot_shock=-0.05, vol_shock=0.05, days=10),
+)
+"""Scenarios with time: Θ alone over a week (5 days), an implied-vol crush the day after an event such as earnings
+(1 day), a gap down with a vol spike over a weekend (1 trading day), a slow sell-off over two weeks (10 days)
+(``hedgegym stress --events`` adds them to the run)."""
 
 _SCENARIO_FIELDS = tuple(field.name for field in dataclasses.fields(Scenario))
 
@@ -357,8 +381,9 @@ def initial_hedge(
 
 
 def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None,
-                     monitoring_interval: float | None = None) -> Greeks:
-    """Value and Greeks at t = 0 of book + hedge, every option priced by the model's own pricer.
+                     monitoring_interval: float | None = None, time: float = 0.0) -> Greeks:
+    """Value and Greeks at ``time`` (years since inception, default 0) of book + hedge, every option priced by the
+    model's own pricer with its time to maturity reduced by ``time``.
 
     A barrier option is valued as the engine values it: knocked out (0) at a spot at or below its barrier,
     with the discrete-monitoring correction for ``monitoring_interval`` years between dates (``None``:
@@ -377,9 +402,9 @@ def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None,
     pricer = monitored(lambda s, strike, tau, call, **terms: valuation(s, strike, tau, call, variance, **terms),
                        monitoring_interval)
 
-    total = [np.asarray(field, dtype=np.float64) for field in book.greeks(spot, 0.0, pricer)]
+    total = [np.asarray(field, dtype=np.float64) for field in book.greeks(spot, time, pricer)]
     for position in hedge.options:
-        contract = position.option.greeks(spot, 0.0, pricer)
+        contract = position.option.greeks(spot, time, pricer)
         total = [a + position.quantity * np.asarray(b, dtype=np.float64) for a, b in zip(total, contract, strict=True)]
     total[0] = total[0] + hedge.stock * spot
     total[1] = total[1] + hedge.stock
@@ -397,17 +422,18 @@ def stress_test(
         model: the market model at t = 0 (spot, volatility state, rate, dividend).
         book: the liability.
         hedge: the hedge held (``initial_hedge``); ``None``: unhedged.
-        scenarios: the market moves, applied instantly (no time passes, positions stay).
+        scenarios: the market moves (positions stay), after each scenario's ``days``.
         monitoring_interval: barrier monitoring step in years (``portfolio_greeks``); ``None``: continuous.
 
     Returns:
-        One row per scenario, columns ``STRESS_COLUMNS``: ``scenario``, ``spot_shock``, ``vol_shock``, ``spot``
-        (after the shock), ``value_change`` ΔV, ``delta_gamma_estimate``,
-        ``delta_gamma_vega_estimate``, ``delta_change`` (shares), ``gamma_change`` (shares per unit of spot),
+        One row per scenario, columns ``STRESS_COLUMNS``: ``scenario``, ``spot_shock``, ``vol_shock``, ``days``,
+        ``spot`` (after the shock), ``value_change`` ΔV, ``delta_gamma_estimate``, ``delta_gamma_vega_estimate``,
+        ``delta_gamma_vega_theta_estimate``, ``delta_change`` (shares), ``gamma_change`` (shares per unit of spot),
         ``loss`` = max(−ΔV, 0); formulas and units in the module docstring.
 
     Raises:
-        ValueError for an empty scenario list, a non-``Scenario`` entry or a model that cannot be shocked.
+        ValueError for an empty scenario list, a non-``Scenario`` entry, a scenario whose days reach the book's
+        maturity, or a model that cannot be shocked.
     """
     scenarios = tuple(scenarios)
     if not scenarios:
@@ -415,11 +441,15 @@ def stress_test(
     for index, scenario in enumerate(scenarios):
         if not isinstance(scenario, Scenario):
             raise ValueError(f"scenarios[{index}] must be a Scenario, got {type(scenario).__name__}")
+        if scenario.days / TRADING_DAYS_PER_YEAR >= book.maturity:
+            raise ValueError(f"days of scenario {scenario.name!r} must be fewer than the book's maturity "
+                             f"({book.maturity * TRADING_DAYS_PER_YEAR:.4g} trading days), got {scenario.days}")
     base = portfolio_greeks(model, book, hedge, monitoring_interval)
     rows = []
     for scenario in scenarios:
         shocked_model = shock_model(model, scenario)
-        shocked = portfolio_greeks(shocked_model, book, hedge, monitoring_interval)
+        elapsed = scenario.days / TRADING_DAYS_PER_YEAR
+        shocked = portfolio_greeks(shocked_model, book, hedge, monitoring_interval, time=elapsed)
         d_spot = shocked_model.spot - model.spot
         delta_gamma = base.delta * d_spot + 0.5 * base.gamma * d_spot**2
         d_volatility = volatility_input(shocked_model) - volatility_input(model)
@@ -428,10 +458,12 @@ def stress_test(
             "scenario": scenario.name,
             "spot_shock": scenario.spot_shock,
             "vol_shock": scenario.vol_shock,
+            "days": scenario.days,
             "spot": float(shocked_model.spot),
             "value_change": change,
             "delta_gamma_estimate": delta_gamma,
             "delta_gamma_vega_estimate": delta_gamma + base.vega * d_volatility,
+            "delta_gamma_vega_theta_estimate": delta_gamma + base.vega * d_volatility + base.theta * elapsed,
             "delta_change": shocked.delta - base.delta,
             "gamma_change": shocked.gamma - base.gamma,
             "loss": max(-change, 0.0),
@@ -484,15 +516,16 @@ def write_stress_outputs(table: pd.DataFrame, directory: str | Path, title: str 
 
 def _stress_markdown(table: pd.DataFrame, title: str) -> str:
     worst = worst_scenario(table)
-    header = ["scenario", "spot shock", "vol shock", "ΔV", "Δ–Γ estimate", "Δ–Γ–vega estimate", "change of Δ",
-              "change of Γ", "loss"]
-    lines = [f"# {title}", "", "Instantaneous shocks, full revaluation under the market model; currency, Δ in "
-             "shares, Γ in shares per unit of spot.", "", "| " + " | ".join(header) + " |",
+    header = ["scenario", "spot shock", "vol shock", "days", "ΔV", "Δ–Γ estimate", "Δ–Γ–vega estimate",
+              "Δ–Γ–vega–Θ estimate", "change of Δ", "change of Γ", "loss"]
+    lines = [f"# {title}", "", "Shocks after the stated trading days (0: instantly), full revaluation under the market "
+             "model; currency, Δ in shares, Γ in shares per unit of spot.", "", "| " + " | ".join(header) + " |",
              "|---|" + "---:|" * (len(header) - 1)]
     for row in table.itertuples(index=False):
-        cells = [row.scenario, f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f} pts",
+        cells = [row.scenario, f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f} pts", str(row.days),
                  format_amount(row.value_change), format_amount(row.delta_gamma_estimate),
-                 format_amount(row.delta_gamma_vega_estimate), format_amount(row.delta_change, 3),
+                 format_amount(row.delta_gamma_vega_estimate), format_amount(row.delta_gamma_vega_theta_estimate),
+                 format_amount(row.delta_change, 3),
                  format_amount(row.gamma_change, 4), format_amount(row.loss)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Worst scenario: **{worst['scenario']}**, loss {worst['loss']:,.2f}.", ""]
