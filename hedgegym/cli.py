@@ -528,6 +528,10 @@ def stress_command(
         bool, typer.Option("--events", help="Add the scenarios with time: a week of theta, an IV crush the day "
                            "after earnings, a gap down with a vol spike, a slow sell-off.")
     ] = False,
+    path: Annotated[
+        Path | None, typer.Option("--path", help="YAML {spot_moves: [daily relative moves], vol_moves: [daily vol "
+                                  "moves]}: revalue the positions at every close of that path (path.csv with --out).")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Directory for stress.csv and stress.md (never overwritten).")
     ] = None,
@@ -546,6 +550,7 @@ def stress_command(
         EVENT_SCENARIOS,
         format_amount,
         parse_scenarios,
+        path_scenario,
         portfolio_greeks,
         stress_test,
         worst_scenario,
@@ -560,8 +565,17 @@ def stress_command(
             raise _fail(f"--scenarios: {error}") from None
     if events:
         chosen = (*chosen, *EVENT_SCENARIOS)
+    moves = None
+    if path is not None:
+        try:
+            moves = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as error:
+            raise _fail(f"--path: {error}") from None
+        if not isinstance(moves, dict) or "spot_moves" not in moves or set(moves) - {"spot_moves", "vol_moves"}:
+            raise _fail(f"--path: {path} must hold a mapping {{spot_moves: [...], vol_moves: [...]}} (vol_moves "
+                        f"optional), got {moves!r}"[:300])
     if out is not None:
-        existing = [out / name for name in ("stress.csv", "stress.md") if (out / name).exists()]
+        existing = [out / name for name in ("stress.csv", "stress.md", "path.csv") if (out / name).exists()]
         if existing:
             raise _fail(f"--out: {existing[0]} exists: hedgegym never overwrites results")
     experiment, model, book, positions = _hedged_portfolio(config, hedge)
@@ -593,12 +607,30 @@ def stress_command(
     console.print(result)
     worst = worst_scenario(table)
     console.print(f"worst scenario: [bold]{escape(str(worst['scenario']))}[/bold], loss {format_amount(worst['loss'])}")
+    walk = None
+    if moves is not None:
+        try:
+            walk = path_scenario(model, book, positions, moves["spot_moves"], moves.get("vol_moves"),
+                                 _monitoring(experiment))
+        except ValueError as error:
+            raise _fail(f"--path: {error}") from None
+        steps = Table(title="path scenario: positions held, revalued at every close (currency)")
+        for column in ("day", "spot", "vol shift", "value change", "daily change", "Δ", "Γ"):
+            steps.add_column(column, justify="right", no_wrap=True)
+        for row in walk.itertuples(index=False):
+            steps.add_row(str(row.day), f"{row.spot:.2f}", f"{row.vol_shift * 100:+.1f}pt",
+                          format_amount(row.value_change), format_amount(row.daily_change),
+                          format_amount(row.delta), format_amount(row.gamma, 4))
+        console.print(steps)
     if out is not None:
         try:
             paths = write_stress_outputs(table, out, title=f"stress test: {experiment.name}")
+            if walk is not None:
+                walk.to_csv(out / "path.csv", index=False, float_format="%.10g")
         except (FileExistsError, OSError) as error:
             raise _fail(f"--out: {error}") from None
-        console.print(f"→ {escape(str(paths[0]))}, {escape(str(paths[1]))}")
+        console.print(f"→ {escape(str(paths[0]))}, {escape(str(paths[1]))}"
+                      + (f", {escape(str(out / 'path.csv'))}" if walk is not None else ""))
 
 
 @app.command("dashboard")

@@ -73,6 +73,7 @@ __all__ = [
     "DEFAULT_SCENARIOS",
     "EVENT_SCENARIOS",
     "HEDGE_MODES",
+    "PATH_COLUMNS",
     "STRESS_COLUMNS",
     "Hedge",
     "Scenario",
@@ -82,6 +83,7 @@ __all__ = [
     "initial_hedge",
     "initial_variance",
     "parse_scenarios",
+    "path_scenario",
     "portfolio_greeks",
     "shock_model",
     "stress_test",
@@ -469,6 +471,44 @@ def stress_test(
             "loss": max(-change, 0.0),
         })
     return pd.DataFrame(rows, columns=list(STRESS_COLUMNS))
+
+
+PATH_COLUMNS = ("day", "spot", "vol_shift", "value", "value_change", "daily_change", "delta", "gamma")
+
+
+def path_scenario(model: MarketModel, book: Book, hedge: Hedge | None, spot_moves: Sequence[float],
+                  vol_moves: Sequence[float] | None = None, monitoring_interval: float | None = None) -> pd.DataFrame:
+    """A path scenario: the market moves day by day (``spot_moves[d]`` the relative spot move of day d + 1,
+    ``vol_moves[d]`` its volatility move in annualised vol, as ``Scenario.vol_shock``), the positions stay, and the
+    portfolio is revalued at every close, aged by the days passed (1/252 year each).
+
+    Returns: one row per day 0 … D, columns ``PATH_COLUMNS``: ``spot``, ``vol_shift`` (cumulative), ``value`` of
+    book + hedge, ``value_change`` since day 0, ``daily_change``, and the portfolio's ``delta`` (shares) and
+    ``gamma`` (shares per unit of spot) at that close.
+    Raises: ``ValueError`` naming ``spot_moves`` / ``vol_moves`` (empty, not finite, a move ≤ −100%, lengths that
+    differ, a path reaching the book's maturity) and ``bump_volatility``'s errors.
+    """
+    moves = np.asarray(spot_moves, dtype=np.float64)
+    if moves.ndim != 1 or moves.size == 0 or not np.isfinite(moves).all() or (moves <= -1.0).any():
+        raise ValueError(f"spot_moves must be a non-empty list of finite relative moves > -1, got {spot_moves!r}")
+    shifts = np.zeros_like(moves) if vol_moves is None else np.asarray(vol_moves, dtype=np.float64)
+    if shifts.shape != moves.shape or not np.isfinite(shifts).all():
+        raise ValueError(f"vol_moves must be finite and as long as spot_moves ({moves.size}), got {vol_moves!r}")
+    if moves.size / TRADING_DAYS_PER_YEAR >= book.maturity:
+        raise ValueError(f"spot_moves: a path of {moves.size} days must end before the book's maturity "
+                         f"({book.maturity * TRADING_DAYS_PER_YEAR:.4g} trading days)")
+    spots = model.spot * np.concatenate([[1.0], np.cumprod(1.0 + moves)])
+    vol_shift = np.concatenate([[0.0], np.cumsum(shifts)])
+    rows = []
+    for day, (spot, shift) in enumerate(zip(spots, vol_shift, strict=True)):
+        moved = dataclasses.replace(bump_volatility(model, float(shift)), spot=float(spot))
+        greeks = portfolio_greeks(moved, book, hedge, monitoring_interval, time=day / TRADING_DAYS_PER_YEAR)
+        rows.append({"day": day, "spot": float(spot), "vol_shift": float(shift), "value": greeks.price,
+                     "delta": greeks.delta, "gamma": greeks.gamma})
+    table = pd.DataFrame(rows)
+    table["value_change"] = table["value"] - table["value"].iloc[0]
+    table["daily_change"] = table["value"].diff().fillna(0.0)
+    return table[list(PATH_COLUMNS)]
 
 
 def worst_scenario(table: pd.DataFrame) -> pd.Series:

@@ -53,3 +53,53 @@ def test_event_scenarios_run_and_days_are_checked():
         Scenario("x", days=1.5)
     parsed = parse_scenarios([{"name": "weekend gap", "spot_shock": -0.05, "days": 2}])
     assert parsed[0].days == 2
+
+
+def test_a_path_scenario_revalues_the_held_positions_at_every_close():
+    from hedgegym.risk.stress import path_scenario
+
+    moves, vols = [-0.03, 0.01, -0.02], [0.02, -0.01, 0.03]
+    table = path_scenario(MODEL, BOOK, Hedge(stock=520.0), moves, vols)
+    assert list(table["day"]) == [0, 1, 2, 3]
+    spot, sigma = 100.0, 0.2
+    start = -1000 * call_value(100.0, 100.0, 0.25, 0.2, 0.03) + 520.0 * 100.0
+    for day, (move, shift) in enumerate(zip(moves, vols, strict=True), start=1):
+        spot, sigma = spot * (1 + move), sigma + shift
+        value = -1000 * call_value(spot, 100.0, 0.25 - day / 252, sigma, 0.03) + 520.0 * spot
+        assert table.loc[day, "value_change"] == pytest.approx(value - start, rel=1e-9)
+    np.testing.assert_allclose(table["daily_change"].sum(), table["value_change"].iloc[-1], rtol=1e-12)
+    # no moves for five days is the aged scenario of five days
+    flat = path_scenario(MODEL, BOOK, None, [0.0] * 5)
+    aged = stress_test(MODEL, BOOK, None, [Scenario("week", days=5)]).iloc[0]
+    assert flat["value_change"].iloc[-1] == pytest.approx(aged["value_change"], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("spot_moves", "vol_moves", "message"),
+    [([], None, "spot_moves must be a non-empty list"), ([-1.0], None, "spot_moves must be a non-empty list"),
+     ([0.01, 0.02], [0.01], "vol_moves must be finite and as long as spot_moves"),
+     ([0.0] * 63, None, "a path of 63 days must end before the book's maturity")],
+)
+def test_path_scenario_errors_name_the_argument(spot_moves, vol_moves, message):
+    from hedgegym.risk.stress import path_scenario
+
+    with pytest.raises(ValueError, match=message):
+        path_scenario(MODEL, BOOK, None, spot_moves, vol_moves)
+
+
+def test_stress_path_option_prints_and_writes_the_path(tmp_path):
+    from typer.testing import CliRunner
+
+    from hedgegym.cli import app
+
+    moves = tmp_path / "path.yaml"
+    moves.write_text("spot_moves: [-0.03, -0.02]\nvol_moves: [0.02, 0.03]\n")
+    result = CliRunner().invoke(app, ["stress", "--path", str(moves), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "path scenario" in result.output
+    written = (tmp_path / "out" / "path.csv").read_text().splitlines()
+    assert written[0] == "day,spot,vol_shift,value,value_change,daily_change,delta,gamma" and len(written) == 4
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("moves: [0.01]\n")
+    refused = CliRunner().invoke(app, ["stress", "--path", str(bad)])
+    assert refused.exit_code == 2 and "must hold a mapping {spot_moves" in " ".join(refused.output.split())
