@@ -45,6 +45,7 @@ from hedgegym.instruments import Book, EuropeanOption, Position
 from hedgegym.market import (
     SABR,
     BootstrapMarket,
+    DataMarket,
     GarchMarket,
     GeometricBrownianMotion,
     Heston,
@@ -71,7 +72,7 @@ MARKET_MODELS: dict[str, type[MarketModel]] = {
     "garch": GarchMarket,
     "bootstrap": BootstrapMarket,
 }
-DATA_MARKETS = ("historical", "garch", "bootstrap")
+DATA_MARKETS = tuple(name for name, cls in MARKET_MODELS.items() if issubclass(cls, DataMarket))
 """The markets built from real data (``hedgegym.market.series``): one step is one trading day."""
 _NOT_FROM_YAML = {"volatility_rule"}  # a Python callable: set it in code, not in a file
 

@@ -4,6 +4,7 @@ data-driven markets (historical, GARCH, bootstrap) are built from."""
 
 from hedgegym.market.base import MEASURES, PURPOSES, MarketModel, MarketPaths, ProxyVolatilityMarket
 from hedgegym.market.bootstrap import BootstrapMarket
+from hedgegym.market.data import DataMarket
 from hedgegym.market.garch import GarchMarket
 from hedgegym.market.gbm import GeometricBrownianMotion
 from hedgegym.market.heston import Heston
@@ -17,6 +18,7 @@ __all__ = [
     "PURPOSES",
     "SABR",
     "BootstrapMarket",
+    "DataMarket",
     "GarchMarket",
     "GeometricBrownianMotion",
     "Heston",

@@ -24,19 +24,17 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from hedgegym.market.base import FloatArray, MarketPaths, ProxyVolatilityMarket
+from hedgegym.market.base import FloatArray
+from hedgegym.market.data import DataMarket
 from hedgegym.market.series import (
-    SERIES,
     VOLATILITY_PROXIES,
-    check_trading_day,
     closes,
     log_returns,
-    parse_date,
     proxy_volatility,
 )
 
@@ -56,7 +54,7 @@ def optimal_block_length(series: str, start: pd.Timestamp, end: pd.Timestamp, me
 
 
 @dataclass(frozen=True, kw_only=True)
-class BootstrapMarket(ProxyVolatilityMarket):
+class BootstrapMarket(DataMarket):
     r"""Block-bootstrap paths of ``series`` on [``sample_start``, ``sample_end``] (module docstring).
 
     Args:
@@ -74,7 +72,10 @@ class BootstrapMarket(ProxyVolatilityMarket):
     outside the data, a sample shorter than 250 days, a non-positive block length, a proxy missing in the sample.
     """
 
-    series: str = "sp500"
+    market_name: ClassVar[str] = "bootstrap"
+    drift_source: ClassVar[str] = "history's"
+    no_pricing_measure: ClassVar[str] = "resampled history"
+
     sample_start: str = "1999-01-04"
     sample_end: str = "2012-12-31"
     method: str = "stationary"
@@ -82,29 +83,16 @@ class BootstrapMarket(ProxyVolatilityMarket):
     volatility_proxy: str = "vix_else_garch"
     realised_window: int = 21
 
-    def _validate(self) -> None:
-        if self.series not in SERIES:
-            raise ValueError(f"series must be one of {', '.join(SERIES)}, got {self.series!r}")
-        if self.mu != 0.0:
-            raise ValueError(f"mu must be 0 for a bootstrap market (its drift is history's), got {self.mu!r}")
-        if self.method not in BOOTSTRAP_METHODS:
-            raise ValueError(f"method must be one of {', '.join(BOOTSTRAP_METHODS)}, got {self.method!r}")
-        if self.volatility_proxy not in VOLATILITY_PROXIES:
-            raise ValueError(f"volatility_proxy must be one of {', '.join(VOLATILITY_PROXIES)}, "
-                             f"got {self.volatility_proxy!r}")
+    def _validate_data(self) -> None:
+        self.choice("method", BOOTSTRAP_METHODS)
+        self.choice("volatility_proxy", VOLATILITY_PROXIES)
         if self.block_length is not None:
             length = self.block_length
             if isinstance(length, bool) or not isinstance(length, int | float) or not math.isfinite(length) \
                     or length <= 0:
                 raise ValueError(f"block_length must be a number of trading days > 0 or null, got {length!r}")
             object.__setattr__(self, "block_length", float(length))
-        start, end = parse_date("sample_start", self.sample_start), parse_date("sample_end", self.sample_end)
-        dates = closes(self.series).index
-        if start < dates[0] or end > dates[-1] or end <= start:
-            raise ValueError(f"sample_start .. sample_end must be an increasing pair within the {self.series} data, "
-                             f"{dates[0].date()} .. {dates[-1].date()}, got {start.date()} .. {end.date()}")
-        object.__setattr__(self, "sample_start", start.date().isoformat())
-        object.__setattr__(self, "sample_end", end.date().isoformat())
+        self.date_range("sample_start", "sample_end")
         volatility, returns = self.rows()
         if returns.size < 250:
             raise ValueError(f"sample_start .. sample_end must hold at least 250 daily returns, got {returns.size}")
@@ -136,19 +124,10 @@ class BootstrapMarket(ProxyVolatilityMarket):
         """The root mean square of the volatility proxy over the sample."""
         return float(np.sqrt(np.mean(np.square(self.rows()[0]))))
 
-    def simulate(self, n_paths: int, n_steps: int, dt: float, rng: np.random.Generator,
-                 measure: str = "real") -> MarketPaths:
-        """Bootstrap paths (module docstring); ``ValueError`` for ``measure="pricing"`` (history has one measure)
-        and for a ``dt`` other than one trading day."""
-        if measure != "real":
-            raise ValueError(f"measure must be 'real' for a bootstrap market (resampled history), got {measure!r}")
-        return super().simulate(n_paths, n_steps, dt, rng, measure)
-
     def _simulate(self, n_paths: int, n_steps: int, dt: float, rng: np.random.Generator,
                   drift: float) -> tuple[FloatArray, FloatArray, dict[str, Any]]:
         from arch.bootstrap import CircularBlockBootstrap, StationaryBootstrap
 
-        check_trading_day(dt, "bootstrap")
         sigma, returns = self.rows()
         length = n_steps + 1
         per_resample = returns.size // length

@@ -25,16 +25,15 @@ Moments, used by the tests (symmetric z, κ_z = E z⁴ = 3(ν − 2)/(ν − 4) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from hedgegym.market.base import FloatArray, MarketPaths, ProxyVolatilityMarket, exponentiate_log_spot
+from hedgegym.market.base import FloatArray, exponentiate_log_spot
+from hedgegym.market.data import DataMarket
 from hedgegym.market.series import (
-    SERIES,
     TRADING_DAYS_PER_YEAR,
     GarchFit,
-    check_trading_day,
     closes,
     fit_garch,
     parse_date,
@@ -46,7 +45,7 @@ INITIAL_VARIANCES = ("sampled", "unconditional")
 
 
 @dataclass(frozen=True, kw_only=True)
-class GarchMarket(ProxyVolatilityMarket):
+class GarchMarket(DataMarket):
     r"""GJR-GARCH(1,1)-t fitted to ``series`` on [``fit_start``, ``fit_end``] (module docstring).
 
     Args:
@@ -61,30 +60,22 @@ class GarchMarket(ProxyVolatilityMarket):
     outside the data, fewer than 250 returns in the sample, a fit that is not covariance-stationary.
     """
 
-    series: str = "sp500"
+    market_name: ClassVar[str] = "GARCH"
+    drift_source: ClassVar[str] = "the fitted mean"
+    no_pricing_measure: ClassVar[str] = "fitted to real-world returns"
+
     fit_start: str = "1999-01-04"
     fit_end: str = "2012-12-31"
     initial_variance: str = "sampled"
 
-    def _validate(self) -> None:
-        if self.series not in SERIES:
-            raise ValueError(f"series must be one of {', '.join(SERIES)}, got {self.series!r}")
-        if self.mu != 0.0:
-            raise ValueError(f"mu must be 0 for a GARCH market (its drift is the fitted mean), got {self.mu!r}")
-        if self.initial_variance not in INITIAL_VARIANCES:
-            raise ValueError(f"initial_variance must be one of {', '.join(INITIAL_VARIANCES)}, "
-                             f"got {self.initial_variance!r}")
-        start, end = parse_date("fit_start", self.fit_start), parse_date("fit_end", self.fit_end)
+    def _validate_data(self) -> None:
+        self.choice("initial_variance", INITIAL_VARIANCES)
+        start, end = self.date_range("fit_start", "fit_end")
         dates = closes(self.series).index
-        if start < dates[0] or end > dates[-1] or end <= start:
-            raise ValueError(f"fit_start .. fit_end must be an increasing pair within the {self.series} data, "
-                             f"{dates[0].date()} .. {dates[-1].date()}, got {start.date()} .. {end.date()}")
         n_returns = int(((dates > start) & (dates <= end)).sum())
         if n_returns < 250:
             raise ValueError(f"fit_start .. fit_end must hold at least 250 daily returns for a GARCH fit, got "
                              f"{n_returns} ({start.date()} .. {end.date()})")
-        object.__setattr__(self, "fit_start", start.date().isoformat())
-        object.__setattr__(self, "fit_end", end.date().isoformat())
         self.fit  # noqa: B018 - fit now, so that a non-stationary sample is refused when the model is built
 
     @property
@@ -97,18 +88,9 @@ class GarchMarket(ProxyVolatilityMarket):
         """The unconditional volatility, √(252 ω / (1 − α − γ/2 − β)) / 100 per √year."""
         return float(np.sqrt(TRADING_DAYS_PER_YEAR * self.fit.unconditional_variance) / 100.0)
 
-    def simulate(self, n_paths: int, n_steps: int, dt: float, rng: np.random.Generator,
-                 measure: str = "real") -> MarketPaths:
-        """Simulate the fitted model (module docstring); ``ValueError`` for ``measure="pricing"`` (the model is
-        fitted to real-world returns) and for a ``dt`` other than one trading day."""
-        if measure != "real":
-            raise ValueError(f"measure must be 'real' for a GARCH market (fitted to real-world returns), got "
-                             f"{measure!r}")
-        return super().simulate(n_paths, n_steps, dt, rng, measure)
-
     def _simulate(self, n_paths: int, n_steps: int, dt: float, rng: np.random.Generator,
                   drift: float) -> tuple[FloatArray, FloatArray, dict[str, Any]]:
-        check_trading_day(dt, "GARCH")
+        """Simulate the fitted model (module docstring)."""
         fit = self.fit
         p = fit.params
         mu, omega, alpha, gamma, beta, nu = (float(p[name]) for name in

@@ -22,20 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from hedgegym.market.base import FloatArray, MarketPaths, ProxyVolatilityMarket
-from hedgegym.market.series import (
-    SERIES,
-    VOLATILITY_PROXIES,
-    check_trading_day,
-    closes,
-    parse_date,
-    proxy_volatility,
-)
+from hedgegym.market.base import FloatArray, MarketPaths
+from hedgegym.market.data import DataMarket
+from hedgegym.market.series import VOLATILITY_PROXIES, check_trading_day, closes, parse_date, proxy_volatility
 
 __all__ = ["PERIODS", "HistoricalMarket"]
 
@@ -43,7 +37,7 @@ PERIODS = ("train", "validation", "test")
 
 
 @dataclass(frozen=True, kw_only=True)
-class HistoricalMarket(ProxyVolatilityMarket):
+class HistoricalMarket(DataMarket):
     r"""Windows of a real daily price series (module docstring).
 
     Args:
@@ -63,7 +57,10 @@ class HistoricalMarket(ProxyVolatilityMarket):
     order or overlapping or outside the data, a proxy with no value inside a period (the VIX before 2014-01-03).
     """
 
-    series: str = "sp500"
+    market_name: ClassVar[str] = "historical"
+    drift_source: ClassVar[str] = "history's"
+    no_pricing_measure: ClassVar[str] = "history has no pricing measure"
+
     train: tuple[str, str] = ("1999-01-04", "2012-12-31")
     validation: tuple[str, str] = ("2013-01-01", "2015-12-31")
     test: tuple[str, str] = ("2016-01-01", "2018-12-31")
@@ -72,16 +69,9 @@ class HistoricalMarket(ProxyVolatilityMarket):
     volatility_proxy: str = "vix_else_garch"
     realised_window: int = 21
 
-    def _validate(self) -> None:
-        if self.series not in SERIES:
-            raise ValueError(f"series must be one of {', '.join(SERIES)}, got {self.series!r}")
-        if self.mu != 0.0:
-            raise ValueError(f"mu must be 0 for a historical market (its drift is history's), got {self.mu!r}")
-        if self.period not in PERIODS:
-            raise ValueError(f"period must be one of {', '.join(PERIODS)}, got {self.period!r}")
-        if self.volatility_proxy not in VOLATILITY_PROXIES:
-            raise ValueError(f"volatility_proxy must be one of {', '.join(VOLATILITY_PROXIES)}, "
-                             f"got {self.volatility_proxy!r}")
+    def _validate_data(self) -> None:
+        self.choice("period", PERIODS)
+        self.choice("volatility_proxy", VOLATILITY_PROXIES)
         for name in ("stride", "realised_window"):
             value, low = getattr(self, name), 1 if name == "stride" else 2
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
@@ -154,21 +144,9 @@ class HistoricalMarket(ProxyVolatilityMarket):
         starts = self.window_starts(n_steps)[:: self.stride]
         return self._paths(starts, n_steps, dt)
 
-    def simulate(self, n_paths: int, n_steps: int, dt: float, rng: np.random.Generator,
-                 measure: str = "real") -> MarketPaths:
-        """``n_paths`` windows of the period drawn with replacement, every start equally likely (``rng`` only).
-
-        Raises: ``ValueError`` for ``measure="pricing"`` (history has one measure), a ``dt`` other than one trading
-        day, and the base class's argument errors.
-        """
-        if measure != "real":
-            raise ValueError(f"measure must be 'real' for a historical market (history has no pricing measure), "
-                             f"got {measure!r}")
-        return super().simulate(n_paths, n_steps, dt, rng, measure)
-
     def _simulate(self, n_paths: int, n_steps: int, dt: float, rng: np.random.Generator,
                   drift: float) -> tuple[FloatArray, FloatArray, dict[str, Any]]:
-        check_trading_day(dt, "historical")
+        """``n_paths`` windows of the period drawn with replacement, every start equally likely (``rng`` only)."""
         starts = self.window_starts(n_steps)
         chosen = starts[rng.integers(0, starts.size, size=n_paths)]
         paths = self._paths(chosen, n_steps, dt)
