@@ -42,7 +42,7 @@ from hedgegym.baselines.base import Hedger
 from hedgegym.config import ExperimentConfig, check_evaluation_size
 from hedgegym.engine import HedgingEngine, PathValuation
 from hedgegym.env.core import HedgingCore
-from hedgegym.env.features import Scales
+from hedgegym.env.features import Scales, reference_volatility
 from hedgegym.evaluation.metrics import max_drawdown
 from hedgegym.market import SABR, Heston, HistoricalMarket, MarketModel, MarketPaths, ProxyVolatilityMarket
 from hedgegym.pricing.greeks import FloatArray
@@ -148,7 +148,7 @@ def _core_for(hedger, config: ExperimentConfig, n_envs: int) -> HedgingCore:
     if isinstance(trained_in, Heston) != isinstance(acting_in, Heston):
         # vega per unit of variance (Heston, ∂V/∂v) in one market, per unit of σ in the other: ∂V/∂v = ∂V/∂σ / 2σ,
         # converted at the acting market's reference volatility σ_r (exact where σ_t = σ_r)
-        reference = Scales.from_setup(acting_in, training.build_book()).volatility
+        reference = reference_volatility(acting_in)
         factor = 1.0 / (2.0 * reference) if isinstance(trained_in, Heston) else 2.0 * reference
         scales = dataclasses.replace(scales, vega_unit=scales.vega_unit * factor)
     return HedgingCore(config.model_copy(update={"env": training.env}), n_envs=n_envs, scales=scales)
