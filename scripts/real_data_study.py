@@ -23,9 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 from hedgegym.agents.training import load_agent, train
 from hedgegym.config import load_config
+from hedgegym.evaluation.aggregate import iqm
 from hedgegym.evaluation.backtest import backtest
 from hedgegym.evaluation.reports import markdown_table
 
@@ -75,14 +77,6 @@ def run_trials(config_path: Path, seeds: list[int], runs_dir: Path) -> None:
         print(f"{target.name}: Y {row['y']:.1f} on history, trained in {wall:.0f} s")
 
 
-def _iqm(values: np.ndarray) -> float:
-    """The interquartile mean (the middle 50% of the sorted values; rliable's IQM for one task)."""
-    values = np.sort(values)
-    n = values.size
-    cut = int(np.floor(0.25 * n))
-    return float(values[cut:n - cut].mean()) if n > 2 else float(values.mean())
-
-
 def report() -> None:
     history = load_config(BACKTEST_CONFIG)
     result = backtest(history, tune=True)
@@ -117,11 +111,11 @@ def report() -> None:
             draws = np.random.default_rng(0).integers(0, pnl.shape[1], size=(10_000, pnl.shape[1]))
             resampled = pnl[:, draws]  # (seeds, reps, windows)
             y_draws = -resampled.mean(axis=-1) + c * resampled.std(axis=-1, ddof=1)
-            iqm_draws = np.array([_iqm(column) for column in y_draws.T])
+            iqm_draws = scipy.stats.trim_mean(y_draws, 0.25, axis=0)  # aggregate.iqm's definition, per draw
             low, high = np.percentile(iqm_draws, [2.5, 97.5])
             walls = [s["training_wall_s"] for s in runs]
             lines.append(f"| {name.removeprefix('sp500_ppo_')} | {len(runs)} | {', '.join(f'{y:,.0f}' for y in ys)} | "
-                         f"{_iqm(ys):,.0f} [{low:,.0f}, {high:,.0f}] | {min(walls):.0f}–{max(walls):.0f} s |")
+                         f"{iqm([ys]):,.0f} [{low:,.0f}, {high:,.0f}] | {min(walls):.0f}–{max(walls):.0f} s |")
         lines.append("")
     worst = [result.worst]
     for summary in summaries:
