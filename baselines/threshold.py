@@ -73,9 +73,7 @@ class ThresholdRebalancing(Hedger):
         if spot_move is not None and (isinstance(spot_move, bool) or not isinstance(spot_move, int | float)
                                       or not math.isfinite(spot_move) or spot_move <= 0):
             raise ValueError(f"spot_move must be a finite number > 0 (e.g. 0.02 for 2%) or None, got {spot_move!r}")
-        self.every_spec = every
-        self._check_every(every, None)
-        self._check_grid(every)
+        self.intervals = self._intervals(every)
         self.hedger, self.bands, self.relative = hedger, {g: float(b) for g, b in bands.items()}, bool(relative)
         self.spot_move = None if spot_move is None else float(spot_move)
         self.required_greeks = frozenset(hedger.required_greeks | set(self.bands) | {"delta"})
@@ -85,34 +83,31 @@ class ThresholdRebalancing(Hedger):
         self._every: np.ndarray | None = None
 
     @staticmethod
-    def _check_every(every: int | Sequence[int] | None, n_instruments: int | None) -> np.ndarray | None:
+    def _intervals(every: int | Sequence[int] | None) -> tuple[int, ...] | None:
+        """``every`` checked: one positive interval for all instruments or one per instrument, each option's a
+        multiple of the stock's; None: every step."""
         if every is None:
-            return None if n_instruments is None else np.ones(n_instruments, dtype=np.int64)
-        values = [every] if isinstance(every, int | np.integer) and not isinstance(every, bool) else list(every) \
-            if isinstance(every, Sequence) and not isinstance(every, str) else None
-        if values is None or not values or any(isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1
-                                               for v in values):
-            raise ValueError(f"every must be a positive integer or one per instrument (stock first), got {every!r}")
-        if n_instruments is None:
             return None
-        if len(values) == 1:
-            return np.full(n_instruments, int(values[0]), dtype=np.int64)
-        if len(values) != n_instruments:
-            raise ValueError(f"every must give one interval per instrument ({n_instruments}: the stock and "
-                             f"{n_instruments - 1} listed option(s)), got {len(values)}")
-        return np.asarray(values, dtype=np.int64)
-
-    @staticmethod
-    def _check_grid(every: int | Sequence[int] | None) -> None:
-        if isinstance(every, Sequence) and not isinstance(every, str) and len(every) > 1:
-            stock = every[0]
-            if any(interval % stock for interval in every[1:]):
-                raise ValueError(f"every: each option's interval must be a multiple of the stock's ({stock}), so "
-                                 f"that an option never trades without the stock re-hedging delta, got {every!r}")
+        if isinstance(every, int | np.integer) and not isinstance(every, bool):
+            values = [every]
+        elif isinstance(every, Sequence) and not isinstance(every, str):
+            values = list(every)
+        else:
+            values = []
+        if not values or any(isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1 for v in values):
+            raise ValueError(f"every must be a positive integer or one per instrument (stock first), got {every!r}")
+        if any(interval % values[0] for interval in values[1:]):
+            raise ValueError(f"every: each option's interval must be a multiple of the stock's ({values[0]}), so "
+                             f"that an option never trades without the stock re-hedging delta, got {every!r}")
+        return tuple(int(v) for v in values)
 
     def reset(self, engine: HedgingEngine) -> None:
         self.hedger.reset(engine)
-        self._every = self._check_every(self.every_spec, engine.n_instruments)
+        n, intervals = engine.n_instruments, self.intervals or (1,)
+        if len(intervals) not in (1, n):
+            raise ValueError(f"every must give one interval per instrument ({n}: the stock and {n - 1} listed "
+                             f"option(s)), got {len(intervals)}")
+        self._every = np.broadcast_to(np.asarray(intervals, dtype=np.int64), (n,)).copy()
         self._last_spot = np.array(engine.spot, dtype=np.float64, copy=True)
 
     def triggered(self, engine: HedgingEngine) -> np.ndarray:
