@@ -68,10 +68,10 @@ def backtest(config: ExperimentConfig, agents: Sequence = (), n_worst: int = 5, 
 
         tuned = tune_classical(config, 10)  # a historical market's validation set: every validation window
     hedgers = [*default_hedgers(config), *(rule.hedger for rule in tuned), *agents]
-    comparison = compare(config, hedgers, 10, settings.seed, settings.bootstrap, settings.cao_hull_c,
-                         progress=progress)
+    paths = test_paths(config, 10, settings.seed, stream=TEST_STREAM)  # every test window: n_paths does not apply
+    comparison = compare(config, hedgers, bootstrap=settings.bootstrap, seed=settings.seed,
+                         cao_hull_c=settings.cao_hull_c, progress=progress, paths=paths)
     comparison.tuning = tuned
-    paths = test_paths(config, 10, settings.seed, stream=TEST_STREAM)
     windows = _windows(model, paths, comparison)
     return Backtest(comparison, windows, _per_year(windows), _worst(windows, n_worst))
 

@@ -38,6 +38,7 @@ from hedgegym.config import ExperimentConfig, check_evaluation_size
 from hedgegym.env.features import Scales, reference_volatility
 from hedgegym.evaluation.metrics import summarize
 from hedgegym.evaluation.rollout import ATTRIBUTION_TERMS, Evaluation, evaluate, test_paths
+from hedgegym.market import MarketPaths
 
 __all__ = ["Comparison", "compare", "default_hedgers", "markdown_table", "tuning_table", "write_outputs"]
 
@@ -104,21 +105,26 @@ def compare(
     bootstrap: int = 500,
     cao_hull_c: float = 1.5,
     progress: Callable[[str], None] | None = None,
+    paths: MarketPaths | None = None,
 ) -> Comparison:
     """Evaluate every hedger on one held-out path set and tabulate the metrics (see the module docstring).
+
+    ``paths``: the path set (``backtest`` passes the windows it also dates); otherwise ``test_paths(config, n_paths,
+    seed)``.
 
     A hedger whose model does not cover the config (``HedgerDomainError`` at its ``reset``, e.g. Leland on a long
     book with a Leland number ≥ 1) is left out of the table; ``Comparison.skipped`` names it with the reason.
     The table's ``fallback_steps`` column counts the path-steps on which a Greek-neutral hedger neutralised fewer
     Greeks than asked (an ill-conditioned system or a position beyond its limit: ``hedgegym.baselines.greek_solver``).
     """
-    check_evaluation_size(n_paths, config.simulation.n_steps, "n_paths", minimum=10)
+    size, field = (n_paths, "n_paths") if paths is None else (paths.n_paths, "paths.n_paths")
+    check_evaluation_size(size, config.simulation.n_steps, field, minimum=10)
     hedgers = hedgers if hedgers is not None else default_hedgers(config)
     names = [getattr(hedger, "name", type(hedger).__name__) for hedger in hedgers]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"hedgers: each needs its own name (the table's rows), repeated: {', '.join(repeated)}")
-    paths = test_paths(config, n_paths, seed)
+    paths = test_paths(config, n_paths, seed) if paths is None else paths
     scales = Scales.from_setup(config.market.build(), config.build_book())
     evaluations, skipped = [], {}
     for hedger in hedgers:
