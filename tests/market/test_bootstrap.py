@@ -88,9 +88,3 @@ def test_bad_fields_are_refused_by_name(fields, message):
     with pytest.raises(ValueError, match=message):
         BootstrapMarket(**fields)
 
-
-def test_pricing_measure_and_a_non_daily_step_are_refused():
-    with pytest.raises(ValueError, match="measure must be 'real' for a bootstrap market"):
-        BootstrapMarket().simulate(2, 5, DAY, np.random.default_rng(0), measure="pricing")
-    with pytest.raises(ValueError, match="dt must be one trading day"):
-        BootstrapMarket().simulate(2, 5, 0.02, np.random.default_rng(0))

@@ -145,12 +145,7 @@ def test_bad_fields_are_refused_by_name(fields, message):
         HistoricalMarket(**fields)
 
 
-def test_pricing_measure_and_a_non_daily_step_are_refused():
-    market = HistoricalMarket()
-    with pytest.raises(ValueError, match="measure must be 'real' for a historical market"):
-        market.simulate(3, 21, DAY, np.random.default_rng(0), measure="pricing")
-    with pytest.raises(ValueError, match=r"dt must be one trading day, 1/252 year"):
-        market.simulate(3, 21, 1 / 52, np.random.default_rng(0))
+def test_a_period_shorter_than_a_window_is_refused():
     with pytest.raises(ValueError, match="holds 5 trading days, fewer than a window of 21 steps"):
         HistoricalMarket(test=("2018-12-24", "2018-12-31")).for_purpose("test").windows(21, DAY)
 
