@@ -106,11 +106,7 @@ def _describe_data_market(experiment: ExperimentConfig) -> None:
                           f"({starts[:: model.stride].size:,} one every {model.stride} trading days)")
         console.print(f"volatility proxy: {model.volatility_proxy}; reference volatility "
                       f"{model.reference_volatility:.4f} per √year")
-        if model.volatility_proxy in ("garch", "vix_else_garch"):
-            from hedgegym.market.series import fit_garch, parse_date
-
-            start, end = (parse_date(f"train[{i}]", day) for i, day in enumerate(model.train))
-            fit = fit_garch(model.series, start, end)
+        fit = model.proxy_fit
     elif isinstance(model, BootstrapMarket):
         console.print(f"sample {model.sample_start} .. {model.sample_end}: {model.rows()[1].size:,} days; "
                       f"{model.method} bootstrap, mean block length {model.mean_block_length:.1f} days; volatility "

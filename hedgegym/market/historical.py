@@ -29,7 +29,16 @@ import pandas as pd
 
 from hedgegym.market.base import FloatArray, MarketPaths
 from hedgegym.market.data import DataMarket
-from hedgegym.market.series import VOLATILITY_PROXIES, check_trading_day, closes, parse_date, proxy_volatility
+from hedgegym.market.series import (
+    GARCH_PROXIES,
+    VOLATILITY_PROXIES,
+    GarchFit,
+    check_trading_day,
+    closes,
+    fit_garch,
+    parse_date,
+    proxy_volatility,
+)
 
 __all__ = ["PERIODS", "HistoricalMarket"]
 
@@ -102,6 +111,14 @@ class HistoricalMarket(DataMarket):
                 raise ValueError(f"volatility_proxy {self.volatility_proxy!r} has no value on {first_missing}, "
                                  f"inside {name} {getattr(self, name)}: choose another proxy or period (the VIX "
                                  f"starts 2014-01-03; realised needs {self.realised_window} earlier returns)")
+
+    @property
+    def proxy_fit(self) -> GarchFit | None:
+        """The GJR-GARCH fit behind the volatility proxy (on the train period), or None for a proxy without one."""
+        if self.volatility_proxy not in GARCH_PROXIES:
+            return None
+        start, end = (parse_date(f"train[{i}]", day) for i, day in enumerate(self.train))
+        return fit_garch(self.series, start, end)
 
     def _volatility(self) -> pd.Series:
         return proxy_volatility(self.series, self.volatility_proxy, *self.train, window=self.realised_window)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "GARCH_PROXIES",
     "SERIES",
     "TRADING_DAYS_PER_YEAR",
     "VOLATILITY_PROXIES",
@@ -50,6 +51,8 @@ TRADING_DAYS_PER_YEAR = 252
 """Trading days per year: the clock of the data-driven markets (one step = one trading day = 1/252 year)."""
 
 VOLATILITY_PROXIES = ("vix", "realised", "garch", "vix_else_garch")
+GARCH_PROXIES = ("garch", "vix_else_garch")
+"""The proxies that read a GJR-GARCH fit."""
 
 
 def check_trading_day(dt: float, market: str) -> None:
@@ -194,7 +197,7 @@ def _proxy(series: str, proxy: str, fit_start: pd.Timestamp, fit_end: pd.Timesta
         rolled = squared.rolling(window, min_periods=window).mean()
         return np.sqrt(TRADING_DAYS_PER_YEAR * rolled).reindex(dates)
     garch = None
-    if proxy in ("garch", "vix_else_garch"):
+    if proxy in GARCH_PROXIES:
         daily = fit_garch(series, fit_start, fit_end).forecast_volatility()
         garch = (np.sqrt(TRADING_DAYS_PER_YEAR) * daily / 100.0).reindex(dates)
         # the first day has no return to filter from: its forecast is the next day's (arch's backcast start)
@@ -228,6 +231,6 @@ def proxy_volatility(series: str, proxy: str, fit_start: object = None, fit_end:
         raise ValueError(f"realised_window must be an integer >= 2 (trading days), got {window!r}")
     start: Any = None if fit_start is None else parse_date("fit_start", fit_start)
     end: Any = None if fit_end is None else parse_date("fit_end", fit_end)
-    if proxy in ("garch", "vix_else_garch") and (start is None or end is None):
+    if proxy in GARCH_PROXIES and (start is None or end is None):
         raise ValueError(f"volatility_proxy {proxy!r} needs the GARCH estimation sample (fit_start, fit_end)")
     return _proxy(series, proxy, start, end, int(window))
