@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from hedgegym.config import ExperimentConfig
-from hedgegym.evaluation.reports import Comparison, compare, default_hedgers, markdown_table
+from hedgegym.evaluation.reports import Comparison, compare, default_hedgers, line_styles, markdown_table
 from hedgegym.evaluation.rollout import TEST_STREAM, test_paths
 from hedgegym.market import HistoricalMarket
 from hedgegym.market.series import TRADING_DAYS_PER_YEAR
@@ -171,11 +171,8 @@ def _plot_through_time(windows: pd.DataFrame, path: Path) -> Path:
 
     figure, axis = plt.subplots(figsize=(10, 5))
     groups = list(windows.groupby("hedger", sort=False))
-    colours = plt.get_cmap("tab20" if len(groups) > 10 else "tab10")
-    styles = ("-", "--", ":", "-.")
-    for i, (name, rows) in enumerate(groups):  # a colour and a line style each: more hedgers than tab10's colours
-        axis.plot(rows["end"], rows["pnl"].cumsum(), label=name, lw=1.2, color=colours(i % colours.N),
-                  linestyle=styles[(i // colours.N) % len(styles)])
+    for (name, rows), style in zip(groups, line_styles(len(groups)), strict=True):
+        axis.plot(rows["end"], rows["pnl"].cumsum(), label=name, lw=1.2, **style)
     axis.axhline(0.0, color="k", lw=0.5)
     axis.set_xlabel("window end date")
     axis.set_ylabel("cumulative P&L (currency)")

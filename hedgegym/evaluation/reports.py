@@ -214,6 +214,16 @@ def tuning_table(tuned: list) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rule", "parameter", "value", "validation_y", "chosen", "default", "at_edge"])
 
 
+def line_styles(n: int) -> list[dict[str, object]]:
+    """A distinct matplotlib ``color`` and ``linestyle`` for each of ``n`` hedgers: tab10 up to 10, tab20 up to 20,
+    then tab20 again with dashed, dotted and dash-dotted lines (matplotlib's default cycle repeats after 10)."""
+    import matplotlib
+
+    colours = matplotlib.colormaps["tab20" if n > 10 else "tab10"]
+    styles = ("-", "--", ":", "-.")
+    return [{"color": colours(i % colours.N), "linestyle": styles[(i // colours.N) % len(styles)]} for i in range(n)]
+
+
 def _plots(comparison: Comparison, directory: Path) -> list[Path]:
     import matplotlib
 
@@ -221,12 +231,13 @@ def _plots(comparison: Comparison, directory: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     evaluations = comparison.evaluations
+    styles = line_styles(len(evaluations))  # one per hedger, the same in every plot
     files = []
     figure, axis = plt.subplots(figsize=(8, 5))
     everything = np.concatenate([e.per_path["pnl"].to_numpy() for e in evaluations])
     bins = np.linspace(*np.percentile(everything, [0.5, 99.5]), 80)
-    for e in evaluations:
-        axis.hist(e.per_path["pnl"], bins=bins, histtype="step", label=e.name, density=True)
+    for e, style in zip(evaluations, styles, strict=True):
+        axis.hist(e.per_path["pnl"], bins=bins, histtype="step", label=e.name, density=True, **style)
     axis.set(xlabel="hedged P&L at the end (currency)", ylabel="density", title="P&L distribution")
     axis.legend(fontsize=8)
     files.append(_save(figure, directory / "pnl_histogram.png"))
@@ -235,15 +246,16 @@ def _plots(comparison: Comparison, directory: Path) -> list[Path]:
         figure, axis = plt.subplots(figsize=(8, 5))
         reference = evaluations[0].series["book_delta"][:, 0]
         axis.plot(-reference, "k--", label="−Δ_book (model)")
-        for e in evaluations:
-            axis.step(np.arange(len(reference)), e.series["stock_position"][:, 0], where="post", label=e.name, lw=1)
+        for e, style in zip(evaluations, styles, strict=True):
+            axis.step(np.arange(len(reference)), e.series["stock_position"][:, 0], where="post", label=e.name, lw=1,
+                      **style)
         axis.set(xlabel="step", ylabel="shares", title="stock position vs delta, path 0")
         axis.legend(fontsize=8)
         files.append(_save(figure, directory / "hedge_vs_delta.png"))
 
     figure, axis = plt.subplots(figsize=(8, 5))
-    for e in evaluations:
-        axis.plot(np.cumsum(e.series["mean_cost_paid"][:, 0]), label=e.name)
+    for e, style in zip(evaluations, styles, strict=True):
+        axis.plot(np.cumsum(e.series["mean_cost_paid"][:, 0]), label=e.name, **style)
     axis.set(xlabel="step", ylabel="currency", title="mean cumulative transaction cost")
     axis.legend(fontsize=8)
     files.append(_save(figure, directory / "cumulative_cost.png"))

@@ -145,3 +145,12 @@ def test_a_deep_hedger_on_another_book_is_refused():
     hedger = DeepHedger(policy.to(torch.float64), trained)
     with pytest.raises(ValueError, match="agent: trained with book"):
         rollout.evaluate(hedger, parse_config(HISTORY))
+
+
+def test_every_hedger_gets_its_own_colour_and_line_style():
+    """matplotlib's default cycle repeats after 10 colours: backtest --tune and compare --tune show 11 or more."""
+    from hedgegym.evaluation.reports import line_styles
+
+    for n in (3, 11, 25):
+        styles = line_styles(n)
+        assert len({(tuple(s["color"]), s["linestyle"]) for s in styles}) == n
