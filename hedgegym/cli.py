@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from hedgegym import __version__
+from hedgegym.cli_common import console
+from hedgegym.cli_common import fail as _fail
 
 if TYPE_CHECKING:
     from hedgegym.config import ExperimentConfig
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from hedgegym.risk.stress import Hedge
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="hedgegym: a workbench for learning to hedge.")
-console = Console(width=120) if not Console().is_terminal else Console()
 
 
 def _print_version(value: bool) -> None:
@@ -49,12 +49,6 @@ def main(
     ] = False,
 ) -> None:
     """hedgegym: a workbench for learning to hedge."""
-
-
-def _fail(message: object, code: int = 2) -> typer.Exit:
-    """Print ``message`` (escaped: brackets in user input are text, not rich markup) in red; the Exit to raise."""
-    console.print(f"[red]{escape(str(message))}[/red]")
-    return typer.Exit(code=code)
 
 
 def _load(config: Path | None, overrides: dict[str, object] | None = None) -> ExperimentConfig:
