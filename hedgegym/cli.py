@@ -27,6 +27,8 @@ from hedgegym.cli_common import console
 from hedgegym.cli_common import fail as _fail
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from hedgegym.config import ExperimentConfig
     from hedgegym.instruments import Book
     from hedgegym.market import MarketModel
@@ -315,12 +317,39 @@ def compare_command(
     except OutputDirError as error:
         raise _fail(error) from None
     console.print(escape(markdown_table(comparison.table)), soft_wrap=True)  # a Markdown row must not wrap
+    if comparison.limits is not None:
+        _print_limits(comparison.limits, experiment)
     for name, reason in comparison.skipped.items():
         console.print(f"[yellow]left out {escape(str(name))}: {escape(str(reason))}[/yellow]")
     left_out = f" ({len(comparison.skipped)} left out)" if comparison.skipped else ""
     n_paths = len(comparison.evaluations[0].per_path)
     console.print(f"{len(comparison.table)} hedgers × {n_paths:,} paths in {time.perf_counter() - start:.1f} s"
                   f"{left_out} → {escape(str(directory))}")
+
+
+def _print_limits(report: pd.DataFrame, experiment: ExperimentConfig) -> None:
+    """The limit report of a comparison (``hedgegym.risk.limits.limit_table``) as a rich table."""
+    from hedgegym.risk.limits import describe_limits
+
+    limits = experiment.build_limits()
+    result = Table(title="risk limits: paths with a breach · mean time in breach (fraction of steps)",
+                   caption="; ".join(describe_limits(limits)))
+    result.add_column("hedger", no_wrap=True)
+    for greek in limits.greeks:
+        result.add_column(greek, justify="right", no_wrap=True)
+    metrics = [name for name in ("var_95", "cvar_95") if getattr(limits, name) is not None]
+    for name in metrics:
+        result.add_column(name, justify="right", no_wrap=True)
+    if limits.max_drawdown is not None:
+        result.add_column("drawdown", justify="right", no_wrap=True)
+    for name, row in report.iterrows():
+        cells = [f"{row[f'{g}_paths_breached']:.0%} · {row[f'{g}_time_in_breach']:.0%}" for g in limits.greeks]
+        cells += [("[red]" if row[f"{m}_breached"] else "") + f"{row[m]:,.0f}" + ("[/red]" if row[f"{m}_breached"]
+                                                                               else "") for m in metrics]
+        if limits.max_drawdown is not None:
+            cells.append(f"{row['drawdown_paths_breached']:.0%} · {row['drawdown_time_in_breach']:.0%}")
+        result.add_row(escape(str(name)), *cells)
+    console.print(result)
 
 
 @app.command("backtest")
@@ -675,6 +704,57 @@ def dashboard_command(
                               f"{', '.join(positions.neutralised) or 'none'})")
     except (FileExistsError, OSError) as error:
         raise _fail(f"--out: {error}") from None
+    console.print(f"→ {escape(str(path))}")
+    limits = experiment.build_limits()
+    if limits is not None and limits.greeks:
+        _dashboard_limits(experiment, model, book, positions, limits, out)
+
+
+def _dashboard_limits(experiment: ExperimentConfig, model: MarketModel, book: Book, positions: Hedge, limits,
+                      out: Path) -> None:
+    """The dashboard's limit view: the t = 0 portfolio against each Greek limit, and a PNG of the net Greeks through
+    time on the first held-out path, hedged every step by the classical hedger of the same mode."""
+    from hedgegym.baselines import DeltaHedger, GreekNeutralHedger, NoHedge
+    from hedgegym.evaluation.rollout import evaluate
+    from hedgegym.risk.dashboard import COLOURS, dashboard_path, plot_limits_through_time
+    from hedgegym.risk.limits import ALERT, BREACH, desk_units
+    from hedgegym.risk.stress import format_amount, initial_variance, portfolio_greeks
+
+    interval = _monitoring(experiment)
+    variance = initial_variance(model)
+    held, exposure = portfolio_greeks(model, book, positions, interval), portfolio_greeks(model, book, None, interval)
+    net = {g: desk_units(g, getattr(held, g), model, variance) for g in limits.greeks}
+    unhedged = {g: desk_units(g, getattr(exposure, g), model, variance) for g in limits.greeks}
+    result = Table(title=f"risk limits at t = 0: {escape(experiment.name)}", caption="desk units: Δ shares, Γ per "
+                   "unit of spot, vega per vol point, Θ per trading day; alert at the limit's alert level")
+    for column in ("greek", "net", "limit", "alert above", "status"):
+        result.add_column(column, justify="left" if column in ("greek", "status") else "right", no_wrap=True)
+    names = {BREACH: ("breach", "red"), ALERT: ("alert", "yellow")}
+    for greek, (level, bound) in limits.levels(net, unhedged).items():
+        label, colour = names.get(int(level), ("within", "green"))
+        result.add_row(greek, format_amount(float(net[greek]), 4 if greek == "gamma" else 2),
+                       format_amount(float(bound), 4 if greek == "gamma" else 2),
+                       format_amount(float(limits.greeks[greek].alert * bound), 4 if greek == "gamma" else 2),
+                       f"[{COLOURS[colour]}]● {label}[/{COLOURS[colour]}]")
+    console.print(result)
+    mode = positions.neutralised
+    if not mode:
+        hedger = NoHedge()
+    elif mode == ("delta",) and not positions.options:
+        hedger = DeltaHedger()
+    else:
+        greeks = ("delta", "gamma") if len(experiment.hedging.hedge_options) == 1 else ("delta", "gamma", "vega")
+        hedger = GreekNeutralHedger(greeks, experiment.hedging.max_condition, experiment.hedging.position_limit)
+    try:
+        sample = evaluate(hedger, experiment, n_paths=1, seed=experiment.evaluation.seed, attribution=False)
+        times = np.arange(experiment.simulation.n_steps) * interval
+        path = plot_limits_through_time(sample.series, limits, times, dashboard_path(out, experiment.name,
+                                        kind="limits"), title=f"{experiment.name}: net Greeks through time, "
+                                        f"{sample.name} on held-out path 0")
+    except (FileExistsError, OSError, ValueError) as error:
+        raise _fail(f"--out: {error}") from None
+    console.print(f"{escape(sample.name)}, every step, on held-out path 0: steps in breach "
+                  + ", ".join(f"{g} {sample.per_path[f'time_in_breach_{g}'].iloc[0]:.0%}" for g in limits.greeks))
     console.print(f"→ {escape(str(path))}")
 
 

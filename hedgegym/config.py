@@ -25,7 +25,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import yaml
@@ -55,10 +55,14 @@ from hedgegym.market import (
     RegimeSwitchingVolatility,
 )
 
+if TYPE_CHECKING:
+    from hedgegym.risk.limits import Limits
+
 __all__ = [
     "DATA_MARKETS", "MAX_EVALUATION_NODES", "MAX_SIMULATION_NODES", "REQUIRED_SECTIONS", "ConfigError", "CostsConfig",
     "EnvConfig",
-    "ExperimentConfig", "FiniteFloat", "HedgingConfig", "Int", "MarketConfig", "PositionConfig", "SimulationConfig",
+    "ExperimentConfig", "FiniteFloat", "GreekLimitConfig", "HedgingConfig", "Int", "LimitsConfig", "MarketConfig",
+    "PositionConfig", "SimulationConfig",
     "apply_overrides", "check_evaluation_size", "load_config", "parse_config",
 ]
 
@@ -292,6 +296,63 @@ class HedgingConfig(BaseModel):
         return self
 
 
+class GreekLimitConfig(BaseModel):
+    """A limit on one net Greek (``hedgegym.risk.limits.GreekLimit``): the tightest of ``absolute`` (desk units:
+    Δ shares, Γ shares per unit of spot, vega currency per vol point, Θ currency per trading day),
+    ``capital_fraction`` (of ``limits.capital``) and ``relative`` (of the unhedged book's own |Greek|); at least one.
+    ``alert``: the alert level as a fraction of the limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    absolute: FiniteFloat | None = Field(default=None, gt=0)
+    capital_fraction: FiniteFloat | None = Field(default=None, gt=0)
+    relative: FiniteFloat | None = Field(default=None, gt=0)
+    alert: FiniteFloat = Field(default=0.8, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _sets_a_bound(self) -> GreekLimitConfig:
+        if self.absolute is None and self.capital_fraction is None and self.relative is None:
+            raise ValueError("a Greek limit needs at least one of absolute, capital_fraction, relative")
+        return self
+
+
+class LimitsConfig(BaseModel):
+    """Risk limits (``hedgegym.risk.limits``): evaluations report breaches and time in breach per hedger, the env
+    reports breaches in ``info`` and subtracts ``penalty`` per Greek limit breached per step from the reward."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    delta: GreekLimitConfig | None = None
+    gamma: GreekLimitConfig | None = None
+    vega: GreekLimitConfig | None = None
+    theta: GreekLimitConfig | None = None
+    capital: FiniteFloat | None = Field(default=None, gt=0, description="currency: the scale of capital_fraction")
+    var_95: FiniteFloat | None = Field(default=None, gt=0, description="limit on the 95% VaR of the loss, currency")
+    cvar_95: FiniteFloat | None = Field(default=None, gt=0, description="limit on the 95% CVaR of the loss, currency")
+    max_drawdown: FiniteFloat | None = Field(default=None, gt=0, description="limit on a path's drawdown, currency")
+    penalty: FiniteFloat = Field(default=0.0, ge=0, description="env reward penalty per Greek limit breached per step")
+
+    @model_validator(mode="after")
+    def _capital_for_fractions(self) -> LimitsConfig:
+        for greek in ("delta", "gamma", "vega", "theta"):
+            limit = getattr(self, greek)
+            if limit is not None and limit.capital_fraction is not None and self.capital is None:
+                raise ValueError(f"{greek}.capital_fraction needs limits.capital (currency)")
+        if not any(getattr(self, name) is not None for name in ("delta", "gamma", "vega", "theta", "var_95",
+                                                                "cvar_95", "max_drawdown")):
+            raise ValueError("limits must set at least one limit (delta, gamma, vega, theta, var_95, cvar_95, "
+                             "max_drawdown)")
+        return self
+
+    def build(self) -> Limits:
+        """The ``hedgegym.risk.limits.Limits`` these fields describe."""
+        from hedgegym.risk.limits import GreekLimit, Limits
+
+        greeks = {greek: GreekLimit(**limit.model_dump()) for greek in ("delta", "gamma", "vega", "theta")
+                  if (limit := getattr(self, greek)) is not None}
+        return Limits(greeks, self.capital, self.var_95, self.cvar_95, self.max_drawdown, self.penalty)
+
+
 REWARDS = ("pnl", "mean_variance", "cvar", "entropic", "terminal_mean_variance")
 ACTIONS = ("absolute", "delta_relative", "delta_band", "delta_vega_band")
 
@@ -428,6 +489,11 @@ class ExperimentConfig(BaseModel):
     env: EnvConfig = Field(default_factory=EnvConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
+    limits: LimitsConfig | None = None
+
+    def build_limits(self) -> Limits | None:
+        """The risk limits (``limits:``), or ``None`` when the config sets none."""
+        return None if self.limits is None else self.limits.build()
 
     def build_book(self) -> Book:
         return Book(tuple(position.build() for position in self.book))

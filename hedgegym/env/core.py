@@ -37,6 +37,7 @@ from hedgegym.env.features import (
 )
 from hedgegym.env.rewards import make_reward
 from hedgegym.pricing.greeks import FloatArray
+from hedgegym.risk.limits import ALERT, BREACH, desk_units
 
 __all__ = ["CoreFace", "HedgingCore"]
 
@@ -76,6 +77,12 @@ class HedgingCore:
         self.action_mapping = ActionMapping(env.action, self.position_scale, float(option_bound))
         # reset values only the Greeks the features and the action mapping read; others on first access
         self.engine.required_greeks = greeks_read(self.feature_names) | self.action_mapping.greeks
+        self.limits = config.build_limits()
+        if self.limits is not None and self.limits.greeks:
+            self.engine.required_greeks = self.engine.required_greeks | self.limits.required_greeks
+        else:
+            self.limits = None  # distribution limits alone are an evaluation's, not a step's
+        self.last_levels: dict[str, np.ndarray] | None = None
         self.observation_space = spaces.Box(-CLIP, CLIP, shape=(len(self.feature_names),), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(self.action_mapping.size,), dtype=np.float32)
         self.episodes_per_draw = env.episodes_per_draw
@@ -173,18 +180,39 @@ class HedgingCore:
 
     def step(self, actions: np.ndarray) -> tuple[FloatArray, FloatArray, bool, StepOutcome]:
         """Advance every env one step: observations (N, d), rewards (N,), terminated (same for all), outcome."""
-        outcome = self.engine.step(self.targets(actions))
+        targets = self.targets(actions)
+        if self.limits is not None:
+            self.last_levels = self._limit_levels(targets)
+        outcome = self.engine.step(targets)
         self.last_outcome = outcome
         self.total_cost = self.total_cost + outcome.cost
         rewards = self.reward(outcome.pnl / self.scales.value, self.engine.wealth / self.scales.value,
                               outcome.terminal, self.engine.step_index)
+        if self.limits is not None and self.limits.penalty:
+            breached = sum((level == BREACH).astype(np.float64) for level in self.last_levels.values())
+            rewards = rewards - self.limits.penalty * breached
         return self.observe(), rewards, outcome.terminal, outcome
+
+    def _limit_levels(self, targets: FloatArray) -> dict[str, np.ndarray]:
+        """Each limited Greek's level (``hedgegym.risk.limits``: within, alert, breach), (N,) int8, for the positions
+        ``targets`` held over the coming step, valued at its start (as ``evaluate`` checks them)."""
+        engine = self.engine
+        book, instruments = engine.book_greeks, engine.instrument_greeks
+        held, exposure = {}, {}
+        for greek in self.limits.greeks:
+            book_greek = getattr(book, greek)
+            held[greek] = desk_units(greek, book_greek + np.sum(targets * getattr(instruments, greek), axis=1),
+                                     engine.model, engine.variance)
+            exposure[greek] = desk_units(greek, book_greek, engine.model, engine.variance)
+        return {greek: level for greek, (level, _) in self.limits.levels(held, exposure).items()}
 
     def infos(self) -> list[dict[str, Any]]:
         """The last step's P&L decomposition of every env (currency): a list of N dicts for ``info``.
 
         Keys: ``pnl``, ``book_pnl``, ``hedge_pnl``, ``cost``, ``wealth``, ``time_to_maturity``; at maturity also
-        ``terminal_pnl`` and ``total_cost``. Right after a reset only ``wealth`` and ``time_to_maturity``.
+        ``terminal_pnl`` and ``total_cost``. Right after a reset only ``wealth`` and ``time_to_maturity``. With Greek
+        limits (``limits:``), after a step also ``limit_breaches`` and ``limit_alerts``: the Greeks (a list of names)
+        whose limit the positions held over that step breach, and those at the alert level or beyond.
         """
         outcome, engine = self.last_outcome, self.engine
         columns: dict[str, list] = {"wealth": engine.wealth.tolist()}
@@ -194,6 +222,11 @@ class HedgingCore:
             if outcome.terminal:
                 columns["terminal_pnl"] = columns["wealth"]
                 columns["total_cost"] = self.total_cost.tolist()
+        if outcome is not None and self.last_levels is not None:
+            names_of = np.array(list(self.last_levels), dtype=object)
+            levels = np.stack(list(self.last_levels.values()), axis=1)  # (N, number of limited Greeks)
+            columns["limit_breaches"] = [names_of[row == BREACH].tolist() for row in levels]
+            columns["limit_alerts"] = [names_of[row >= ALERT].tolist() for row in levels]
         names = list(columns)
         tau = engine.time_to_maturity
         return [dict(zip(names, values, strict=True), time_to_maturity=tau) for values in zip(*columns.values(),

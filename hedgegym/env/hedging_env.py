@@ -49,11 +49,14 @@ class HedgingEnv(CoreFace, gym.Env):
 
     **Reward**: a function of the scaled wealth increment δW/P, costs included: ``pnl``, ``mean_variance``
     (default, κ = ``risk_aversion``), terminal-only ``cvar`` / ``entropic``, or ``terminal_mean_variance``
-    (stateful: running means of the P&L per step; ``hedgegym.env.rewards``).
+    (stateful: running means of the P&L per step; ``hedgegym.env.rewards``). With Greek limits in the config
+    (``limits:``, ``hedgegym.risk.limits``), ``limits.penalty`` is subtracted per limit the step's positions breach.
 
     **Episode end**: at maturity, ``terminated=True`` (never truncated: there is no time limit to bootstrap
     through). ``info`` holds the step's P&L decomposition in currency (``pnl``, ``book_pnl``, ``hedge_pnl``,
-    ``cost``, ``wealth``) and, at the end, ``terminal_pnl`` and ``total_cost``.
+    ``cost``, ``wealth``) and, at the end, ``terminal_pnl`` and ``total_cost``; with Greek limits,
+    ``limit_breaches`` and ``limit_alerts`` (the Greeks whose limit the positions held over the step breach, or
+    reach the alert level).
 
     **Seeding**: ``reset(seed=s)`` re-seeds ``self.np_random``, the only source of randomness; episodes are
     simulated ``episodes_per_draw`` at a time from it.

@@ -10,6 +10,8 @@ the no-hedge row). ``write_outputs(comparison, directory)`` writes into a new (o
 * ``tuning.csv`` — with tuned classical rules (``Comparison.tuning``, ``hedgegym.evaluation.tuning``): a row per
   (rule, candidate value) with its validation Y, the chosen and the default values marked;
 * ``per_path.csv`` — a row per (hedger, path): P&L, cost, turnover, trades, drawdown, attribution;
+* ``limits.csv``, ``limits.md`` — with ``limits:`` in the config (``hedgegym.risk.limits``), a row per hedger: the
+  share of paths breaching each limit, breaches per path, time in breach and in alert, VaR / CVaR against theirs;
 * ``pnl_histogram.png``, ``hedge_vs_delta.png`` (stock position of each hedger against −Δ_book on one path),
   ``cumulative_cost.png`` (mean over paths), ``attribution.png`` (mean attribution terms per hedger).
 """
@@ -39,6 +41,7 @@ from hedgegym.env.features import Scales, reference_volatility
 from hedgegym.evaluation.metrics import summarize
 from hedgegym.evaluation.rollout import ATTRIBUTION_TERMS, Evaluation, evaluate, test_paths
 from hedgegym.market import MarketPaths
+from hedgegym.risk.limits import limit_markdown, limit_table
 
 __all__ = ["Comparison", "compare", "default_hedgers", "markdown_table", "tuning_table", "write_outputs"]
 
@@ -52,6 +55,7 @@ class Comparison:
     config: ExperimentConfig
     skipped: dict[str, str] = field(default_factory=dict)  # hedger name → why it was left out
     tuning: list = field(default_factory=list)  # TunedRule of each tuned hedger in the table (validation figures)
+    limits: pd.DataFrame | None = None  # hedgegym.risk.limits.limit_table when the config sets limits
 
 
 def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
@@ -146,7 +150,9 @@ def compare(
         rows[evaluation.name]["fallback_steps"] = evaluation.fallback_steps
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "hedger"
-    return Comparison(table, evaluations, config, skipped)
+    limits = config.build_limits()
+    report = None if limits is None else limit_table({e.name: e.per_path for e in evaluations}, limits)
+    return Comparison(table, evaluations, config, skipped, limits=report)
 
 
 def markdown_table(table: pd.DataFrame, columns: tuple[str, ...] = MAIN_COLUMNS) -> str:
@@ -198,6 +204,11 @@ def _write_files(comparison: Comparison, directory: Path) -> list[Path]:
     per_path.to_csv(directory / "per_path.csv", index=False, float_format="%.10g")
     config.save(directory / "config.yaml")
     written += [directory / name for name in ("results.csv", "results.md", "per_path.csv", "config.yaml")]
+    if comparison.limits is not None:
+        comparison.limits.to_csv(directory / "limits.csv", float_format="%.10g")
+        (directory / "limits.md").write_text(limit_markdown(comparison.limits, config.build_limits(),
+                                                            f"{config.name}: risk limits"))
+        written += [directory / "limits.csv", directory / "limits.md"]
     if comparison.tuning:
         written.append(directory / "tuning.csv")
         tuning_table(comparison.tuning).to_csv(written[-1], index=False, float_format="%.10g")

@@ -46,6 +46,7 @@ from hedgegym.env.features import Scales, reference_volatility
 from hedgegym.evaluation.metrics import max_drawdown
 from hedgegym.market import SABR, Heston, HistoricalMarket, MarketModel, MarketPaths, ProxyVolatilityMarket
 from hedgegym.pricing.greeks import FloatArray
+from hedgegym.risk.limits import LimitMonitor, desk_units
 
 __all__ = ["ATTRIBUTION_TERMS", "Evaluation", "attribution_greeks", "check_agent_fits", "evaluate", "test_paths"]
 
@@ -165,8 +166,14 @@ def evaluate(
     ``attribution=False``: no attribution (no ``attribution_*`` columns, no attribution terms and ``book_delta`` in
     ``series``), so the engine values only the Greeks the hedger reads.
 
+    With ``limits:`` in the config, ``per_path`` gains ``hedgegym.risk.limits.LimitMonitor``'s columns (breaches and
+    time in breach per limited Greek, the drawdown limit's) and ``series`` the net Greek, its bound (desk units) and
+    its level (``hedgegym.risk.limits.WITHIN``, ``ALERT``, ``BREACH``) per step: ``limit_net_<greek>``,
+    ``limit_bound_<greek>``, ``limit_level_<greek>``.
+
     Memory is proportional to the work, about 200 bytes per path and step while stepping and 104 kept in
-    ``series``; ``ValueError`` naming ``n_paths`` above ``hedgegym.config.MAX_EVALUATION_NODES`` nodes.
+    ``series`` (17 more of both per limited Greek); ``ValueError`` naming ``n_paths`` above
+    ``hedgegym.config.MAX_EVALUATION_NODES`` nodes.
     """
     size = paths.n_paths if paths is not None else n_paths
     check_evaluation_size(size, config.simulation.n_steps, "n_paths" if paths is None else "paths.n_paths")
@@ -177,6 +184,9 @@ def evaluate(
     # what reset values: the hedger's Greeks (an SB3 model's are its features', declared by the core) + attribution's
     needs = hedger.required_greeks if is_classical else engine.required_greeks
     engine.required_greeks = needs | attribution_greeks(engine.model) if attribution else needs
+    limits = config.build_limits()
+    if limits is not None:
+        engine.required_greeks = engine.required_greeks | limits.required_greeks
     setup = config.model_dump_json(include={"market", "book", "hedging", "simulation"})
     cached = _VALUED.setdefault(paths, {})
     engine.reset(np.ascontiguousarray(paths.spot.T), np.ascontiguousarray(paths.variance.T), cached.get(setup))
@@ -196,6 +206,7 @@ def evaluate(
     )
     if attribution:
         series["book_delta"] = np.zeros((steps, n))
+    monitor = None if limits is None else LimitMonitor(limits, n, steps)
     for i in range(steps):
         if is_classical:
             targets = hedger.targets(engine)
@@ -208,6 +219,14 @@ def evaluate(
         if attribution:
             net = {g: getattr(book, g) + np.sum(targets * getattr(instruments, g), axis=1) for g in net_greeks}
             series["book_delta"][i] = book.delta
+        if monitor is not None and limits.greeks:
+            held, exposure = {}, {}
+            for greek in limits.greeks:  # the positions held over the step, valued at its start, in desk units
+                book_greek = getattr(book, greek)
+                held[greek] = desk_units(greek, book_greek + np.sum(targets * getattr(instruments, greek), axis=1),
+                                         engine.model, engine.variance)
+                exposure[greek] = desk_units(greek, book_greek, engine.model, engine.variance)
+            monitor.observe(i, held, exposure)
         outcome = engine.step(targets)
         if attribution:
             prices_after = engine.instrument_path.price[i + 1]
@@ -244,6 +263,11 @@ def evaluate(
         "max_drawdown": drawdown,
         **{f"attribution_{t}": series[t].sum(axis=0) for t in terms},
     })
+    if monitor is not None:
+        per_path = pd.concat([per_path, monitor.per_path(wealth)], axis=1)
+        for greek in limits.greeks:
+            series[f"limit_net_{greek}"], series[f"limit_bound_{greek}"] = monitor.net[greek], monitor.bound[greek]
+            series[f"limit_level_{greek}"] = monitor.level[greek]
     fallbacks = getattr(hedger, "fallbacks", None)  # a Greek-neutral hedger's FallbackCounter
     per_path["fallback_steps"] = fallbacks.per_path if fallbacks is not None else 0
     label = name or getattr(hedger, "name", type(hedger).__name__)

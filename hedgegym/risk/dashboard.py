@@ -38,6 +38,7 @@ __all__ = [
     "deviation",
     "greek_dashboard",
     "plot_dashboard",
+    "plot_limits_through_time",
     "status",
 ]
 
@@ -106,11 +107,12 @@ def greek_dashboard(portfolio: Greeks, book: Greeks, targets: Mapping[str, float
     return pd.DataFrame(rows, columns=list(DASHBOARD_COLUMNS))
 
 
-def dashboard_path(directory: str | Path, name: str, when: float | None = None) -> Path:
-    """A new file name ``<directory>/dashboard__<name>__<YYYYmmdd-HHMMSS>.png``; ``-2``, ``-3``, … is appended
-    when that file exists (nothing is overwritten). ``when``: seconds since the epoch (default: now)."""
+def dashboard_path(directory: str | Path, name: str, when: float | None = None, kind: str = "dashboard") -> Path:
+    """A new file name ``<directory>/<kind>__<name>__<YYYYmmdd-HHMMSS>.png``; ``-2``, ``-3``, … is appended
+    when that file exists (nothing is overwritten). ``when``: seconds since the epoch (default: now); ``kind``:
+    ``dashboard`` (the table's PNG) or ``limits`` (the Greeks through time)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if when is None else when))
-    return unused_name(directory, f"dashboard__{name}__{stamp}", ".png")
+    return unused_name(directory, f"{kind}__{name}__{stamp}", ".png")
 
 
 def plot_dashboard(table: pd.DataFrame, path: str | Path, title: str = "Greeks vs targets") -> Path:
@@ -148,6 +150,73 @@ def plot_dashboard(table: pd.DataFrame, path: str | Path, title: str = "Greeks v
     axis.set_xlabel("deviation |actual − target| / max(|target|, |unhedged book|)")
     axis.set_title(title, fontsize=10)
     axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = open(path, "xb")
+    except FileExistsError:
+        raise FileExistsError(f"{path} exists: hedgegym never overwrites results") from None
+    with handle:
+        figure.savefig(handle, format="png", dpi=110)
+    return path
+
+
+def plot_limits_through_time(series: Mapping[str, np.ndarray], limits, times: np.ndarray, path: str | Path,
+                             title: str = "Greeks through time", sample: int = 0) -> Path:
+    """The portfolio's net Greeks through time on one path, each against its limit (±bound, red dashed) and alert
+    level (±alert·bound, amber dotted), with the steps in breach shaded, as a PNG: one panel per limited Greek.
+
+    Args:
+        series: an ``Evaluation.series`` with ``limit_net_<greek>``, ``limit_bound_<greek>`` (n_steps, N), desk
+            units (``hedgegym.risk.limits.DESK_UNITS``), and ``limit_level_<greek>``, as ``evaluate`` records them
+            with ``limits:`` in the config.
+        limits: the ``hedgegym.risk.limits.Limits`` (its Greek limits and alert levels).
+        times: the start of each step in years, (n_steps,); drawn in trading days (×252).
+        path: the PNG, opened exclusively.
+        sample: which path of the series (column) to draw.
+
+    Raises:
+        ValueError when ``limits`` has no Greek limit or ``series`` lacks one's series; FileExistsError when ``path``
+        exists (never overwritten).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from hedgegym.market.series import TRADING_DAYS_PER_YEAR
+    from hedgegym.risk.limits import BREACH, DESK_UNITS
+
+    greeks = list(limits.greeks)
+    if not greeks:
+        raise ValueError("limits has no Greek limit to draw")
+    missing = [g for g in greeks if any(f"limit_{kind}_{g}" not in series for kind in ("net", "bound", "level"))]
+    if missing:
+        raise ValueError(f"series lacks limit_net_{missing[0]}, limit_bound_{missing[0]} or limit_level_{missing[0]} "
+                         "(evaluate with limits in the config)")
+    days = np.asarray(times, dtype=np.float64) * TRADING_DAYS_PER_YEAR
+    path = Path(path)
+    figure = Figure(figsize=(9.0, 2.3 * len(greeks) + 0.6))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(len(greeks), 1, sharex=True, squeeze=False)[:, 0]
+    for axis, greek in zip(axes, greeks, strict=True):
+        net = np.asarray(series[f"limit_net_{greek}"])[:, sample]
+        bound = np.asarray(series[f"limit_bound_{greek}"])[:, sample]
+        alert = limits.greeks[greek].alert * bound
+        axis.step(days, net, where="post", color="#1565c0", linewidth=1.4, label=f"net {greek}")
+        for sign in (1.0, -1.0):
+            axis.step(days, sign * bound, where="post", color=COLOURS["red"], linestyle="--", linewidth=1.0,
+                      label="limit" if sign > 0 else None)
+            axis.step(days, sign * alert, where="post", color=COLOURS["yellow"], linestyle=":", linewidth=1.0,
+                      label="alert" if sign > 0 else None)
+        breach = np.asarray(series[f"limit_level_{greek}"])[:, sample] == BREACH
+        if breach.any():
+            step = days[1] - days[0] if len(days) > 1 else 1.0
+            for start in days[breach]:
+                axis.axvspan(start, start + step, color=COLOURS["red"], alpha=0.12, linewidth=0)
+        axis.axhline(0.0, color="0.6", linewidth=0.6)
+        axis.set_ylabel(f"{greek}\n({DESK_UNITS[greek]})", fontsize=8)
+        axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    axes[-1].set_xlabel("trading days since inception (positions held over each step, valued at its start)")
+    axes[0].set_title(title, fontsize=10)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
