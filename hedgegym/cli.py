@@ -164,7 +164,7 @@ def check(
         return
     model = experiment.market.build()
     book = experiment.build_book()
-    dt = book.maturity / simulation.n_steps  # one maturity per book (checked by the config): on the grid
+    dt = book.maturity / simulation.n_steps  # every maturity is on the grid (checked by the config)
 
     console.print(f"[bold]{escape(experiment.name)}[/bold]: {escape(str(model))}")
     start = time.perf_counter()
@@ -184,8 +184,9 @@ def check(
     spot0, variance0 = market_paths.spot[0, 0], market_paths.variance[0, 0]
     flagged, exact_disagreements = False, []
     for option in book.options:
-        payoff = option.payoff(market_paths.spot[:, -1]) / option.multiplier
-        payoff = payoff * option.alive(market_paths.spot)[:, -1]  # knocked out at a node: 0
+        node = round(option.maturity / dt)  # its own expiry: a book may hold several
+        payoff = option.payoff(market_paths.spot[:, node]) / option.multiplier
+        payoff = payoff * option.alive(market_paths.spot)[:, node]  # knocked out at a node: 0
         discounted = np.exp(-model.rate * option.maturity) * payoff
         estimate = float(np.mean(discounted))
         error = float(np.std(discounted, ddof=1) / np.sqrt(discounted.size))

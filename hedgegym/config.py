@@ -470,12 +470,11 @@ class ExperimentConfig(BaseModel):
     """A whole experiment: the market, the option book, the simulation.
 
     Cross-field checks run here, at load time, so ``check``, ``compare`` and the envs refuse the same configs
-    before any work: the hedging engine's own set-up checks (one maturity for the whole book, hedge options
-    expiring no earlier than the book, barrier books on a market with a barrier pricer: ``HedgingEngine`` is
-    built once, without simulating), the horizon within the book's maturity, and sizes that fit in memory
-    (``MAX_SIMULATION_NODES``; ``MAX_EVALUATION_NODES`` is checked by ``compare`` and ``evaluate``, which use it).
-    ``name`` names the results directory, so it is one
-    safe path component.
+    before any work: the hedging engine's own set-up checks (every maturity inside the episode on the time grid,
+    hedge options expiring no earlier than the book's last maturity, barrier books on a market with a barrier
+    pricer: ``HedgingEngine`` is built once, without simulating), the horizon within the book's maturity, and sizes
+    that fit in memory (``MAX_SIMULATION_NODES``; ``MAX_EVALUATION_NODES`` is checked by ``compare`` and
+    ``evaluate``, which use it). ``name`` names the results directory, so it is one safe path component.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -17,7 +17,15 @@ Accounting (currency, the hedger's whole book; DESIGN.md's sign convention)::
     δW_i  = W_{i+1} − W_i   = book P&L + hedge P&L − cost          (costs are inside δW)
 
 At maturity the book is worth its payoff (the valuation at τ = 0 is the intrinsic value), so Σ δW_i = W_H is
-the hedged P&L (the hedging error). With ``liquidate_at_maturity`` the hedges are sold at the end, paying costs.
+the hedged P&L (the hedging error).
+
+Several maturities. A book position whose maturity T_j falls inside the episode (a whole number of steps e_j,
+else ``ValueError``) settles at its expiry node: at t_{e_j} it is worth its payoff (τ = 0), which is paid into the
+cash there (``cash += q_j · payoff_j(S_{t_{e_j}})``, earning interest from then on), and from t_{e_j + 1} on its
+value and Greeks are 0 (``alive_path``: the same mask as a barrier's knock-out, so no hedger sees an expired
+position). W stays continuous: the value leaves the book as cash, and ``book_pnl`` counts the settlement.
+
+With ``liquidate_at_maturity`` the hedges are sold at the end, paying costs.
 
 Valuation. Book and hedge options are marked with ``valuation(spot, strike, τ, call, variance) -> Greeks``,
 by default the market model's own pricer (``model_greeks``: the exact price under GBM, Heston, Merton, SABR).
@@ -114,7 +122,7 @@ class StepOutcome(NamedTuple):
     when ``step`` was given numpy targets, torch tensors (``engine.dtype``, ``engine.device``) when given a tensor."""
 
     pnl: FloatArray  # δW = W_{i+1} − W_i
-    book_pnl: FloatArray  # V_book(t_{i+1}) − V_book(t_i)
+    book_pnl: FloatArray  # V_book(t_{i+1}) − V_book(t_i) + cash paid by positions expiring at t_i (with interest)
     hedge_pnl: FloatArray  # hedges' mark-to-market change + interest + dividends
     cost: FloatArray  # transaction costs paid in this step (≥ 0), liquidation included on the last step
     trades: FloatArray  # quantities traded at t_i (units: shares, contracts)
@@ -126,8 +134,9 @@ class HedgingEngine:
 
     Args:
         model: the market model (rate, dividend and, through ``valuation``, the pricing of the options).
-        book: the liability; all its options must share one maturity T (the episode length). Barrier options
-            need B < the model's spot and, with the default valuation, a model in ``BARRIER_MODELS``.
+        book: the liability; its latest maturity T is the episode's length. A position expiring earlier settles at
+            its expiry node (its maturity must be a whole number of steps). Barrier options need B < the model's
+            spot and, with the default valuation, a model in ``BARRIER_MODELS``.
         n_steps: rebalancing dates per episode (dt = T / n_steps).
         hedge_options: listed options usable as hedges (per contract), maturity ≥ T, without barriers.
         costs: a ``CostModel`` on (trades (N, k), unit prices (N, k)); ``None`` for no costs.
@@ -167,9 +176,6 @@ class HedgingEngine:
         self.model = model
         self.book = book
         self.n_steps = check.positive_int("n_steps", n_steps)
-        maturities = {option.maturity for option in book.options}
-        if len(maturities) != 1:
-            raise ValueError(f"book: all options must share one maturity (the episode), got {sorted(maturities)}")
         self.maturity = book.maturity
         self.hedge_options = tuple(hedge_options)
         for index, option in enumerate(self.hedge_options):
@@ -194,6 +200,7 @@ class HedgingEngine:
         self.horizon = float(self.maturity if horizon is None else min(horizon, self.maturity))
         self.dt = self.horizon / self.n_steps
         self.times = np.arange(self.n_steps + 1) * self.dt
+        self.expiry_nodes = self._expiry_nodes()
         self.n_instruments = 1 + len(self.hedge_options)
         self.cash_growth = float(np.exp(model.rate * self.dt))  # cash ← cash · e^{r dt} over one step
         self.dividend_per_share = float(np.expm1(model.dividend * self.dt))  # × S: dividend of one share per step
@@ -201,6 +208,49 @@ class HedgingEngine:
         self.step_index = -1
         self.alive_path: tuple[np.ndarray | None, ...] | None = None
         self.required_greeks = greeks  # validated by the property: frozenset, with price
+
+    def _expiry_nodes(self) -> tuple[int | None, ...]:
+        """Per book position, the node at which it expires and settles inside the episode (``None``: it expires at
+        or after the episode's end, where it is marked as the book is). Raises ``ValueError`` for a maturity
+        inside the episode that falls between two rebalancing dates."""
+        nodes: list[int | None] = []
+        for index, option in enumerate(self.book.options):
+            steps = option.maturity / self.dt
+            if steps >= self.n_steps - 1e-9:
+                nodes.append(None)
+                continue
+            if abs(steps - round(steps)) > 1e-6:
+                raise ValueError(f"book: positions[{index}] expires at T = {option.maturity:.6g}, between two "
+                                 f"rebalancing dates (dt = {self.dt:.6g}): a maturity inside the episode must be a "
+                                 f"whole number of steps ({steps:.4f} here)")
+            nodes.append(round(steps))
+        return tuple(nodes)
+
+    def _alive_masks(self, spot: FloatArray) -> tuple[np.ndarray | None, ...] | None:
+        """Per book position ``None`` or a bool (n_steps + 1, N) mask, True while the position lives: up to its knock-
+        out (barrier options) and up to its expiry node (positions settled inside the episode); ``None`` when every
+        position lives through the episode."""
+        masks: list[np.ndarray | None] = []
+        for option, node in zip(self.book.options, self.expiry_nodes, strict=True):
+            mask = option.alive(spot, axis=0) if option.barrier is not None else None
+            if node is not None:  # a read-only broadcast view: one row per node, no memory per path
+                expiry = np.broadcast_to((np.arange(self.n_steps + 1) <= node)[:, None], spot.shape)
+                mask = expiry if mask is None else mask & expiry
+            masks.append(mask)
+        return tuple(masks) if any(mask is not None for mask in masks) else None
+
+    def _settlement(self, spot: FloatArray, alive_path: tuple[np.ndarray | None, ...] | None) -> np.ndarray | None:
+        """Cash the book's positions pay the holder when they expire inside the episode, by node: (n_steps + 1, N),
+        Σ_j q_j · payoff_j(S at its expiry node) (0 for a knocked-out barrier option); ``None`` when none does."""
+        if all(node is None for node in self.expiry_nodes):
+            return None
+        settlement = np.zeros(spot.shape)
+        for index, (position, node) in enumerate(zip(self.book.positions, self.expiry_nodes, strict=True)):
+            if node is None:
+                continue
+            paid = position.quantity * position.option.payoff(spot[node])
+            settlement[node] += np.where(alive_path[index][node], paid, 0.0)
+        return settlement
 
     @staticmethod
     def _check_barriers(model: MarketModel, book: Book, valuation: Valuation | None) -> None:
@@ -262,11 +312,7 @@ class HedgingEngine:
             book_path.ensure(self.required_greeks)  # one pass for the declared fields another engine left out
             instrument_path.ensure(self.required_greeks)
         else:
-            alive_path = (
-                tuple(option.alive(spot, axis=0) if option.barrier is not None else None
-                      for option in self.book.options)
-                if self.book.has_barrier else None
-            )
+            alive_path = self._alive_masks(spot)
             book_path, instrument_path = self._value_paths(
                 *((spot_tensor, variance_tensor) if in_torch else (spot, variance)), alive_path=alive_path)
         self.spot_path, self.variance_path, self.n_paths = spot, variance, spot.shape[1]
@@ -277,6 +323,8 @@ class HedgingEngine:
         self._spot_tensor = spot_tensor if in_torch else self._tensor(self.spot_path)
         self._book_price = self._tensor(self.book_path.price)
         self._instrument_price = self._tensor(self.instrument_path.price)
+        settlement = self._settlement(spot, alive_path)
+        self._settlement_tensor = None if settlement is None else self._tensor(settlement)
         self._make_host_inputs()
         zeros = torch.zeros(self.n_paths, dtype=self.dtype, device=self.device)
         self._set_state(EngineState(torch.zeros((self.n_paths, self.n_instruments), dtype=self.dtype,
@@ -292,7 +340,8 @@ class HedgingEngine:
 
     def _make_host_inputs(self) -> None:
         """Numpy views of the step's input tensors, which the CPU's numpy step reads (None on a GPU)."""
-        self._host_inputs = (tuple(_numpy(t) for t in (self._spot_tensor, self._book_price, self._instrument_price))
+        tensors = (self._spot_tensor, self._book_price, self._instrument_price, self._settlement_tensor)
+        self._host_inputs = (tuple(None if t is None else _numpy(t) for t in tensors)
                              if self.device.type == "cpu" else None)
 
     def __getstate__(self) -> dict:
@@ -440,7 +489,7 @@ class HedgingEngine:
         if as_numpy and self._host_inputs is not None:
             # numpy targets on the CPU: the same arithmetic on zero-copy numpy views of the tensors (identical
             # bits; numpy's per-call overhead is ~5x below torch's, which dominates at small N)
-            spot, book_price, instrument_price = self._host_inputs
+            spot, book_price, instrument_price, settlement = self._host_inputs
             state = list(self._host())
             if state[0].dtype == targets.dtype:
                 targets = targets.copy()
@@ -450,6 +499,7 @@ class HedgingEngine:
             finite = bool(np.all(np.isfinite(targets)))
         else:
             spot, book_price, instrument_price = self._spot_tensor, self._book_price, self._instrument_price
+            settlement = self._settlement_tensor
             state = list(self.state)
             targets = (torch.tensor(targets, dtype=self.dtype, device=self.device) if as_numpy
                        else targets.to(dtype=self.dtype, device=self.device, copy=True))
@@ -457,7 +507,8 @@ class HedgingEngine:
         if not finite:
             raise ValueError(f"targets must be finite {self.dtype} numbers (no NaN, inf or overflowing positions)")
         positions, cash, wealth, outcome = self._advance(
-            targets, *state, spot[i], book_price[i], book_price[i + 1], instrument_price[i], instrument_price[i + 1])
+            targets, *state, spot[i], book_price[i], book_price[i + 1], instrument_price[i], instrument_price[i + 1],
+            None if settlement is None else settlement[i])
         self.step_index += 1
         self._value_node()
         if isinstance(positions, np.ndarray):
@@ -467,12 +518,16 @@ class HedgingEngine:
         self._set_state(EngineState(positions, cash, wealth))
         return StepOutcome(*(_numpy(field) for field in outcome[:-1]), outcome.terminal) if as_numpy else outcome
 
-    def _advance(self, targets, positions, cash, wealth_before, spot, book_now, book_next, prices, next_prices):
+    def _advance(self, targets, positions, cash, wealth_before, spot, book_now, book_next, prices, next_prices,
+                 settlement=None):
         """The accounting of one step (module docstring), written once for numpy arrays and torch tensors alike:
-        rows at t_i and t_{i+1} in, the new (positions, cash, wealth) and the ``StepOutcome`` out."""
+        rows at t_i and t_{i+1} in, the new (positions, cash, wealth) and the ``StepOutcome`` out. ``settlement``:
+        the cash the book's positions expiring at t_i pay (None: none expire inside the episode)."""
         trades = targets - positions
         cost = self._cost(trades, prices)
         cash = cash - _row_dot(trades, prices) - cost
+        if settlement is not None:  # paid at t_i, earning interest over the step like the rest of the cash
+            cash = cash + settlement
         cash = cash * self.cash_growth + targets[:, 0] * spot * self.dividend_per_share
         positions = targets
         terminal = self.step_index + 1 >= self.n_steps
@@ -484,6 +539,8 @@ class HedgingEngine:
         wealth = book_next + _row_dot(positions, next_prices) + cash
         pnl = wealth - wealth_before
         book_pnl = book_next - book_now
+        if settlement is not None:  # the expired positions' value left the book as cash: the book's, not the hedge's
+            book_pnl = book_pnl + settlement * self.cash_growth
         return positions, cash, wealth, StepOutcome(pnl, book_pnl, pnl - book_pnl + cost, cost, trades, terminal)
 
     def _cost(self, trades, prices):

@@ -128,8 +128,9 @@ def values_tensors(valuation: Valuation, book: Book) -> bool:
     """True when ``value_paths`` values ``book`` with ``valuation`` in torch on tensor paths: a Black–Scholes
     valuation (``ModelValuation`` of a ``GeometricBrownianMotion``, ``ProxyValuation``: both end in
     ``black_scholes.greeks``, which takes tensors) and no barrier option in the book (the barrier pricer and the
-    knock-out masks are numpy). Any other valuation values numpy float64 arrays."""
-    if book.has_barrier:
+    knock-out masks are numpy), nor positions of several maturities (the expiry masks are numpy too). Any other
+    valuation values numpy float64 arrays."""
+    if book.has_barrier or len({option.maturity for option in book.options}) > 1:
         return False
     return isinstance(valuation, ProxyValuation) or (
         isinstance(valuation, ModelValuation) and isinstance(valuation.model, GeometricBrownianMotion))

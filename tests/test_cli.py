@@ -39,13 +39,14 @@ def test_bad_config_exits_with_the_field_named(tmp_path):
 @pytest.mark.parametrize("command", ["check", "compare", "stress"])
 def test_engine_setup_faults_are_refused_by_every_command_before_any_work(tmp_path, command):
     """Was: a book with maturities 0.25 and 0.5, or a hedge option expiring before the book, passed the config and
-    ``check``, then raised a traceback from the engine in ``compare`` and the env."""
+    ``check``, then raised a traceback from the engine in ``compare`` and the env. Books of several maturities are
+    hedged now; a maturity between two rebalancing dates is the fault left."""
     two = tmp_path / "two.yaml"
-    two.write_text("market: {model: gbm}\nbook:\n  - {strike: 100, maturity: 0.25, quantity: -1}\n"
+    two.write_text("market: {model: gbm}\nbook:\n  - {strike: 100, maturity: 0.2, quantity: -1}\n"
                    "  - {strike: 100, maturity: 0.5, quantity: -1}\nsimulation: {n_paths: 100, n_steps: 4}\n")
     result = runner.invoke(app, [command, "--config", str(two)])
     assert result.exit_code == 2, result.output
-    assert "book: all options must share one maturity (the episode), got [0.25, 0.5]" in _flat(result.output)
+    assert "book: positions[0] expires at T = 0.2, between two rebalancing dates (dt = 0.125)" in _flat(result.output)
     early = tmp_path / "early.yaml"
     early.write_text("market: {model: gbm}\nbook: [{strike: 100, maturity: 0.25, quantity: -1}]\n"
                      "hedging: {hedge_options: [{strike: 100, maturity: 0.1}]}\n")

@@ -163,10 +163,10 @@ def test_every_market_parameter_refuses_booleans_non_finite_values_and_text(mode
 
 def test_engine_setup_checks_run_at_load_time():
     """The engine's own checks (same function, not a copy) refuse the config before any command builds one."""
-    with pytest.raises(ConfigError, match=re.escape("book: all options must share one maturity (the episode), got "
-                                                    "[0.25, 0.5]")):
-        parse_config({"book": [{"strike": 100, "maturity": 0.25, "quantity": -1},
-                               {"strike": 100, "maturity": 0.5, "quantity": -1}]})
+    with pytest.raises(ConfigError, match=re.escape("book: positions[0] expires at T = 0.2, between two rebalancing "
+                                                    "dates")):
+        parse_config({"book": [{"strike": 100, "maturity": 0.2, "quantity": -1},
+                               {"strike": 100, "maturity": 0.5, "quantity": -1}], "simulation": {"n_steps": 4}})
     with pytest.raises(ConfigError, match=re.escape("hedging.hedge_options[0].maturity must be >= the book's "
                                                     "maturity 0.25, got 0.1")):
         parse_config({"hedging": {"hedge_options": [{"strike": 100, "maturity": 0.1}]}})

@@ -102,8 +102,8 @@ def test_bad_targets_and_bad_books_are_refused():
         engine.step(np.array([[np.nan], [0.0]]))
     with pytest.raises(ValueError, match="shape"):
         engine.step(np.zeros((3, 1)))
-    mixed = Book((*BOOK.positions, *Book.short_call(100.0, 0.5).positions))
-    with pytest.raises(ValueError, match="one maturity"):
+    mixed = Book((*Book.short_call(100.0, 0.3).positions, *Book.short_call(100.0, 0.5).positions))
+    with pytest.raises(ValueError, match=r"positions\[0\] expires at T = 0.3, between two rebalancing dates"):
         HedgingEngine(GBM, mixed, 4)
     with pytest.raises(ValueError, match="hedge_options"):
         HedgingEngine(GBM, BOOK, 4, hedge_options=(EuropeanOption(100.0, 0.1),))

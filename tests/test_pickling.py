@@ -537,7 +537,7 @@ def _check_engine(engine: HedgingEngine) -> None:
         assert_same(_hedge(hedger, twin), _hedge(hedger, copy.deepcopy(engine)), f"engine {how}")
 
 
-HEDGER_CONFIG = CONFIG_DIR / "market_maker_book.yaml"  # costs and two listed options: every hedger applies
+HEDGER_CONFIG = CONFIG_DIR / "market_maker_book.yaml"  # costs, two listed options, two expiries
 HEDGER_FACTORIES: dict[str, Callable[[], baselines.Hedger]] = {
     "NoHedge": baselines.NoHedge,
     "DeltaHedger": lambda: baselines.DeltaHedger(volatility=0.22, band=0.02),
@@ -553,6 +553,7 @@ HEDGER_FACTORIES: dict[str, Callable[[], baselines.Hedger]] = {
 }
 ONE_OPTION_CONFIG = CONFIG_DIR / "gbm_call_option_hedge.yaml"  # for the hedgers that need exactly one listed option
 ONE_OPTION_HEDGERS = {"DeltaVegaBandHedger"}
+ONE_MATURITY_HEDGERS = {"UncertainVolatilityDeltaHedger", "RobustDeltaGammaHedger"}  # their PDE: one payoff date
 
 
 def test_every_baseline_hedger_is_covered() -> None:
@@ -563,8 +564,8 @@ def test_every_baseline_hedger_is_covered() -> None:
 
 @pytest.mark.parametrize("name", list(HEDGER_FACTORIES))
 def test_baseline_hedger_round_trips(name: str) -> None:
-    _check_hedger(HEDGER_FACTORIES[name](), load_config(ONE_OPTION_CONFIG if name in ONE_OPTION_HEDGERS
-                                                        else HEDGER_CONFIG))
+    _check_hedger(HEDGER_FACTORIES[name](), load_config(
+        ONE_OPTION_CONFIG if name in ONE_OPTION_HEDGERS | ONE_MATURITY_HEDGERS else HEDGER_CONFIG))
 
 
 def test_bound_hedger_round_trips_with_its_env_core() -> None:

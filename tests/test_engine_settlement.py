@@ -1,0 +1,135 @@
+"""Books of several maturities: positions settle at their own expiry inside the episode (cash at the payoff,
+value and Greeks 0 afterwards). Checked against the payoff formula, risk-neutral pricing (a martingale), the
+Black–Scholes closed form of the positions left, and the convergence of the delta-hedging error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import norm
+
+from hedgegym.baselines import DeltaHedger
+from hedgegym.config import load_config
+from hedgegym.engine import HedgingEngine
+from hedgegym.evaluation.reports import compare
+from hedgegym.instruments import Book, EuropeanOption, Position
+from hedgegym.market import GeometricBrownianMotion
+
+RATE = 0.03
+GBM = GeometricBrownianMotion(spot=100.0, volatility=0.2, mu=0.08, rate=RATE)
+# expiries 1.5 months (node 10 of 20) and 3 months (the end): short calls, short puts, long wing calls
+BOOK = Book((Position(EuropeanOption(100.0, 0.125, call=True), -3.0),
+             Position(EuropeanOption(95.0, 0.25, call=False), -2.0),
+             Position(EuropeanOption(110.0, 0.25, call=True), 4.0)))
+
+
+def _run(engine: HedgingEngine, n_paths: int, seed: int, hedger=None, measure: str = "pricing"):
+    paths = GBM.simulate(n_paths, engine.n_steps, engine.dt, np.random.default_rng(seed), measure=measure)
+    engine.reset(paths.spot.T.copy(), paths.variance.T.copy())
+    outcomes = []
+    if hedger is not None:
+        hedger.reset(engine)
+    for _ in range(engine.n_steps):
+        targets = np.zeros((n_paths, engine.n_instruments)) if hedger is None else hedger.targets(engine)
+        outcomes.append(engine.step(targets))
+    return paths.spot, outcomes
+
+
+def _bs_call_delta(spot, strike, tau, sigma=0.2, rate=RATE):
+    d1 = (np.log(spot / strike) + (rate + 0.5 * sigma**2) * tau) / (sigma * np.sqrt(tau))
+    return norm.cdf(d1)
+
+
+def test_expiry_nodes():
+    engine = HedgingEngine(GBM, BOOK, 20)
+    assert engine.expiry_nodes == (10, None, None)
+    assert HedgingEngine(GBM, BOOK, 20, horizon=0.125).expiry_nodes == (None, None, None)  # expires at the end
+
+
+def test_unhedged_wealth_is_the_premium_and_each_payoff_at_its_own_expiry():
+    engine = HedgingEngine(GBM, BOOK, 20)
+    spot, _ = _run(engine, 2_000, seed=0)
+    premium = -engine.book_path.price[0, 0]
+    first = -3.0 * 100.0 * np.maximum(spot[:, 10] - 100.0, 0.0)  # paid at t = 0.125, then earns interest
+    last = -2.0 * 100.0 * np.maximum(95.0 - spot[:, 20], 0.0) + 4.0 * 100.0 * np.maximum(spot[:, 20] - 110.0, 0.0)
+    expected = premium * np.exp(RATE * 0.25) + first * np.exp(RATE * 0.125) + last
+    np.testing.assert_allclose(engine.wealth, expected, rtol=1e-12, atol=1e-9)
+
+
+def test_unhedged_discounted_wealth_is_a_martingale_under_the_pricing_measure():
+    """The premium is the risk-neutral value of both payoffs: E[e^{−rT} W_T] = 0 within the Monte Carlo error."""
+    engine = HedgingEngine(GBM, BOOK, 20)
+    _run(engine, 200_000, seed=1)
+    discounted = np.exp(-RATE * 0.25) * engine.wealth
+    error = discounted.std() / np.sqrt(discounted.size)
+    assert abs(discounted.mean()) < 4.0 * error
+
+
+def test_expired_positions_leave_the_book_greeks_and_the_settlement_is_book_pnl():
+    engine = HedgingEngine(GBM, BOOK, 20)
+    spot, outcomes = _run(engine, 500, seed=2)
+    # before expiry the 100 call counts; from node 11 on only the 3-month positions, by the closed form
+    for node in (11, 15):
+        tau = 0.25 - node * engine.dt
+        s = spot[:, node]
+        put_delta = _bs_call_delta(s, 95.0, tau) - 1.0
+        expected = 100.0 * (-2.0 * put_delta + 4.0 * _bs_call_delta(s, 110.0, tau))
+        np.testing.assert_allclose(engine.book_path.delta[node], expected, rtol=1e-9)
+    at_expiry = engine.book_path.delta[10]
+    assert not np.allclose(at_expiry, engine.book_path.delta[11])
+    # the step out of the expiry node: the book's value falls by the payoff, which it paid as cash
+    step = outcomes[10]
+    paid = -300.0 * np.maximum(spot[:, 10] - 100.0, 0.0)
+    np.testing.assert_allclose(step.book_pnl, engine.book_path.price[11] - engine.book_path.price[10]
+                               + paid * np.exp(RATE * engine.dt), rtol=1e-12, atol=1e-9)
+    # nothing held: the hedge P&L is the premium's interest alone, growing by e^{r dt} a step (the settlement is not
+    # the hedge's; it earns interest from the next step on)
+    np.testing.assert_allclose(step.hedge_pnl, outcomes[9].hedge_pnl * np.exp(RATE * engine.dt), rtol=1e-9)
+    for outcome in outcomes:
+        np.testing.assert_allclose(outcome.pnl, outcome.book_pnl + outcome.hedge_pnl - outcome.cost, atol=1e-9)
+
+
+def test_delta_hedging_error_halves_with_four_times_the_rebalancing():
+    """Δ-hedging error of a book with an in-episode expiry ~ 1/√(n): ×4 steps → ~½ the standard deviation (the
+    settled option must not leave a hedge behind, or the error would not fall)."""
+    errors = {}
+    for n in (20, 80):
+        engine = HedgingEngine(GBM, BOOK, n)
+        _run(engine, 20_000, seed=3, hedger=DeltaHedger())
+        errors[n] = engine.wealth.std()
+    assert 0.4 < errors[80] / errors[20] < 0.6
+
+
+def test_torch_targets_settle_the_same_cash():
+    engine = HedgingEngine(GBM, BOOK, 20)
+    spot, _ = _run(engine, 64, seed=4)
+    numpy_wealth = engine.wealth.copy()
+    paths = np.ascontiguousarray(spot.T)
+    engine.reset(paths, np.full_like(paths, 0.04))
+    for _ in range(20):
+        engine.step(torch.zeros((64, 1), dtype=torch.float64))
+    np.testing.assert_allclose(engine.wealth, numpy_wealth, rtol=1e-12, atol=1e-9)
+
+
+def test_knocked_out_barrier_expiring_inside_the_episode_pays_nothing():
+    book = Book((Position(EuropeanOption(100.0, 0.125, call=True, barrier=90.0), -1.0),
+                 Position(EuropeanOption(100.0, 0.25, call=True), -1.0)))
+    engine = HedgingEngine(GBM, book, 20)
+    spot = np.full((21, 2), 100.0)
+    spot[5, 0] = 85.0  # path 0 knocked out at node 5; path 1 never
+    spot[10] = 120.0  # both end the first expiry 20 in the money
+    engine.reset(spot, np.full_like(spot, 0.04))
+    for _ in range(20):
+        engine.step(np.zeros((2, 1)))
+    settled = engine.cash - engine.cash[0]  # same premium on both paths; path 1 alone paid the barrier call
+    assert settled[1] == pytest.approx(-100.0 * 20.0 * np.exp(RATE * 0.125), rel=1e-12)
+
+
+def test_the_shipped_market_maker_book_has_two_expiries_and_compares():
+    config = load_config("configs/market_maker_book.yaml")
+    maturities = sorted({position.maturity for position in config.book})
+    assert len(maturities) == 2
+    result = compare(config, n_paths=200, bootstrap=0)
+    assert {"no_hedge", "delta", "delta_gamma"} <= set(result.table.index)
+    assert result.table.loc["delta", "rmse"] < 0.5 * result.table.loc["no_hedge", "rmse"]
