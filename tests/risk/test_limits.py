@@ -53,7 +53,7 @@ def test_the_bound_is_the_tightest_of_the_limits_set():
     # absolute 500; 0.1% of 1,000,000 = 1,000; a quarter of |book|: 25, 1,000, 2,500
     np.testing.assert_array_equal(limit.bound(book, capital=1_000_000.0), [25.0, 500.0, 500.0])
     np.testing.assert_array_equal(GreekLimit(capital_fraction=0.002).bound(book, 1e5), [200.0] * 3)
-    with pytest.raises(ValueError, match="capital_fraction needs limits.capital"):
+    with pytest.raises(ValueError, match=r"capital_fraction needs limits\.capital"):
         GreekLimit(capital_fraction=0.002).bound(book, None)
 
 
