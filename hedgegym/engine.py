@@ -19,11 +19,12 @@ Accounting (currency, the hedger's whole book; DESIGN.md's sign convention)::
 At maturity the book is worth its payoff (the valuation at τ = 0 is the intrinsic value), so Σ δW_i = W_H is
 the hedged P&L (the hedging error).
 
-Several maturities. A book position whose maturity T_j falls inside the episode (a whole number of steps e_j,
-else ``ValueError``) settles at its expiry node: at t_{e_j} it is worth its payoff (τ = 0), which is paid into the
-cash there (``cash += q_j · payoff_j(S_{t_{e_j}})``, earning interest from then on), and from t_{e_j + 1} on its
-value and Greeks are 0 (``alive_path``: the same mask as a barrier's knock-out, so no hedger sees an expired
-position). W stays continuous: the value leaves the book as cash, and ``book_pnl`` counts the settlement.
+Several maturities. An option whose maturity falls inside the episode (a whole number of steps e, else
+``ValueError``) settles in cash at its expiry node t_e: a book position pays ``q_j · payoff_j(S_{t_e})`` into the
+cash (``book_pnl`` counts it), a hedge option ``h_c · payoff_c(S_{t_e})`` (the hedge's P&L; no transaction cost),
+and from t_e on its value and Greeks are 0 — the book's through ``alive_path`` (the mask of a barrier's knock-out),
+a hedge option's column in the valuation — so no hedger sees an expired option, and an expired hedge option is held
+at 0 whatever the target. W stays continuous: the value the option had at t_e⁻, its payoff, is now cash.
 
 With ``liquidate_at_maturity`` the hedges are sold at the end, paying costs.
 
@@ -122,8 +123,8 @@ class StepOutcome(NamedTuple):
     when ``step`` was given numpy targets, torch tensors (``engine.dtype``, ``engine.device``) when given a tensor."""
 
     pnl: FloatArray  # δW = W_{i+1} − W_i
-    book_pnl: FloatArray  # V_book(t_{i+1}) − V_book(t_i) + cash paid by positions expiring at t_i (with interest)
-    hedge_pnl: FloatArray  # hedges' mark-to-market change + interest + dividends
+    book_pnl: FloatArray  # V_book(t_{i+1}) − V_book(t_i) + cash paid by its positions expiring at t_{i+1}
+    hedge_pnl: FloatArray  # hedges' mark-to-market change (payoffs of those expiring) + interest + dividends
     cost: FloatArray  # transaction costs paid in this step (≥ 0), liquidation included on the last step
     trades: FloatArray  # quantities traded at t_i (units: shares, contracts)
     terminal: bool  # True when t_{i+1} = T
@@ -138,7 +139,8 @@ class HedgingEngine:
             its expiry node (its maturity must be a whole number of steps). Barrier options need B < the model's
             spot and, with the default valuation, a model in ``BARRIER_MODELS``.
         n_steps: rebalancing dates per episode (dt = T / n_steps).
-        hedge_options: listed options usable as hedges (per contract), maturity ≥ T, without barriers.
+        hedge_options: listed options usable as hedges (per contract), without barriers; one expiring inside the
+            episode (a whole number of steps) is cash-settled at its expiry node and held at 0 afterwards.
         costs: a ``CostModel`` on (trades (N, k), unit prices (N, k)); ``None`` for no costs.
         liquidate_at_maturity: sell every hedge at T, paying costs.
         valuation: marks options; default ``default_valuation(model)``.
@@ -181,11 +183,6 @@ class HedgingEngine:
         for index, option in enumerate(self.hedge_options):
             if not isinstance(option, EuropeanOption):
                 raise ValueError(f"hedge_options[{index}] must be a EuropeanOption, got {type(option).__name__}")
-            if option.maturity < self.maturity - 1e-12:
-                raise ValueError(
-                    f"hedge_options[{index}].maturity must be >= the book's maturity {self.maturity}, got "
-                    f"{option.maturity}"
-                )
             if option.barrier is not None:
                 raise ValueError(f"hedge_options[{index}].barrier: barrier options are not supported as hedge "
                                  "instruments (their knock-out is not tracked); use a vanilla option")
@@ -200,7 +197,16 @@ class HedgingEngine:
         self.horizon = float(self.maturity if horizon is None else min(horizon, self.maturity))
         self.dt = self.horizon / self.n_steps
         self.times = np.arange(self.n_steps + 1) * self.dt
-        self.expiry_nodes = self._expiry_nodes()
+        self.expiry_nodes = self._expiry_nodes(self.book.options, "book: positions")
+        self.hedge_expiry_nodes = self._expiry_nodes(self.hedge_options, "hedge_options")
+        # instrument columns alive at each node (0 from a hedge option's expiry on: it has been settled)
+        self._live_columns = None
+        if any(node is not None for node in self.hedge_expiry_nodes):
+            live = np.ones((self.n_steps + 1, 1 + len(self.hedge_options)))
+            for column, node in enumerate(self.hedge_expiry_nodes, start=1):
+                if node is not None:
+                    live[node:, column] = 0.0
+            self._live_columns = live
         self.n_instruments = 1 + len(self.hedge_options)
         self.cash_growth = float(np.exp(model.rate * self.dt))  # cash ← cash · e^{r dt} over one step
         self.dividend_per_share = float(np.expm1(model.dividend * self.dt))  # × S: dividend of one share per step
@@ -209,48 +215,64 @@ class HedgingEngine:
         self.alive_path: tuple[np.ndarray | None, ...] | None = None
         self.required_greeks = greeks  # validated by the property: frozenset, with price
 
-    def _expiry_nodes(self) -> tuple[int | None, ...]:
-        """Per book position, the node at which it expires and settles inside the episode (``None``: it expires at
-        or after the episode's end, where it is marked as the book is). Raises ``ValueError`` for a maturity
-        inside the episode that falls between two rebalancing dates."""
+    def _expiry_nodes(self, options: tuple[EuropeanOption, ...], label: str) -> tuple[int | None, ...]:
+        """Per option, the node at which it expires and settles inside the episode (``None``: it expires at or
+        after the episode's end, where it is marked like the rest). Raises ``ValueError`` naming ``label[index]``
+        for a maturity inside the episode that falls between two rebalancing dates."""
         nodes: list[int | None] = []
-        for index, option in enumerate(self.book.options):
+        for index, option in enumerate(options):
             steps = option.maturity / self.dt
             if steps >= self.n_steps - 1e-9:
                 nodes.append(None)
                 continue
             if abs(steps - round(steps)) > 1e-6:
-                raise ValueError(f"book: positions[{index}] expires at T = {option.maturity:.6g}, between two "
-                                 f"rebalancing dates (dt = {self.dt:.6g}): a maturity inside the episode must be a "
-                                 f"whole number of steps ({steps:.4f} here)")
+                raise ValueError(f"{label}[{index}] expires at T = {option.maturity:.6g}, between two rebalancing "
+                                 f"dates (dt = {self.dt:.6g}): a maturity inside the episode must be a whole number "
+                                 f"of steps ({steps:.4f} here)")
             nodes.append(round(steps))
         return tuple(nodes)
 
     def _alive_masks(self, spot: FloatArray) -> tuple[np.ndarray | None, ...] | None:
-        """Per book position ``None`` or a bool (n_steps + 1, N) mask, True while the position lives: up to its knock-
-        out (barrier options) and up to its expiry node (positions settled inside the episode); ``None`` when every
-        position lives through the episode."""
+        """Per book position ``None`` or a bool (n_steps + 1, N) mask, True while the position lives: until its
+        knock-out (barrier options) and before its expiry node (positions settled inside the episode: at that node
+        they have paid out and left the book); ``None`` when every position lives through the episode."""
         masks: list[np.ndarray | None] = []
         for option, node in zip(self.book.options, self.expiry_nodes, strict=True):
             mask = option.alive(spot, axis=0) if option.barrier is not None else None
             if node is not None:  # a read-only broadcast view: one row per node, no memory per path
-                expiry = np.broadcast_to((np.arange(self.n_steps + 1) <= node)[:, None], spot.shape)
+                expiry = np.broadcast_to((np.arange(self.n_steps + 1) < node)[:, None], spot.shape)
                 mask = expiry if mask is None else mask & expiry
             masks.append(mask)
         return tuple(masks) if any(mask is not None for mask in masks) else None
 
-    def _settlement(self, spot: FloatArray, alive_path: tuple[np.ndarray | None, ...] | None) -> np.ndarray | None:
+    def _settlement(self, spot: FloatArray) -> np.ndarray | None:
         """Cash the book's positions pay the holder when they expire inside the episode, by node: (n_steps + 1, N),
-        Σ_j q_j · payoff_j(S at its expiry node) (0 for a knocked-out barrier option); ``None`` when none does."""
+        Σ_j q_j · payoff_j(S at its expiry node) (0 for a barrier option knocked out by then); ``None`` when none
+        does."""
         if all(node is None for node in self.expiry_nodes):
             return None
         settlement = np.zeros(spot.shape)
-        for index, (position, node) in enumerate(zip(self.book.positions, self.expiry_nodes, strict=True)):
+        for position, node in zip(self.book.positions, self.expiry_nodes, strict=True):
             if node is None:
                 continue
-            paid = position.quantity * position.option.payoff(spot[node])
-            settlement[node] += np.where(alive_path[index][node], paid, 0.0)
+            option = position.option
+            paid = position.quantity * option.payoff(spot[node])
+            settlement[node] += paid if option.barrier is None else np.where(
+                option.alive(spot[:node + 1], axis=0)[-1], paid, 0.0)
         return settlement
+
+    def _hedge_payoffs(self, spot: FloatArray) -> np.ndarray | None:
+        """What one unit of each hedge instrument pays at its expiry node inside the episode: (n_steps + 1, N, k),
+        payoff_c(S) per contract at that node, 0 elsewhere (the stock never); ``None`` when no hedge option expires
+        inside the episode."""
+        if self._live_columns is None:
+            return None
+        payoffs = np.zeros((*spot.shape, self.n_instruments))
+        for column, (option, node) in enumerate(zip(self.hedge_options, self.hedge_expiry_nodes, strict=True),
+                                                start=1):
+            if node is not None:
+                payoffs[node, :, column] = option.payoff(spot[node])
+        return payoffs
 
     @staticmethod
     def _check_barriers(model: MarketModel, book: Book, valuation: Valuation | None) -> None:
@@ -323,8 +345,10 @@ class HedgingEngine:
         self._spot_tensor = spot_tensor if in_torch else self._tensor(self.spot_path)
         self._book_price = self._tensor(self.book_path.price)
         self._instrument_price = self._tensor(self.instrument_path.price)
-        settlement = self._settlement(spot, alive_path)
+        settlement, hedge_payoffs = self._settlement(spot), self._hedge_payoffs(spot)
         self._settlement_tensor = None if settlement is None else self._tensor(settlement)
+        self._hedge_payoff_tensor = None if hedge_payoffs is None else self._tensor(hedge_payoffs)
+        self._live_tensor = None if self._live_columns is None else self._tensor(self._live_columns)
         self._make_host_inputs()
         zeros = torch.zeros(self.n_paths, dtype=self.dtype, device=self.device)
         self._set_state(EngineState(torch.zeros((self.n_paths, self.n_instruments), dtype=self.dtype,
@@ -340,7 +364,8 @@ class HedgingEngine:
 
     def _make_host_inputs(self) -> None:
         """Numpy views of the step's input tensors, which the CPU's numpy step reads (None on a GPU)."""
-        tensors = (self._spot_tensor, self._book_price, self._instrument_price, self._settlement_tensor)
+        tensors = (self._spot_tensor, self._book_price, self._instrument_price, self._settlement_tensor,
+                   self._hedge_payoff_tensor, self._live_tensor)
         self._host_inputs = (tuple(None if t is None else _numpy(t) for t in tensors)
                              if self.device.type == "cpu" else None)
 
@@ -489,7 +514,7 @@ class HedgingEngine:
         if as_numpy and self._host_inputs is not None:
             # numpy targets on the CPU: the same arithmetic on zero-copy numpy views of the tensors (identical
             # bits; numpy's per-call overhead is ~5x below torch's, which dominates at small N)
-            spot, book_price, instrument_price, settlement = self._host_inputs
+            spot, book_price, instrument_price, settlement, hedge_payoffs, live = self._host_inputs
             state = list(self._host())
             if state[0].dtype == targets.dtype:
                 targets = targets.copy()
@@ -499,7 +524,7 @@ class HedgingEngine:
             finite = bool(np.all(np.isfinite(targets)))
         else:
             spot, book_price, instrument_price = self._spot_tensor, self._book_price, self._instrument_price
-            settlement = self._settlement_tensor
+            settlement, hedge_payoffs, live = self._settlement_tensor, self._hedge_payoff_tensor, self._live_tensor
             state = list(self.state)
             targets = (torch.tensor(targets, dtype=self.dtype, device=self.device) if as_numpy
                        else targets.to(dtype=self.dtype, device=self.device, copy=True))
@@ -508,7 +533,8 @@ class HedgingEngine:
             raise ValueError(f"targets must be finite {self.dtype} numbers (no NaN, inf or overflowing positions)")
         positions, cash, wealth, outcome = self._advance(
             targets, *state, spot[i], book_price[i], book_price[i + 1], instrument_price[i], instrument_price[i + 1],
-            None if settlement is None else settlement[i])
+            *(None if x is None else x[i + 1] for x in (settlement, hedge_payoffs)),
+            *(None if live is None else live[j] for j in (i, i + 1)))
         self.step_index += 1
         self._value_node()
         if isinstance(positions, np.ndarray):
@@ -519,17 +545,26 @@ class HedgingEngine:
         return StepOutcome(*(_numpy(field) for field in outcome[:-1]), outcome.terminal) if as_numpy else outcome
 
     def _advance(self, targets, positions, cash, wealth_before, spot, book_now, book_next, prices, next_prices,
-                 settlement=None):
+                 settlement_next=None, hedge_payoffs_next=None, live_now=None, live_next=None):
         """The accounting of one step (module docstring), written once for numpy arrays and torch tensors alike:
-        rows at t_i and t_{i+1} in, the new (positions, cash, wealth) and the ``StepOutcome`` out. ``settlement``:
-        the cash the book's positions expiring at t_i pay (None: none expire inside the episode)."""
+        rows at t_i and t_{i+1} in, the new (positions, cash, wealth) and the ``StepOutcome`` out.
+
+        Expiries inside the episode (None: none): ``settlement_next`` (N,) the cash the book's positions expiring at
+        t_{i+1} pay; ``hedge_payoffs_next`` (N, k) what a unit of each instrument expiring at t_{i+1} pays;
+        ``live_now``, ``live_next`` (k,) 1 for the instruments not yet expired at t_i, t_{i+1}, else 0 (an expired
+        hedge option is held at 0 whatever the target)."""
+        if live_now is not None:
+            targets = targets * live_now
         trades = targets - positions
         cost = self._cost(trades, prices)
         cash = cash - _row_dot(trades, prices) - cost
-        if settlement is not None:  # paid at t_i, earning interest over the step like the rest of the cash
-            cash = cash + settlement
         cash = cash * self.cash_growth + targets[:, 0] * spot * self.dividend_per_share
         positions = targets
+        if hedge_payoffs_next is not None:  # hedge options expiring at t_{i+1}: cash-settled, no trading cost
+            cash = cash + _row_dot(positions, hedge_payoffs_next)
+            positions = positions * live_next
+        if settlement_next is not None:  # the book's positions expiring at t_{i+1} pay out and leave the book
+            cash = cash + settlement_next
         terminal = self.step_index + 1 >= self.n_steps
         if terminal and self.liquidate_at_maturity:
             liquidation = self._cost(-positions, next_prices)
@@ -539,8 +574,8 @@ class HedgingEngine:
         wealth = book_next + _row_dot(positions, next_prices) + cash
         pnl = wealth - wealth_before
         book_pnl = book_next - book_now
-        if settlement is not None:  # the expired positions' value left the book as cash: the book's, not the hedge's
-            book_pnl = book_pnl + settlement * self.cash_growth
+        if settlement_next is not None:  # the expired positions' value left the book as cash: the book's P&L
+            book_pnl = book_pnl + settlement_next
         return positions, cash, wealth, StepOutcome(pnl, book_pnl, pnl - book_pnl + cost, cost, trades, terminal)
 
     def _cost(self, trades, prices):

@@ -323,11 +323,23 @@ class _Fill:
                 out[name][block, :, 0] = s if name == "price" else (1.0 if name == "delta" else 0.0)
             for j, option in enumerate(self.hedge_options, start=1):
                 greeks = option.greeks(s, t, pricer, fields=fields)
+                keep = self._unsettled(option, t)
+                if keep is not None and tensors:
+                    keep = torch.as_tensor(keep, dtype=spot.dtype, device=spot.device)
                 for name in names:
-                    out[name][block, :, j] = getattr(greeks, name)
+                    value = getattr(greeks, name)
+                    out[name][block, :, j] = value if keep is None else value * keep
         if tensors:  # numpy for every reader: views of the tensors on the CPU, host copies from a GPU
             return {name: values.cpu().numpy() for name, values in out.items()}
         return out
+
+    def _unsettled(self, option: EuropeanOption, times: FloatArray) -> FloatArray | None:
+        """1.0 at the rows before a hedge option's expiry, 0.0 from it on, (rows, 1), when it expires before the last
+        row (inside the episode: cash-settled there by the engine, worth nothing after); ``None`` otherwise."""
+        tolerance = 1e-6 * self.monitoring_interval  # maturities inside the episode lie on the grid (the engine)
+        if option.maturity >= float(np.max(self.times)) - tolerance:
+            return None
+        return (np.asarray(times) < option.maturity - tolerance).astype(np.float64)
 
 
 class PathValuation(NamedTuple):

@@ -52,7 +52,7 @@ def test_engine_setup_faults_are_refused_by_every_command_before_any_work(tmp_pa
                      "hedging: {hedge_options: [{strike: 100, maturity: 0.1}]}\n")
     result = runner.invoke(app, [command, "--config", str(early)])
     assert result.exit_code == 2
-    assert "hedging.hedge_options[0].maturity must be >= the book's maturity 0.25, got 0.1" in _flat(result.output)
+    assert "hedging.hedge_options[0] expires at T = 0.1, between two rebalancing dates" in _flat(result.output)
 
 
 # ---------------------------------------------------------------------------------------------- stress, dashboard

@@ -167,8 +167,8 @@ def test_engine_setup_checks_run_at_load_time():
                                                     "dates")):
         parse_config({"book": [{"strike": 100, "maturity": 0.2, "quantity": -1},
                                {"strike": 100, "maturity": 0.5, "quantity": -1}], "simulation": {"n_steps": 4}})
-    with pytest.raises(ConfigError, match=re.escape("hedging.hedge_options[0].maturity must be >= the book's "
-                                                    "maturity 0.25, got 0.1")):
+    with pytest.raises(ConfigError, match=re.escape("hedging.hedge_options[0] expires at T = 0.1, between two "
+                                                    "rebalancing dates")):
         parse_config({"hedging": {"hedge_options": [{"strike": 100, "maturity": 0.1}]}})
 
 

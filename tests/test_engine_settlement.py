@@ -69,23 +69,24 @@ def test_unhedged_discounted_wealth_is_a_martingale_under_the_pricing_measure():
 def test_expired_positions_leave_the_book_greeks_and_the_settlement_is_book_pnl():
     engine = HedgingEngine(GBM, BOOK, 20)
     spot, outcomes = _run(engine, 500, seed=2)
-    # before expiry the 100 call counts; from node 11 on only the 3-month positions, by the closed form
-    for node in (11, 15):
+    # before expiry the 100 call counts; from its expiry node 10 on only the 3-month positions, by the closed form
+    for node in (10, 15):
         tau = 0.25 - node * engine.dt
         s = spot[:, node]
         put_delta = _bs_call_delta(s, 95.0, tau) - 1.0
         expected = 100.0 * (-2.0 * put_delta + 4.0 * _bs_call_delta(s, 110.0, tau))
         np.testing.assert_allclose(engine.book_path.delta[node], expected, rtol=1e-9)
-    at_expiry = engine.book_path.delta[10]
-    assert not np.allclose(at_expiry, engine.book_path.delta[11])
-    # the step out of the expiry node: the book's value falls by the payoff, which it paid as cash
-    step = outcomes[10]
+    assert not np.allclose(engine.book_path.delta[9], engine.book_path.delta[10])
+    # the step into the expiry node: the book's value falls by the payoff, which it pays as cash
+    step = outcomes[9]
     paid = -300.0 * np.maximum(spot[:, 10] - 100.0, 0.0)
-    np.testing.assert_allclose(step.book_pnl, engine.book_path.price[11] - engine.book_path.price[10]
-                               + paid * np.exp(RATE * engine.dt), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(step.book_pnl, engine.book_path.price[10] - engine.book_path.price[9] + paid,
+                               rtol=1e-12, atol=1e-9)
     # nothing held: the hedge P&L is the premium's interest alone, growing by e^{r dt} a step (the settlement is not
     # the hedge's; it earns interest from the next step on)
-    np.testing.assert_allclose(step.hedge_pnl, outcomes[9].hedge_pnl * np.exp(RATE * engine.dt), rtol=1e-9)
+    np.testing.assert_allclose(step.hedge_pnl, outcomes[8].hedge_pnl * np.exp(RATE * engine.dt), rtol=1e-9)
+    np.testing.assert_allclose(outcomes[10].hedge_pnl, outcomes[9].hedge_pnl * np.exp(RATE * engine.dt)
+                               + paid * np.expm1(RATE * engine.dt), rtol=1e-9, atol=1e-9)
     for outcome in outcomes:
         np.testing.assert_allclose(outcome.pnl, outcome.book_pnl + outcome.hedge_pnl - outcome.cost, atol=1e-9)
 
@@ -133,3 +134,60 @@ def test_the_shipped_market_maker_book_has_two_expiries_and_compares():
     result = compare(config, n_paths=200, bootstrap=0)
     assert {"no_hedge", "delta", "delta_gamma"} <= set(result.table.index)
     assert result.table.loc["delta", "rmse"] < 0.5 * result.table.loc["no_hedge", "rmse"]
+
+
+# ------------------------------------------------------------------------------------------ hedge options expiring
+SHORT_CALL = EuropeanOption(100.0, 0.125, call=True)  # expires at node 10 of 20, inside the 3-month episode
+LATE_BOOK = Book.short_call(100.0, 0.25, contracts=5)
+
+
+def test_a_hedge_option_expiring_inside_the_episode_is_cash_settled_and_held_at_zero_after():
+    from hedgegym.costs import FixedCost, ProportionalCost
+
+    costs = ProportionalCost((0.001, 0.01)) + FixedCost(2.0)  # a fee per trade: none may be charged at settlement
+    engine = HedgingEngine(GBM, LATE_BOOK, 20, hedge_options=(SHORT_CALL,), costs=costs)
+    assert engine.hedge_expiry_nodes == (10,)
+    paths = GBM.simulate(1_000, 20, engine.dt, np.random.default_rng(5))
+    engine.reset(paths.spot.T.copy(), paths.variance.T.copy())
+    premium, option_price = -engine.book_path.price[0, 0], engine.instrument_path.price[0, 0, 1]
+    outcomes = [engine.step(np.tile([0.0, 3.0], (1_000, 1))) for _ in range(20)]  # asks for 3 calls throughout
+    spot = paths.spot
+    bought = 3.0 * option_price
+    paid_in = 3.0 * 100.0 * np.maximum(spot[:, 10] - 100.0, 0.0)
+    expected = ((premium - bought - 0.01 * bought - 2.0) * np.exp(RATE * 0.25) + paid_in * np.exp(RATE * 0.125)
+                - 500.0 * np.maximum(spot[:, 20] - 100.0, 0.0))
+    np.testing.assert_allclose(engine.wealth, expected, rtol=1e-12, atol=1e-8)
+    assert all(np.all(o.cost == 0.0) for o in outcomes[1:])  # no trade, no fee, at or after the expiry
+    np.testing.assert_array_equal(engine.positions[:, 1], 0.0)
+    # the instrument is worth nothing and has no Greeks from its expiry node on; before it, the closed form
+    for field in ("price", "delta", "gamma", "vega", "theta"):
+        np.testing.assert_array_equal(getattr(engine.instrument_path, field)[10:, :, 1], 0.0)
+    tau = 0.125 - 9 * engine.dt
+    np.testing.assert_allclose(engine.instrument_path.delta[9, :, 1],
+                               100.0 * _bs_call_delta(spot[:, 9], 100.0, tau), rtol=1e-9)
+
+
+def test_delta_gamma_hedger_falls_back_to_the_live_option_when_one_expires():
+    from hedgegym.baselines import GreekNeutralHedger
+
+    hedges = (SHORT_CALL, EuropeanOption(105.0, 0.5, call=True))
+    engine = HedgingEngine(GBM, LATE_BOOK, 20, hedge_options=hedges)
+    paths = GBM.simulate(500, 20, engine.dt, np.random.default_rng(6))
+    engine.reset(paths.spot.T.copy(), paths.variance.T.copy())
+    hedger = GreekNeutralHedger(("delta", "gamma"))
+    hedger.reset(engine)
+    for node in range(20):
+        targets = hedger.targets(engine)
+        if node >= 10:  # the short-dated call has expired: Δ and Γ are cancelled with the stock and the 6-month call
+            np.testing.assert_allclose(targets[:, 1], 0.0, atol=1e-9)
+            book, instruments = engine.book_greeks, engine.instrument_greeks
+            for greek in ("delta", "gamma"):
+                net = getattr(book, greek) + np.sum(targets * getattr(instruments, greek), axis=1)
+                np.testing.assert_allclose(net, 0.0, atol=1e-6 * np.abs(getattr(book, greek)).max())
+        engine.step(targets)
+    assert np.all(np.isfinite(engine.wealth))
+    unhedged = HedgingEngine(GBM, LATE_BOOK, 20)
+    unhedged.reset(paths.spot.T.copy(), paths.variance.T.copy())
+    for _ in range(20):
+        unhedged.step(np.zeros((500, 1)))
+    assert engine.wealth.std() < 0.2 * unhedged.wealth.std()
