@@ -811,5 +811,10 @@ def leaderboard_command(
                   f"{escape(str(directory))} (per task: leaderboard.md)")
 
 
+from hedgegym.cli_book import book_app  # noqa: E402  (a command group in its own module)
+
+app.add_typer(book_app, name="book", help="A real positions book at today's spot and vols: value, Greeks, dashboard, "
+              "stress, trades to targets.")
+
 if __name__ == "__main__":
     app()
