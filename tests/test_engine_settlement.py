@@ -191,3 +191,15 @@ def test_delta_gamma_hedger_falls_back_to_the_live_option_when_one_expires():
     for _ in range(20):
         unhedged.step(np.zeros((500, 1)))
     assert engine.wealth.std() < 0.2 * unhedged.wealth.std()
+
+
+def test_stress_initial_hedge_of_a_book_of_several_maturities():
+    """Was: ``initial_hedge`` built a one-step engine over the last maturity, which refused the earlier expiry."""
+    from hedgegym.risk.stress import initial_hedge, portfolio_greeks
+
+    hedge = initial_hedge(GBM, BOOK, mode="delta")
+    assert hedge.stock == pytest.approx(-portfolio_greeks(GBM, BOOK).delta, rel=1e-12)
+    d1 = [(np.log(100.0 / k) + (RATE + 0.02) * t) / (0.2 * np.sqrt(t)) for k, t in ((100.0, 0.125), (95.0, 0.25),
+                                                                                     (110.0, 0.25))]
+    closed_form = 100.0 * (-3.0 * norm.cdf(d1[0]) - 2.0 * (norm.cdf(d1[1]) - 1.0) + 4.0 * norm.cdf(d1[2]))
+    assert -hedge.stock == pytest.approx(closed_form, rel=1e-10)

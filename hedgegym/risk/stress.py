@@ -339,7 +339,7 @@ def initial_hedge(
 
     Args:
         model: the market model (its spot and t = 0 state).
-        book: the liability (all options sharing one maturity, as the engine requires).
+        book: the liability (its options may expire at different dates).
         hedge_options: the listed options available (config ``hedging.hedge_options``).
         mode: ``"none"``, ``"delta"``, ``"greeks"``; ``None``: ``default_hedge_mode(hedge_options)``.
         monitoring_interval: years between the barrier's monitoring dates (the config's step, T / n_steps), which
@@ -365,8 +365,11 @@ def initial_hedge(
     options = hedge_options if mode == "greeks" else ()
     if monitoring_interval is None and book.has_barrier:
         raise ValueError("monitoring_interval is required for a book with a barrier option (the config's step)")
-    n_steps = 1 if monitoring_interval is None else max(1, round(book.maturity / monitoring_interval))
-    engine = HedgingEngine(model, book, n_steps=n_steps, hedge_options=options)
+    # an engine over [0, the first expiry]: only t = 0 is read, and no position expires inside it (a book of several
+    # maturities needs no grid that fits them all)
+    first = min(option.maturity for option in book.options)
+    n_steps = 1 if monitoring_interval is None else max(1, round(first / monitoring_interval))
+    engine = HedgingEngine(model, book, n_steps=n_steps, hedge_options=options, horizon=first)
     spot = np.full((n_steps + 1, 1), model.spot)
     engine.reset(spot, np.full((n_steps + 1, 1), initial_variance(model)))
     if mode == "delta":
