@@ -62,7 +62,8 @@ def _load(path: Path, valuation_date: str | None, spot: float | None, vol: float
           dividend: float | None) -> tuple[PositionsBook, MarketInputs]:
     """Read the positions file, resolve the market inputs (the flags override the file), print them; exit 2 with
     the reason on bad input."""
-    from hedgegym.risk.positions import MissingMarketInputs, VolatilitySurface, market_inputs, read_positions
+    from hedgegym.risk.positions import MissingMarketInputs, market_inputs, read_positions
+    from hedgegym.risk.volatility_surface import VolatilitySurface
 
     try:
         book = read_positions(path)

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -60,11 +59,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from numpy.typing import ArrayLike
 
 from hedgegym.pricing.black_scholes import greeks as bsm_greeks
 from hedgegym.pricing.greeks import FloatArray, Greeks
+from hedgegym.risk._checks import as_date, positive, real
 from hedgegym.risk.stress import DEFAULT_SCENARIOS, STRESS_COLUMNS, Scenario
+from hedgegym.risk.volatility_surface import VolatilitySurface
 
 __all__ = [
     "CSV_COLUMNS",
@@ -112,243 +112,6 @@ LINE_COLUMNS = (
 )
 
 
-# ---------------------------------------------------------------------------------------------- checks
-def _real(where: str, name: str, value: object) -> float:
-    """``value`` as a finite float; a bool, text or None is refused naming ``where`` and ``name``."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{where}: {name} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: {name} must be finite, got {value!r}")
-    return float(value)
-
-
-def _positive(where: str, name: str, value: object) -> float:
-    number = _real(where, name, value)
-    if number <= 0.0:
-        raise ValueError(f"{where}: {name} must be > 0, got {number!r}")
-    return number
-
-
-def _date(where: str, name: str, value: object) -> date:
-    """A ``datetime.date`` (not a datetime) or an ISO text YYYY-MM-DD."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{where}: {name} must be a date YYYY-MM-DD, got {value!r}")
-
-
-# ---------------------------------------------------------------------------------------------- volatility
-Smile = tuple[tuple[float, float], ...]
-
-
-def _smile(where: str, quotes: object) -> Smile:
-    """``{strike: vol}`` → ((strike, vol), …) sorted by strike; strikes > 0, vols > 0, at least one quote."""
-    if isinstance(quotes, Mapping):
-        pairs = list(quotes.items())
-    elif isinstance(quotes, Sequence) and not isinstance(quotes, str):
-        pairs = list(quotes)
-    else:
-        raise ValueError(f"{where} must be a mapping {{strike: vol}}, got {quotes!r}")
-    if not pairs:
-        raise ValueError(f"{where} must quote at least one strike")
-    smile = []
-    for pair in pairs:
-        if not isinstance(pair, Sequence) or len(pair) != 2:
-            raise ValueError(f"{where}: a quote must be a (strike, vol) pair, got {pair!r}")
-        strike = _positive(where, "strike", pair[0])
-        smile.append((strike, _positive(f"{where}[{strike:g}]", "vol", pair[1])))
-    smile.sort()
-    strikes = [strike for strike, _ in smile]
-    repeated = sorted({strike for strike in strikes if strikes.count(strike) > 1})
-    if repeated:
-        raise ValueError(f"{where}: strike {repeated[0]:g} is quoted more than once")
-    return tuple(smile)
-
-
-@dataclass(frozen=True)
-class VolatilitySurface:
-    """Implied volatilities for Black–Scholes–Merton, sticky strike: exactly one of
-
-    * ``flat``: one volatility for every option;
-    * ``smile``: ((strike, vol), …), one smile applied to every expiry;
-    * ``expiries``: ((expiry date, smile), …), one smile per quoted expiry; an option whose expiry is not quoted
-      is refused, naming the quoted expiries.
-
-    A smile is interpolated linearly in strike between its quoted strikes and extrapolated flat beyond them (a
-    single quote is flat). Volatilities are annualised (0.20 = 20%), > 0; strikes > 0, each quoted once.
-    Build from a mapping with ``from_smile`` / ``from_expiries``, or from a YAML value with ``parse``.
-
-    Raises:
-        ValueError naming the field: none or several of the three given, a vol ≤ 0, a strike ≤ 0 or repeated.
-    """
-
-    flat: float | None = None
-    smile: Smile = ()
-    expiries: tuple[tuple[date, Smile], ...] = ()
-
-    def __post_init__(self) -> None:
-        given = [name for name in ("flat", "smile", "expiries") if getattr(self, name) not in (None, ())]
-        if len(given) != 1:
-            raise ValueError(f"volatility: give exactly one of flat, smile or expiries, got {given or 'none'}")
-        if self.flat is not None:
-            object.__setattr__(self, "flat", _positive("volatility", "flat vol", self.flat))
-        if self.smile:
-            object.__setattr__(self, "smile", _smile("volatility", self.smile))
-        if self.expiries:
-            surface = []
-            for entry in self.expiries:
-                if not isinstance(entry, Sequence) or len(entry) != 2:
-                    raise ValueError(f"volatility: an expiry entry must be (date, smile), got {entry!r}")
-                expiry = _date("volatility", "expiry", entry[0])
-                surface.append((expiry, _smile(f"volatility[{expiry}]", entry[1])))
-            surface.sort()
-            dates = [expiry for expiry, _ in surface]
-            repeated = sorted({expiry for expiry in dates if dates.count(expiry) > 1})
-            if repeated:
-                raise ValueError(f"volatility: expiry {repeated[0]} is quoted more than once")
-            object.__setattr__(self, "expiries", tuple(surface))
-
-    @classmethod
-    def from_smile(cls, quotes: Mapping[float, float]) -> VolatilitySurface:
-        """One smile ``{strike: vol}`` for every expiry."""
-        return cls(smile=tuple(quotes.items()))
-
-    @classmethod
-    def from_expiries(cls, quotes: Mapping[date | str, Mapping[float, float]]) -> VolatilitySurface:
-        """One smile per expiry: ``{expiry: {strike: vol}}`` (expiry a date or YYYY-MM-DD)."""
-        return cls(expiries=tuple((expiry, tuple(smile.items())) for expiry, smile in quotes.items()))
-
-    @classmethod
-    def parse(cls, data: object, where: str = "volatility") -> VolatilitySurface:
-        """From a positions file's ``volatility`` value: a number (flat), ``{strike: vol}`` (numbers as keys: one
-        smile) or ``{expiry: {strike: vol}}`` (dates as keys: per expiry).
-
-        Raises:
-            ValueError naming ``where``: keys that mix numbers and dates, a smile that is not a mapping, and the
-            checks of the class.
-        """
-        if isinstance(data, Mapping):
-            if not data:
-                raise ValueError(f"{where} must quote at least one strike or expiry")
-            keys = list(data)
-            if all(isinstance(key, date | str) and not isinstance(key, datetime) for key in keys):
-                surface = []
-                for key, smile in data.items():
-                    expiry = _date(where, "expiry", key)
-                    if not isinstance(smile, Mapping):
-                        raise ValueError(f"{where}[{expiry}] must be a mapping {{strike: vol}}, got {smile!r}")
-                    surface.append((expiry, tuple(smile.items())))
-                return cls._checked(where, expiries=tuple(surface))
-            if all(isinstance(key, int | float) and not isinstance(key, bool) for key in keys):
-                return cls._checked(where, smile=tuple(data.items()))
-            raise ValueError(f"{where} must have strikes (numbers) or expiries (dates YYYY-MM-DD) as keys, not a "
-                             f"mix or other keys, got {keys!r}")
-        return cls._checked(where, flat=data)
-
-    @classmethod
-    def _checked(cls, where: str, **fields: object) -> VolatilitySurface:
-        try:
-            return cls(**fields)  # type: ignore[arg-type]
-        except ValueError as error:
-            raise ValueError(f"{where}{str(error).removeprefix('volatility')}") from None  # the class says "volatility"
-
-    @property
-    def kind(self) -> str:
-        """``"flat"``, ``"smile"`` or ``"per expiry"``."""
-        return "flat" if self.flat is not None else "smile" if self.smile else "per expiry"
-
-    def volatility(self, strike: ArrayLike, expiry: Sequence[date | None], where: Sequence[str] | None = None
-                   ) -> FloatArray:
-        """The volatility of each option at its own strike (and expiry), sticky strike.
-
-        Args:
-            strike: strikes, shape (n,).
-            expiry: each option's expiry date, or ``None`` for a line given by maturity in years (n,).
-            where: each option's label for error messages (n,); default ``option 1``, ``option 2``, ….
-
-        Raises:
-            ValueError naming the option: with a per-expiry surface, an expiry that is not quoted (the quoted
-            expiries are listed) or a line without an expiry date.
-
-        Shape: (n,).
-        """
-        strikes = np.asarray(strike, dtype=np.float64).reshape(-1)
-        labels = list(where) if where is not None else [f"option {i + 1}" for i in range(strikes.size)]
-        if self.flat is not None:
-            return np.full(strikes.size, self.flat)
-        if self.smile:
-            return self._interpolate(self.smile, strikes)
-        quoted = dict(self.expiries)
-        vols = np.empty(strikes.size)
-        listed = ", ".join(str(expiry) for expiry in quoted)
-        for option_expiry, label in zip(expiry, labels, strict=True):
-            if option_expiry is None:
-                raise ValueError(f"{label}: the volatility surface is quoted per expiry, so the line needs an expiry "
-                                 f"date (not a maturity in years); quoted expiries: {listed}")
-            if option_expiry not in quoted:
-                raise ValueError(f"{label}: expiry {option_expiry} is not quoted in the volatility surface; quoted "
-                                 f"expiries: {listed}")
-        for quoted_expiry, smile in self.expiries:  # one interpolation per quoted expiry, over its options
-            mask = np.array([option_expiry == quoted_expiry for option_expiry in expiry], dtype=bool)
-            if mask.any():
-                vols[mask] = self._interpolate(smile, strikes[mask])
-        return vols
-
-    @staticmethod
-    def _interpolate(smile: Smile, strikes: FloatArray) -> FloatArray:
-        """Linear in strike between the quotes, flat beyond them (``np.interp``'s end values)."""
-        quoted = np.array(smile, dtype=np.float64)
-        return np.interp(strikes, quoted[:, 0], quoted[:, 1])
-
-    def shifted(self, shift: float) -> VolatilitySurface:
-        """Every quoted volatility + ``shift`` (annualised; 0.20 = +20 vol points): a parallel, sticky-strike move.
-
-        Raises:
-            ValueError when a shifted volatility would be ≤ 0 (naming it), or ``shift`` is not finite.
-        """
-        shift = _real("vol shift", "shift", shift)
-        if shift == 0.0:
-            return self
-
-        def moved(vol: float, what: str) -> float:
-            if vol + shift <= 0.0:
-                raise ValueError(f"a vol shift of {shift * 100:+g} points would make the {what} vol "
-                                 f"{(vol + shift) * 100:.4g}% (it must stay > 0)")
-            return vol + shift
-
-        if self.flat is not None:
-            return VolatilitySurface(flat=moved(self.flat, "flat"))
-        if self.smile:
-            return VolatilitySurface(smile=tuple((k, moved(v, f"strike {k:g}")) for k, v in self.smile))
-        return VolatilitySurface(expiries=tuple(
-            (expiry, tuple((k, moved(v, f"{expiry} strike {k:g}")) for k, v in smile)) for expiry, smile in
-            self.expiries))
-
-    def describe(self) -> str:
-        """One line for reports, e.g. ``flat 22%`` or ``one smile for every expiry (strike vol): 90 27%, 100 22%``."""
-        def smile_text(smile: Smile) -> str:
-            return ", ".join(f"{k:g} {v * 100:.4g}%" for k, v in smile)
-
-        if self.flat is not None:
-            return f"flat {self.flat * 100:.4g}%"
-        if self.smile:
-            return f"one smile for every expiry (strike vol): {smile_text(self.smile)}"
-        return "per expiry (strike vol): " + "; ".join(f"{expiry}: {smile_text(smile)}"
-                                                         for expiry, smile in self.expiries)
-
-    def to_data(self) -> float | dict:
-        """The value a positions file's ``volatility`` field takes (``parse`` reads it back)."""
-        if self.flat is not None:
-            return self.flat
-        if self.smile:
-            return dict(self.smile)
-        return {expiry: dict(smile) for expiry, smile in self.expiries}
-
-
 # ---------------------------------------------------------------------------------------------- market inputs
 @dataclass(frozen=True)
 class MarketInputs:
@@ -374,9 +137,9 @@ class MarketInputs:
     def __post_init__(self) -> None:
         if isinstance(self.valuation_date, datetime) or not isinstance(self.valuation_date, date):
             raise ValueError(f"valuation_date must be a date, got {self.valuation_date!r}")
-        object.__setattr__(self, "spot", _positive("market", "spot", self.spot))
-        object.__setattr__(self, "rate", _real("market", "rate", self.rate))
-        object.__setattr__(self, "dividend", _real("market", "dividend", self.dividend))
+        object.__setattr__(self, "spot", positive("market", "spot", self.spot))
+        object.__setattr__(self, "rate", real("market", "rate", self.rate))
+        object.__setattr__(self, "dividend", real("market", "dividend", self.dividend))
         if not isinstance(self.volatility, VolatilitySurface):
             object.__setattr__(self, "volatility", VolatilitySurface.parse(self.volatility))
 
@@ -443,16 +206,16 @@ class OptionLine:
         if not isinstance(self.call, bool | np.bool_):
             raise ValueError(f"{where}: call must be True (call) or False (put), got {self.call!r}")
         object.__setattr__(self, "call", bool(self.call))
-        object.__setattr__(self, "strike", _positive(where, "strike", self.strike))
-        object.__setattr__(self, "quantity", _real(where, "quantity", self.quantity))
-        object.__setattr__(self, "multiplier", _positive(where, "multiplier", self.multiplier))
+        object.__setattr__(self, "strike", positive(where, "strike", self.strike))
+        object.__setattr__(self, "quantity", real(where, "quantity", self.quantity))
+        object.__setattr__(self, "multiplier", positive(where, "multiplier", self.multiplier))
         if (self.expiry is None) == (self.maturity is None):
             raise ValueError(f"{where}: give exactly one of expiry (a date) or maturity (years), got "
                              f"{'both' if self.expiry is not None else 'neither'}")
         if self.expiry is not None:
-            object.__setattr__(self, "expiry", _date(where, "expiry", self.expiry))
+            object.__setattr__(self, "expiry", as_date(where, "expiry", self.expiry))
         else:
-            object.__setattr__(self, "maturity", _positive(where, "maturity", self.maturity))
+            object.__setattr__(self, "maturity", positive(where, "maturity", self.maturity))
 
     @property
     def instrument(self) -> str:
@@ -495,7 +258,7 @@ class StockLine:
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shares", _real(self.where or "stock line", "quantity", self.shares))
+        object.__setattr__(self, "shares", real(self.where or "stock line", "quantity", self.shares))
 
     instrument = "stock"
     label = "stock"
@@ -618,7 +381,7 @@ def _parse_line(entry: Mapping[str, object], where: str, hedge: bool) -> OptionL
             raise ValueError(f"{where}: {extra[0]} is not a field of a stock line (instrument, quantity: shares)")
         if "quantity" not in entry:
             raise ValueError(f"{where}: quantity is missing (shares, negative: short)")
-        return StockLine(_real(where, "quantity", entry["quantity"]), where)
+        return StockLine(real(where, "quantity", entry["quantity"]), where)
     if "strike" not in entry:
         raise ValueError(f"{where}: strike is missing")
     if "expiry" not in entry and "maturity" not in entry:
@@ -631,11 +394,11 @@ def _parse_line(entry: Mapping[str, object], where: str, hedge: bool) -> OptionL
         raise ValueError(f"{where}: quantity is missing (contracts, negative: short)")
     return OptionLine(
         call=instrument == "call",
-        strike=_real(where, "strike", entry["strike"]),
-        quantity=0.0 if hedge else _real(where, "quantity", entry["quantity"]),
-        expiry=_date(where, "expiry", entry["expiry"]) if "expiry" in entry else None,
-        maturity=_real(where, "maturity", entry["maturity"]) if "maturity" in entry else None,
-        multiplier=_real(where, "multiplier", entry.get("multiplier", DEFAULT_MULTIPLIER)),
+        strike=real(where, "strike", entry["strike"]),
+        quantity=0.0 if hedge else real(where, "quantity", entry["quantity"]),
+        expiry=as_date(where, "expiry", entry["expiry"]) if "expiry" in entry else None,
+        maturity=real(where, "maturity", entry["maturity"]) if "maturity" in entry else None,
+        multiplier=real(where, "multiplier", entry.get("multiplier", DEFAULT_MULTIPLIER)),
         where=where,
     )
 
@@ -678,13 +441,13 @@ def _read_yaml(path: Path) -> PositionsBook:
             continue
         where, value = f"{path}, line {data.key_lines[name]}", data[name]
         if name == "valuation_date":
-            market[name] = _date(where, name, value)
+            market[name] = as_date(where, name, value)
         elif name == "spot":
-            market[name] = _positive(where, name, value)
+            market[name] = positive(where, name, value)
         elif name == "volatility":
             market[name] = VolatilitySurface.parse(value, f"{where}: volatility")
         else:
-            market[name] = _real(where, name, value)
+            market[name] = real(where, name, value)
     return PositionsBook(tuple(positions), tuple(hedges), market, str(path))  # type: ignore[arg-type]
 
 
