@@ -1,6 +1,7 @@
 """The ``hedgegym`` command line (typer). Thin: parse arguments, call the library, show tables.
 
     hedgegym compare --config configs/gbm_call.yaml   # every classical hedger on the same held-out paths
+    hedgegym train --config configs/ppo_gbm_cost_20d.yaml  # train an agent into runs/ (TensorBoard, checkpoints)
     hedgegym check --config configs/gbm_call.yaml     # the market and book of a config, priced two ways
     hedgegym stress --config configs/gbm_call.yaml    # the hedged book under spot and volatility shocks
     hedgegym dashboard --config configs/gbm_call.yaml # the hedged book's Greeks vs targets, with alerts (PNG)
@@ -410,7 +411,7 @@ def backtest_command(
 
 @app.command("evaluate")
 def evaluate_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory written by scripts/train.py.")],
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by hedgegym train.")],
     paths: Annotated[
         int | None,
         typer.Option("--paths", min=10, max=1_000_000, help=f"Override evaluation.n_paths ({MAX_PATHS_HELP})."),
@@ -812,6 +813,9 @@ def leaderboard_command(
 
 
 from hedgegym.cli_book import book_app  # noqa: E402  (a command group in its own module)
+from hedgegym.cli_train import train_command  # noqa: E402
+
+app.command("train")(train_command)
 
 app.add_typer(book_app, name="book", help="A real positions book at today's spot and vols: value, Greeks, dashboard, "
               "stress, trades to targets.")

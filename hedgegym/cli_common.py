@@ -16,6 +16,7 @@ console = Console(width=120) if not Console().is_terminal else Console()
 
 
 def fail(message: object, code: int = 2) -> typer.Exit:
-    """Print ``message`` (escaped: brackets in user input are text, not rich markup) in red; the Exit to raise."""
-    console.print(f"[red]{escape(str(message))}[/red]")
+    """Print ``message`` (escaped: brackets in user input are text, not rich markup) in red, unwrapped (a path in it
+    stays whole); the Exit to raise."""
+    console.print(f"[red]{escape(str(message))}[/red]", soft_wrap=True)
     return typer.Exit(code=code)

@@ -254,6 +254,25 @@ def test_bad_resume_targets_exit_2_with_a_message(tmp_path, capsys):
         resume(deep)
 
 
+def test_hedgegym_train_command_trains_into_a_run_directory_and_refuses_mixed_resume(tmp_path, no_plots):
+    """``hedgegym train`` is the command; ``scripts/train.py`` wraps it (the other tests call the script)."""
+    from typer.testing import CliRunner
+
+    path = tmp_path / "ppo.yaml"
+    path.write_text(yaml.safe_dump({**SMOKE, "agent": AGENTS["ppo"]}))
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--config", str(path), "--runs-dir", str(tmp_path / "runs"),
+                                 "--total-timesteps", "64"])
+    assert result.exit_code == 0, result.output
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("smoke__ppo__0__")
+    assert (runs[0] / "evaluation" / "results.csv").exists() and "run written to" in result.output
+    result = runner.invoke(app, ["train", "--resume", str(runs[0]), "--seed", "3"])
+    assert result.exit_code == 2 and "--resume continues a run with its saved config" in result.output
+    result = runner.invoke(app, ["train", "--resume", str(runs[0])])
+    assert result.exit_code == 0 and "is complete" in result.output
+
+
 @pytest.mark.parametrize(("flags", "field"), [
     (["--total-timesteps", "0"], "agent.total_timesteps"),
     (["--seed", "-1"], "agent.seed"),
