@@ -198,6 +198,7 @@ class HedgingEngine:
         self.dt = self.horizon / self.n_steps
         self.times = np.arange(self.n_steps + 1) * self.dt
         self.expiry_nodes = self._expiry_nodes(self.book.options, "book: positions")
+        self._hedge_payoff_host: dict[int, np.ndarray] = {}
         self.hedge_expiry_nodes = self._expiry_nodes(self.hedge_options, "hedge_options")
         # instrument columns alive at each node (0 from a hedge option's expiry on: it has been settled)
         self._live_columns = None
@@ -245,34 +246,37 @@ class HedgingEngine:
             masks.append(mask)
         return tuple(masks) if any(mask is not None for mask in masks) else None
 
-    def _settlement(self, spot: FloatArray) -> np.ndarray | None:
-        """Cash the book's positions pay the holder when they expire inside the episode, by node: (n_steps + 1, N),
-        Σ_j q_j · payoff_j(S at its expiry node) (0 for a barrier option knocked out by then); ``None`` when none
-        does."""
-        if all(node is None for node in self.expiry_nodes):
-            return None
-        settlement = np.zeros(spot.shape)
+    def _settlement(self, spot: FloatArray) -> dict[int, np.ndarray]:
+        """Cash the book's positions pay the holder when they expire inside the episode: {expiry node: (N,)},
+        Σ_j q_j · payoff_j(S at that node) (0 for a barrier option knocked out by then); empty when none does. Held
+        per expiry node, not per node: memory grows with the expiries, not with the episode."""
+        settlement: dict[int, np.ndarray] = {}
         for position, node in zip(self.book.positions, self.expiry_nodes, strict=True):
             if node is None:
                 continue
             option = position.option
             paid = position.quantity * option.payoff(spot[node])
-            settlement[node] += paid if option.barrier is None else np.where(
-                option.alive(spot[:node + 1], axis=0)[-1], paid, 0.0)
+            if option.barrier is not None:
+                paid = np.where(option.alive(spot[:node + 1], axis=0)[-1], paid, 0.0)
+            settlement[node] = settlement.get(node, 0.0) + paid
         return settlement
 
-    def _hedge_payoffs(self, spot: FloatArray) -> np.ndarray | None:
-        """What one unit of each hedge instrument pays at its expiry node inside the episode: (n_steps + 1, N, k),
-        payoff_c(S) per contract at that node, 0 elsewhere (the stock never); ``None`` when no hedge option expires
-        inside the episode."""
-        if self._live_columns is None:
-            return None
-        payoffs = np.zeros((*spot.shape, self.n_instruments))
+    def _hedge_payoffs(self, spot: FloatArray) -> dict[int, np.ndarray]:
+        """What one unit of each hedge instrument pays at its expiry node inside the episode: {node: (N, k)},
+        payoff_c(S) per contract in the columns expiring there, 0 in the others (the stock never expires)."""
+        payoffs: dict[int, np.ndarray] = {}
         for column, (option, node) in enumerate(zip(self.hedge_options, self.hedge_expiry_nodes, strict=True),
                                                 start=1):
             if node is not None:
-                payoffs[node, :, column] = option.payoff(spot[node])
+                row = payoffs.setdefault(node, np.zeros((spot.shape[1], self.n_instruments)))
+                row[:, column] = option.payoff(spot[node])
         return payoffs
+
+    def hedge_payoff_at(self, node: int) -> np.ndarray | None:
+        """(N, k): what one unit of each hedge instrument paid when it expired at ``node`` (a listed option expiring
+        inside the episode, cash-settled there; its price from that node on is 0), or ``None`` when none expired
+        there. The mark-to-market of positions held into ``node`` is Σ h · (P(node) + payoff(node) − P(node − 1))."""
+        return self._hedge_payoff_host.get(node)
 
     @staticmethod
     def _check_barriers(model: MarketModel, book: Book, valuation: Valuation | None) -> None:
@@ -345,9 +349,9 @@ class HedgingEngine:
         self._spot_tensor = spot_tensor if in_torch else self._tensor(self.spot_path)
         self._book_price = self._tensor(self.book_path.price)
         self._instrument_price = self._tensor(self.instrument_path.price)
-        settlement, hedge_payoffs = self._settlement(spot), self._hedge_payoffs(spot)
-        self._settlement_tensor = None if settlement is None else self._tensor(settlement)
-        self._hedge_payoff_tensor = None if hedge_payoffs is None else self._tensor(hedge_payoffs)
+        self._hedge_payoff_host = self._hedge_payoffs(spot)  # float64, for readers (the attribution)
+        self._settlement_tensor = {node: self._tensor(paid) for node, paid in self._settlement(spot).items()}
+        self._hedge_payoff_tensor = {node: self._tensor(paid) for node, paid in self._hedge_payoff_host.items()}
         self._live_tensor = None if self._live_columns is None else self._tensor(self._live_columns)
         self._make_host_inputs()
         zeros = torch.zeros(self.n_paths, dtype=self.dtype, device=self.device)
@@ -364,10 +368,13 @@ class HedgingEngine:
 
     def _make_host_inputs(self) -> None:
         """Numpy views of the step's input tensors, which the CPU's numpy step reads (None on a GPU)."""
-        tensors = (self._spot_tensor, self._book_price, self._instrument_price, self._settlement_tensor,
-                   self._hedge_payoff_tensor, self._live_tensor)
-        self._host_inputs = (tuple(None if t is None else _numpy(t) for t in tensors)
-                             if self.device.type == "cpu" else None)
+        if self.device.type != "cpu":
+            self._host_inputs = None
+            return
+        self._host_inputs = (*(_numpy(t) for t in (self._spot_tensor, self._book_price, self._instrument_price)),
+                             {node: _numpy(t) for node, t in self._settlement_tensor.items()},
+                             {node: _numpy(t) for node, t in self._hedge_payoff_tensor.items()},
+                             None if self._live_tensor is None else _numpy(self._live_tensor))
 
     def __getstate__(self) -> dict:
         """Copies and pickles hold the tensors only, detached (mid-way through a differentiable roll-out the copy
@@ -533,7 +540,7 @@ class HedgingEngine:
             raise ValueError(f"targets must be finite {self.dtype} numbers (no NaN, inf or overflowing positions)")
         positions, cash, wealth, outcome = self._advance(
             targets, *state, spot[i], book_price[i], book_price[i + 1], instrument_price[i], instrument_price[i + 1],
-            *(None if x is None else x[i + 1] for x in (settlement, hedge_payoffs)),
+            settlement.get(i + 1), hedge_payoffs.get(i + 1),
             *(None if live is None else live[j] for j in (i, i + 1)))
         self.step_index += 1
         self._value_node()

@@ -203,3 +203,23 @@ def test_stress_initial_hedge_of_a_book_of_several_maturities():
                                                                                      (110.0, 0.25))]
     closed_form = 100.0 * (-3.0 * norm.cdf(d1[0]) - 2.0 * (norm.cdf(d1[1]) - 1.0) + 4.0 * norm.cdf(d1[2]))
     assert -hedge.stock == pytest.approx(closed_form, rel=1e-10)
+
+
+def test_attribution_counts_an_expiring_hedge_option_payoff_as_its_mark_to_market():
+    """Was: the expiring hedge option's price fell to 0 in the mark-to-market, so its payoff showed up as carry and
+    the residual took the opposite amount on the expiry step (mean −363 against ~1 on the other steps)."""
+    from hedgegym.baselines import GreekNeutralHedger
+    from hedgegym.config import parse_config
+    from hedgegym.evaluation.rollout import evaluate
+
+    config = parse_config({
+        "market": {"model": "gbm", "spot": 100.0, "volatility": 0.2, "mu": 0.08, "rate": RATE},
+        "book": [{"strike": 100.0, "maturity": 0.25, "quantity": -5}],
+        "hedging": {"hedge_options": [{"strike": 100.0, "maturity": 0.125}, {"strike": 105.0, "maturity": 0.5}]},
+        "simulation": {"n_steps": 20},
+    })
+    result = evaluate(GreekNeutralHedger(("delta", "gamma")), config, n_paths=2_000, seed=7)
+    residual, carry = np.abs(result.series["residual"]).mean(axis=1), result.series["carry"].mean(axis=1)
+    # the step into the hedge option's expiry (9 → 10) is like the book's own last steps, whose Γ also grows
+    assert residual[9] <= np.delete(residual, 9).max()
+    assert abs(carry[9]) < 3.0 * np.median(np.abs(np.delete(carry, 9)))

@@ -242,7 +242,9 @@ def evaluate(
                 vanna = (after["delta"] - net["delta"] - net["gamma"] * move) * move
                 series["vanna"][i] = vanna
                 series["volga"][i] = 0.5 * (after["vega"] - net["vega"]) * d_sigma - 0.5 * vanna
-            mark_to_market = np.sum(targets * (prices_after - prices_before), axis=1)  # positions held over the step
+            payoff = engine.hedge_payoff_at(i + 1)  # a listed option expiring at tᵢ₊₁: its price there is 0, its payoff
+            value_after = prices_after if payoff is None else prices_after + payoff  # cash (the engine settles it)
+            mark_to_market = np.sum(targets * (value_after - prices_before), axis=1)  # positions held over the step
             series["carry"][i] = outcome.hedge_pnl - mark_to_market
             series["cost"][i] = -outcome.cost
             explained = sum(series[t][i] for t in ATTRIBUTION_TERMS[:-1])
