@@ -223,3 +223,30 @@ def test_attribution_counts_an_expiring_hedge_option_payoff_as_its_mark_to_marke
     # the step into the hedge option's expiry (9 → 10) is like the book's own last steps, whose Γ also grows
     assert residual[9] <= np.delete(residual, 9).max()
     assert abs(carry[9]) < 3.0 * np.median(np.abs(np.delete(carry, 9)))
+
+
+def test_stress_after_an_expiry_counts_the_payoff_and_no_greeks_of_the_expired_options():
+    """Was: the 5-day scenario kept the step delta of calls that had expired after 3 days (−3,000 shares too many)."""
+    from hedgegym.risk.stress import Scenario, portfolio_greeks, stress_test
+
+    book = Book((Position(EuropeanOption(100.0, 3 / 252, call=True), -30.0),
+                 Position(EuropeanOption(105.0, 42 / 252, call=True), 10.0)))
+    scenario = Scenario("up 10% after a week", spot_shock=0.10, days=5)
+    table = stress_test(GBM, book, None, [scenario])
+    shocked = portfolio_greeks(GeometricBrownianMotion(spot=110.0, volatility=0.2, mu=0.08, rate=RATE), book,
+                               time=5 / 252)
+    tau = 37 / 252
+    live_delta = 1000.0 * _bs_call_delta(110.0, 105.0, tau)
+    assert shocked.delta == pytest.approx(live_delta, rel=1e-10)
+    base = portfolio_greeks(GBM, book)
+    assert table.loc[0, "delta_change"] == pytest.approx(live_delta - base.delta, rel=1e-10)
+    d1 = (np.log(110.0 / 105.0) + (RATE + 0.02) * tau) / (0.2 * np.sqrt(tau))
+    call = 110.0 * norm.cdf(d1) - 105.0 * np.exp(-RATE * tau) * norm.cdf(d1 - 0.2 * np.sqrt(tau))
+    assert shocked.price == pytest.approx(1000.0 * call - 3000.0 * 10.0, rel=1e-10)  # the short calls paid 10 each
+
+
+def test_initial_hedge_with_a_hedge_option_expiring_before_the_book():
+    from hedgegym.risk.stress import initial_hedge
+
+    hedge = initial_hedge(GBM, LATE_BOOK, (SHORT_CALL,), mode="greeks")  # the hedge expires first: no grid refusal
+    assert hedge.neutralised == ("delta", "gamma") and hedge.options[0].quantity > 0

@@ -365,9 +365,9 @@ def initial_hedge(
     options = hedge_options if mode == "greeks" else ()
     if monitoring_interval is None and book.has_barrier:
         raise ValueError("monitoring_interval is required for a book with a barrier option (the config's step)")
-    # an engine over [0, the first expiry]: only t = 0 is read, and no position expires inside it (a book of several
-    # maturities needs no grid that fits them all)
-    first = min(option.maturity for option in book.options)
+    # an engine over [0, the first expiry of the book and the hedges]: only t = 0 is read, and nothing expires inside
+    # it (options of several maturities need no grid that fits them all)
+    first = min(option.maturity for option in (*book.options, *options))
     n_steps = 1 if monitoring_interval is None else max(1, round(first / monitoring_interval))
     engine = HedgingEngine(model, book, n_steps=n_steps, hedge_options=options, horizon=first)
     spot = np.full((n_steps + 1, 1), model.spot)
@@ -388,7 +388,8 @@ def initial_hedge(
 def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None,
                      monitoring_interval: float | None = None, time: float = 0.0) -> Greeks:
     """Value and Greeks at ``time`` (years since inception, default 0) of book + hedge, every option priced by the
-    model's own pricer with its time to maturity reduced by ``time``.
+    model's own pricer with its time to maturity reduced by ``time``; an option that has expired by ``time`` counts
+    its payoff at the spot (cash-settled, as the engine settles it) and no Greeks.
 
     A barrier option is valued as the engine values it: knocked out (0) at a spot at or below its barrier,
     with the discrete-monitoring correction for ``monitoring_interval`` years between dates (``None``:
@@ -407,9 +408,14 @@ def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None,
     pricer = monitored(lambda s, strike, tau, call, **terms: valuation(s, strike, tau, call, variance, **terms),
                        monitoring_interval)
 
-    total = [np.asarray(field, dtype=np.float64) for field in book.greeks(spot, time, pricer)]
-    for position in hedge.options:
-        contract = position.option.greeks(spot, time, pricer)
+    total = [np.zeros(1) for _ in Greeks._fields]
+    for position in (*book.positions, *hedge.options):
+        option = position.option
+        if option.maturity <= time:  # expired by then: settled in cash at its payoff, no Greeks (as the engine does)
+            paid = option.payoff(spot) * option.alive(spot)  # a knock-out at this spot pays nothing
+            contract = Greeks(paid, *(np.zeros(1) for _ in Greeks._fields[1:]))
+        else:
+            contract = option.greeks(spot, time, pricer)
         total = [a + position.quantity * np.asarray(b, dtype=np.float64) for a, b in zip(total, contract, strict=True)]
     total[0] = total[0] + hedge.stock * spot
     total[1] = total[1] + hedge.stock
