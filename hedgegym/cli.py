@@ -165,14 +165,17 @@ def check(
         return
     model = experiment.market.build()
     book = experiment.build_book()
-    dt = book.maturity / simulation.n_steps  # every maturity is on the grid (checked by the config)
-
     console.print(f"[bold]{escape(experiment.name)}[/bold]: {escape(str(model))}")
+    # one simulation per maturity, n_steps to that maturity from the same seed: each option is priced at its own
+    # expiry, whatever the episode's grid (a horizon, several maturities)
+    maturities = sorted({option.maturity for option in book.options})
     start = time.perf_counter()
-    with console.status(f"simulating {simulation.n_paths:,} paths × {simulation.n_steps} steps"):
-        market_paths = model.simulate(
-            simulation.n_paths, simulation.n_steps, dt, np.random.default_rng(simulation.seed), measure="pricing"
-        )
+    simulated = {}
+    with console.status(f"simulating {simulation.n_paths:,} paths × {simulation.n_steps} steps "
+                        f"({len(maturities)} maturit{'y' if len(maturities) == 1 else 'ies'})"):
+        for maturity in maturities:
+            simulated[maturity] = model.simulate(simulation.n_paths, simulation.n_steps, maturity / simulation.n_steps,
+                                                 np.random.default_rng(simulation.seed), measure="pricing")
     console.print(f"simulated in {time.perf_counter() - start:.2f} s")
 
     table = Table(
@@ -182,12 +185,13 @@ def check(
     )
     for column in ("option", "model value", "Monte Carlo", "std error", "z", "delta", "gamma", "vega", "theta"):
         table.add_column(column, justify="right", no_wrap=True)
-    spot0, variance0 = market_paths.spot[0, 0], market_paths.variance[0, 0]
+    first = simulated[maturities[0]]
+    spot0, variance0 = first.spot[0, 0], first.variance[0, 0]
     flagged, exact_disagreements = False, []
     for option in book.options:
-        node = round(option.maturity / dt)  # its own expiry: a book may hold several
-        payoff = option.payoff(market_paths.spot[:, node]) / option.multiplier
-        payoff = payoff * option.alive(market_paths.spot)[:, node]  # knocked out at a node: 0
+        market_paths, dt = simulated[option.maturity], option.maturity / simulation.n_steps
+        payoff = option.payoff(market_paths.spot[:, -1]) / option.multiplier
+        payoff = payoff * option.alive(market_paths.spot)[:, -1]  # knocked out at a node: 0
         discounted = np.exp(-model.rate * option.maturity) * payoff
         estimate = float(np.mean(discounted))
         error = float(np.std(discounted, ddof=1) / np.sqrt(discounted.size))
@@ -217,7 +221,7 @@ def check(
 
     try:
         total = book.greeks(np.array([spot0]), 0.0, monitored(
-            lambda s, k, t, c, **terms: model_greeks(model, s, k, t, c, variance0, **terms), dt))
+            lambda s, k, t, c, **terms: model_greeks(model, s, k, t, c, variance0, **terms), _monitoring(experiment)))
     except ValueError:
         total = None
     if total is not None:
@@ -230,6 +234,59 @@ def check(
         console.print(f"[red]{escape(line)}[/red]")
     if flagged:
         raise _fail("|z| > 4: the Monte Carlo price and the model price disagree", code=1)
+
+
+DEFAULT_METRICS = "y,rmse,cvar_95,mean_cost,cbr"
+_METRICS_HELP = ("Comma-separated metrics of the terminal table (all of them are in results.csv): mean_pnl, std_pnl, "
+                 "rmse, var_95, var_99, cvar_95, cvar_99, max_drawdown, max_drawdown_worst, mean_cost, turnover, "
+                 "n_trades, cbr, sharpe, y, entropic.")
+
+
+def _metric_list(metrics: str) -> tuple[str, ...]:
+    """``--metrics`` as a tuple of metric names; exit 2 naming an unknown one and the allowed names."""
+    from hedgegym.evaluation.metrics import METRICS
+
+    chosen = tuple(name.strip() for name in metrics.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in METRICS]
+    if not chosen or unknown:
+        problem = f"unknown metric {unknown[0]!r}" if unknown else "name at least one metric"
+        raise _fail(f"--metrics: {problem}; allowed: {', '.join(METRICS)}")
+    return chosen
+
+
+def _figure(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits with thousands separators and no exponent: 10,580 not 1.058e+04,
+    0.00053 not 5.3e-04 (beyond 1e15 or below 1e-6 the exponent form stays)."""
+    if value == 0 or not 1e-6 <= abs(value) < 1e15:
+        return f"{value:,.{digits}g}"
+    places = digits - 1 - int(np.floor(np.log10(abs(value))))  # negative: round to tens, hundreds, …
+    return f"{round(value, places):,.{max(0, places)}f}"
+
+
+def _comparison_table(table: pd.DataFrame, metrics: tuple[str, ...], title: str) -> Table:
+    """A comparison (``Comparison.table``) as a rich table of ``metrics``: each cell the value ± half the width of its
+    95% bootstrap interval (4 significant digits: the files keep every digit and the interval's ends), rows in the
+    table's order, one line per hedger for the default metrics on a 120-column terminal."""
+    result = Table(title=escape(title), caption="value ± half the 95% bootstrap interval (results.csv: its ends); "
+                   "currency unless stated (hedgegym.evaluation.metrics); lower is better for y, rmse, cvar, drawdown, "
+                   "cost, cbr")
+    result.add_column("hedger", no_wrap=True)
+    for metric in metrics:
+        result.add_column(metric, justify="right")
+    if "fallback_steps" in table and (table["fallback_steps"] > 0).any():
+        result.add_column("fallback steps", justify="right")
+    for name, row in table.iterrows():
+        cells = []
+        for metric in metrics:
+            value, low, high = (row.get(f"{metric}{suffix}", np.nan) for suffix in ("", "_low", "_high"))
+            cell = "—" if not np.isfinite(value) else _figure(value, 4)
+            if np.isfinite(value) and np.isfinite(low) and np.isfinite(high):
+                cell += f" ±{_figure((high - low) / 2, 2)}"
+            cells.append(cell)
+        if len(result.columns) > len(metrics) + 1:
+            cells.append(f"{int(row['fallback_steps']):,}")
+        result.add_row(escape(str(name)), *cells)
+    return result
 
 
 @app.command("compare")
@@ -257,8 +314,14 @@ def compare_command(
         int | None, typer.Option("--validation-paths", min=10, max=1_000_000,
                                  help="Validation paths of --tune (default 10,000).")
     ] = None,
+    agents: Annotated[
+        str | None, typer.Option("--agents", help="zoo: add the model zoo's trained agents for this config "
+                                 "(hedgegym.zoo; the default when it has some); none: classical hedgers only.")
+    ] = None,
+    metrics: Annotated[str, typer.Option("--metrics", help=_METRICS_HELP)] = DEFAULT_METRICS,
 ) -> None:
-    """Every classical hedger that fits the config, on the same held-out paths: table, CSV, Markdown, plots.
+    """Every classical hedger that fits the config, and the model zoo's agents trained on it, on the same held-out
+    paths: table, CSV, Markdown, plots.
 
     With ``--tune``, the rules are tuned on the validation stream (never the test paths) first; ``tuning.csv``
     lists every candidate's validation Y. The output directory is checked before any work (a file, a non-empty
@@ -267,9 +330,10 @@ def compare_command(
     from rich.progress import Progress
 
     from hedgegym.config import check_evaluation_size
-    from hedgegym.evaluation.reports import compare, default_hedgers, markdown_table, write_outputs
+    from hedgegym.evaluation.reports import compare, default_hedgers, write_outputs
     from hedgegym.output import OutputDirError, check_output_dir
 
+    chosen = _metric_list(metrics)
     experiment = _load(config, {"evaluation.n_paths": paths, "evaluation.seed": seed,
                                 "evaluation.bootstrap": bootstrap})
     _refuse_path_counts_on_history(experiment, paths=paths, validation_paths=validation_paths)
@@ -286,7 +350,7 @@ def compare_command(
     if validation_paths is not None and not tune:
         raise _fail(ValueError("--validation-paths is the size of --tune's validation set: add --tune"))
     validation_paths = 10_000 if validation_paths is None else validation_paths
-    hedgers = default_hedgers(experiment)
+    hedgers = default_hedgers(experiment) + _zoo_agents(experiment, agents)
     start = time.perf_counter()
     tuned = []
     if tune:
@@ -314,19 +378,45 @@ def compare_command(
         comparison = compare(experiment, hedgers, settings.n_paths, settings.seed, settings.bootstrap,
                              settings.cao_hull_c, progress=advance)
     comparison.tuning = tuned
+    n_paths = len(comparison.evaluations[0].per_path)
     try:
         write_outputs(comparison, directory)
     except OutputDirError as error:
         raise _fail(error) from None
-    console.print(escape(markdown_table(comparison.table)), soft_wrap=True)  # a Markdown row must not wrap
+    console.print(_comparison_table(comparison.table, chosen, f"{experiment.name}: {n_paths:,} held-out paths"))
     if comparison.limits is not None:
         _print_limits(comparison.limits, experiment)
     for name, reason in comparison.skipped.items():
         console.print(f"[yellow]left out {escape(str(name))}: {escape(str(reason))}[/yellow]")
     left_out = f" ({len(comparison.skipped)} left out)" if comparison.skipped else ""
-    n_paths = len(comparison.evaluations[0].per_path)
     console.print(f"{len(comparison.table)} hedgers × {n_paths:,} paths in {time.perf_counter() - start:.1f} s"
                   f"{left_out} → {escape(str(directory))}")
+
+
+def _zoo_agents(experiment: ExperimentConfig, agents: str | None) -> list:
+    """The zoo's agents for ``--agents`` (None: zoo when it has entries for the config, else none); exit 2 naming
+    why for ``--agents zoo`` on a config the zoo has no model for, or a zoo model that fails its checks."""
+    from hedgegym import zoo
+
+    if agents not in (None, "zoo", "none"):
+        raise _fail(f"--agents must be zoo or none, got {agents!r}")
+    if agents == "none":
+        return []
+    try:
+        fitting = zoo.entries_for(experiment)
+        if agents == "zoo" and not fitting:
+            reasons = [zoo.unfit_reason(entry, experiment) for entry in zoo.entries()]
+            raise zoo.ZooError("--agents zoo: the zoo has no model for config " f"{experiment.name!r}"
+                               + (": " + "; ".join(reasons) if reasons else " (it is empty)"))
+        loaded = [zoo.load(entry, experiment) for entry in fitting]
+    except ValueError as error:
+        raise _fail(error) from None
+    for entry in fitting:
+        evaluation = entry.metadata["evaluation"]
+        console.print(f"zoo: {escape(entry.hedger_name)} ({escape(entry.metadata['command'])}; stored Y "
+                      f"{evaluation['y']:,.2f} [{evaluation['y_low']:,.2f}, {evaluation['y_high']:,.2f}])",
+                      soft_wrap=True)
+    return loaded
 
 
 def _print_limits(report: pd.DataFrame, experiment: ExperimentConfig) -> None:
@@ -416,6 +506,7 @@ def evaluate_command(
         int | None,
         typer.Option("--paths", min=10, max=1_000_000, help=f"Override evaluation.n_paths ({MAX_PATHS_HELP})."),
     ] = None,
+    metrics: Annotated[str, typer.Option("--metrics", help=_METRICS_HELP)] = DEFAULT_METRICS,
 ) -> None:
     """Put a trained agent into the comparison table of the classical hedgers (writes <run>/evaluation_<time>/)."""
     from hedgegym.output import OutputDirError, OutputExistsError, check_output_dir
@@ -430,15 +521,16 @@ def evaluate_command(
     except OutputDirError as error:
         raise _fail(error) from None
 
+    chosen = _metric_list(metrics)
     from hedgegym.agents.training import RunError, evaluate_run  # torch and stable-baselines3: only now
-    from hedgegym.evaluation.reports import markdown_table
 
     before = set(run_dir.glob("evaluation_*"))
     try:
         comparison = evaluate_run(run_dir, paths)
     except (RunError, OSError) as error:  # e.g. an unfinished run (no final model), a run in use, a full disk
         raise _fail(error) from None
-    console.print(escape(markdown_table(comparison.table)), soft_wrap=True)
+    console.print(_comparison_table(comparison.table, chosen, f"{comparison.config.name}: "
+                                    f"{len(comparison.evaluations[0].per_path):,} held-out paths"))
     written = sorted(set(run_dir.glob("evaluation_*")) - before)
     policy = "best_model.zip" if comparison.config.agent.final_policy == "best_validation" else "the final model"
     console.print(escape(f"{comparison.config.agent.algo} ({policy}) → {', '.join(map(str, written))}"))

@@ -250,3 +250,22 @@ def test_initial_hedge_with_a_hedge_option_expiring_before_the_book():
 
     hedge = initial_hedge(GBM, LATE_BOOK, (SHORT_CALL,), mode="greeks")  # the hedge expires first: no grid refusal
     assert hedge.neutralised == ("delta", "gamma") and hedge.options[0].quantity > 0
+
+
+def test_check_prices_each_option_at_its_own_expiry_with_a_horizon(tmp_path):
+    """Was: check simulated on the last maturity's grid and read an earlier option at the wrong node (z = +14.9)."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from hedgegym.cli import app
+
+    path = tmp_path / "horizon.yaml"
+    path.write_text(yaml.safe_dump({
+        "market": {"model": "gbm", "volatility": 0.2, "rate": 0.02},
+        "book": [{"strike": 100.0, "maturity": 0.1, "quantity": -1}, {"strike": 100.0, "maturity": 0.25,
+                                                                         "quantity": -1}],
+        "simulation": {"n_paths": 200_000, "n_steps": 7, "horizon": 0.14},
+    }))
+    result = CliRunner().invoke(app, ["check", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "call K=100 T=0.1" in result.output and "2 maturities" not in result.output  # (a transient status line)
