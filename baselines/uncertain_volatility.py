@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hedgegym.baselines.base import Hedger
+from hedgegym.baselines.base import Hedger, HedgerDomainError
 from hedgegym.baselines.delta_gamma import DEFAULT_POSITION_LIMIT, check_solver_limits, option_position_limits
 from hedgegym.baselines.greek_solver import DEFAULT_MAX_CONDITION, FallbackCounter, neutralise
 from hedgegym.engine import HedgingEngine
@@ -35,14 +35,17 @@ __all__ = ["RobustDeltaGammaHedger", "UncertainVolatilityDeltaHedger", "book_wor
 
 def book_worst_case(book: Book, rate: float, dividend: float, volatility_min: float, volatility_max: float,
                     n_space: int = 200, n_time: int = 200) -> UncertainVolatilityGrid:
-    """The holder's worst-case value grid of ``book`` (currency): the BSB ``bid`` of its total payoff."""
+    """The holder's worst-case value grid of ``book`` (currency): the BSB ``bid`` of its total payoff.
+
+    Raises ``HedgerDomainError`` (a ``ValueError``) for a book of several maturities or barriers."""
     maturities = {position.option.maturity for position in book.positions}
-    if len(maturities) != 1:
-        raise ValueError(f"the uncertain-volatility hedgers need a book with one maturity, got {sorted(maturities)}")
+    if len(maturities) != 1:  # the PDE has one payoff date (a domain limit: compare leaves the hedger out)
+        raise HedgerDomainError(f"the uncertain-volatility hedgers need a book with one maturity, got "
+                                f"{sorted(maturities)}")
     barriers = {position.option.barrier for position in book.positions}
     if len(barriers) != 1:
-        raise ValueError(f"the uncertain-volatility hedgers need every book position to share one down-and-out barrier "
-                         f"or none, got barriers {sorted(barriers, key=str)}")
+        raise HedgerDomainError(f"the uncertain-volatility hedgers need every book position to share one down-and-out "
+                                f"barrier or none, got barriers {sorted(barriers, key=str)}")
     legs = [(p.quantity * p.option.multiplier, p.option.strike, p.option.call) for p in book.positions]
     payoff = Payoff.from_legs(legs, barrier=barriers.pop(), name="book")
     return solve_uncertain_volatility(payoff, book.maturity, rate, volatility_min, volatility_max,

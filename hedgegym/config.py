@@ -62,7 +62,7 @@ __all__ = [
     "DATA_MARKETS", "MAX_EVALUATION_NODES", "MAX_SIMULATION_NODES", "REQUIRED_SECTIONS", "ConfigError", "CostsConfig",
     "EnvConfig",
     "ExperimentConfig", "FiniteFloat", "GreekLimitConfig", "HedgingConfig", "Int", "LimitsConfig", "MarketConfig",
-    "PositionConfig", "SimulationConfig",
+    "PositionConfig", "SimulationConfig", "UncertainVolatilityConfig",
     "apply_overrides", "check_evaluation_size", "load_config", "parse_config",
 ]
 
@@ -138,6 +138,15 @@ class MarketConfig(BaseModel):
 
     def parameters(self) -> dict[str, object]:
         return dict(self.model_extra or {})
+
+    def resolved_parameters(self) -> dict[str, object]:
+        """Every parameter of the model, the defaults filled in (``{"volatility": 0.2}`` and ``{"volatility": 0.2,
+        "dividend": 0.0}`` describe the same GBM market); JSON-like values (tuples as lists)."""
+        cls = MARKET_MODELS[self.model]
+        defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.init and f.name not in _NOT_FROM_YAML
+                    and f.default is not dataclasses.MISSING}
+        resolved = {**defaults, **self.parameters()}
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in resolved.items()}
 
     def build(self) -> MarketModel:
         """The market model; ``ValueError`` naming ``market.<field>`` for unknown or out-of-range parameters."""
@@ -272,6 +281,25 @@ class RebalancingConfig(BaseModel):
         return self
 
 
+class UncertainVolatilityConfig(BaseModel):
+    """The volatility band of the robust hedgers (``hedgegym.baselines.uncertain_volatility``): with it, ``compare``
+    adds the uncertain-volatility delta hedger and, with a listed option, the robust delta–gamma hedger, which values
+    that option by Black–Scholes at ``hedge_volatility`` (default: the market's reference volatility)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    volatility_min: FiniteFloat = Field(ge=0, description="lower end of the band, annualised")
+    volatility_max: FiniteFloat = Field(gt=0, description="upper end of the band, annualised")
+    hedge_volatility: FiniteFloat | None = Field(default=None, gt=0, description="the listed option's BS volatility")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UncertainVolatilityConfig:
+        if self.volatility_max < self.volatility_min:
+            raise ValueError(f"volatility_max must be >= volatility_min ({self.volatility_min}), got "
+                             f"{self.volatility_max}")
+        return self
+
+
 class HedgingConfig(BaseModel):
     """What the hedger may trade besides the stock, whether hedges are sold at maturity, the Greek solver's
     limits (``hedgegym.baselines.greek_solver``: beyond them the delta–gamma(–vega) hedgers drop the last Greek),
@@ -285,6 +313,7 @@ class HedgingConfig(BaseModel):
     position_limit: FiniteFloat = Field(
         default=10.0, gt=0, description="largest listed-option position, in multiples of the book's size")
     rebalancing: RebalancingConfig | None = None
+    uncertain_volatility: UncertainVolatilityConfig | None = None
 
     @model_validator(mode="after")
     def _one_interval_per_instrument(self) -> HedgingConfig:

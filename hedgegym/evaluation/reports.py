@@ -12,7 +12,9 @@ the no-hedge row). ``write_outputs(comparison, directory)`` writes into a new (o
 * ``per_path.csv`` — a row per (hedger, path): P&L, cost, turnover, trades, drawdown, attribution;
 * ``limits.csv``, ``limits.md`` — with ``limits:`` in the config (``hedgegym.risk.limits``), a row per hedger: the
   share of paths breaching each limit, breaches per path, time in breach and in alert, VaR / CVaR against theirs;
-* ``pnl_histogram.png``, ``hedge_vs_delta.png`` (stock position of each hedger against −Δ_book on one path),
+* ``report.html`` — one self-contained page: the tables with their intervals, every figure, the config, the command;
+* ``pnl_boxplot.png``, ``risk_cost_frontier.png`` (CVaR 95% against mean cost, with intervals), ``pnl_histogram.png``
+  (the unhedged book left out), ``hedge_vs_delta.png`` (stock position of each hedger against −Δ_book on one path),
   ``cumulative_cost.png`` (mean over paths), ``attribution.png`` (mean attribution terms per hedger).
 """
 
@@ -31,7 +33,9 @@ from hedgegym.baselines import (
     Hedger,
     LelandHedger,
     NoHedge,
+    RobustDeltaGammaHedger,
     ThresholdRebalancing,
+    UncertainVolatilityDeltaHedger,
     WhalleyWilmottHedger,
 )
 from hedgegym.baselines.base import HedgerDomainError
@@ -56,6 +60,7 @@ class Comparison:
     skipped: dict[str, str] = field(default_factory=dict)  # hedger name → why it was left out
     tuning: list = field(default_factory=list)  # TunedRule of each tuned hedger in the table (validation figures)
     limits: pd.DataFrame | None = None  # hedgegym.risk.limits.limit_table when the config sets limits
+    command: str | None = None  # the command line that made it, for report.html (None: this process's)
 
 
 def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
@@ -68,6 +73,8 @@ def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
       cost terms from the engine's cost model and refuses, at ``reset``, a market outside its model
       (``HedgerDomainError``): ``compare`` then leaves it out with the reason.
     * delta–gamma and delta–vega with ≥ 1 listed option; delta–gamma–vega with ≥ 2.
+    * with ``hedging.uncertain_volatility`` (a band [σ_min, σ_max]): the uncertain-volatility delta hedger and, with a
+      listed option, the robust delta–gamma hedger (``hedgegym.baselines.uncertain_volatility``).
     * with ``hedging.rebalancing``: ``<name>_threshold``, the daily delta and each Greek-neutral hedger rebalanced
       only by those rules (``ThresholdRebalancing``; each with the bands on the Greeks it neutralises).
     """
@@ -90,6 +97,13 @@ def default_hedgers(config: ExperimentConfig) -> list[Hedger]:
         hedgers.append(GreekNeutralHedger(("delta", "vega"), **limits))
     if n_options >= 2:
         hedgers.append(GreekNeutralHedger(("delta", "gamma", "vega"), **limits))
+    band = config.hedging.uncertain_volatility
+    if band is not None:  # the robust hedgers of the uncertain volatility model
+        hedgers.append(UncertainVolatilityDeltaHedger(band.volatility_min, band.volatility_max))
+        if n_options >= 1:
+            hedge_volatility = band.hedge_volatility or reference_volatility(config.market.build())
+            hedgers.append(RobustDeltaGammaHedger(band.volatility_min, band.volatility_max, hedge_volatility,
+                                                  **limits))
     rules = config.hedging.rebalancing
     if rules is not None:  # a threshold variant of the daily delta and of each Greek-neutral hedger
         daily = [h for h in hedgers if isinstance(h, GreekNeutralHedger)
@@ -212,8 +226,63 @@ def _write_files(comparison: Comparison, directory: Path) -> list[Path]:
     if comparison.tuning:
         written.append(directory / "tuning.csv")
         tuning_table(comparison.tuning).to_csv(written[-1], index=False, float_format="%.10g")
-    written += _plots(comparison, directory)
+    figures = _plots(comparison, directory)
+    written += figures
+    written.append(directory / "report.html")
+    (directory / "report.html").write_text(comparison_html(comparison, figures))
     return written
+
+
+_FIGURE_CAPTIONS = {
+    "pnl_boxplot": "Hedged P&L per hedger: box = quartiles, whiskers = 1st and 99th percentiles, diamond = mean.",
+    "risk_cost_frontier": "Risk against cost: CVaR 95% of the loss against the mean transaction cost, 95% bootstrap "
+                          "intervals as bars; down and to the left is better.",
+    "pnl_histogram": "P&L distributions on a shared range (the unhedged book left out: its spike would flatten the "
+                     "rest).",
+    "hedge_vs_delta": "Stock position of each hedger against the model delta hedge on held-out path 0.",
+    "cumulative_cost": "Mean cumulative transaction cost over the episode.",
+    "attribution": "Mean P&L attribution per hedger (hedgegym.evaluation.rollout).",
+}
+
+
+def comparison_html(comparison: Comparison, figures: list[Path]) -> str:
+    """The comparison as ``report.html`` (``hedgegym.evaluation.html_report``): the metrics with 95% intervals (the
+    lowest Y highlighted), the limit report, the hedgers left out, every figure embedded, the config and command."""
+    from hedgegym.evaluation.html_report import ReportTable, figure_html, page, table_html
+
+    table, config = comparison.table, comparison.config
+    n_paths = len(comparison.evaluations[0].per_path)
+    best = str(table["y"].idxmin()) if table["y"].notna().any() else None
+    sections = [("Hedgers on the same held-out paths", (
+        f"<p class='note'>{len(table)} hedgers on {n_paths:,} held-out paths; currency unless stated; values with 95% "
+        "bootstrap intervals; lower is better for Y (the Cao–Hull objective E[cost] + 1.5 sd), RMSE, CVaR, "
+        "drawdown, cost and CBR (hedgegym.evaluation.metrics). Highlighted: the lowest Y.</p>"
+        + table_html(ReportTable(table, ("y", "rmse", "cvar_95", "std_pnl", "mean_pnl", "max_drawdown", "mean_cost",
+                                         "turnover", "cbr"), best=best))))]
+    if comparison.limits is not None:
+        limits = comparison.limits
+        shown = [c for c in limits.columns if not c.endswith("_breached") or c.startswith("drawdown")]
+        sections.append(("Risk limits", "<p class='note'>share of paths with a breach, breaches per path, mean time in "
+                         "breach and in alert (fractions of steps); VaR and CVaR of the loss (limits.md lists the "
+                         "limits).</p>" + table_html(ReportTable(limits, shown))))
+    if comparison.skipped:
+        items = "".join(f"<li><b>{html_escape(name)}</b>: {html_escape(reason)}</li>"
+                        for name, reason in comparison.skipped.items())
+        sections.append(("Left out", f"<ul>{items}</ul>"))
+    sections.append(("Figures", "".join(figure_html(path, _FIGURE_CAPTIONS.get(path.stem, "")) for path in figures)))
+    return page(f"{config.name}: hedgers compared", sections, _config_yaml(config), comparison.command)
+
+
+def _config_yaml(config: ExperimentConfig) -> str:
+    import yaml
+
+    return yaml.safe_dump(config.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
+
+
+def html_escape(text: object) -> str:
+    import html
+
+    return html.escape(str(text))
 
 
 def tuning_table(tuned: list) -> pd.DataFrame:
@@ -244,12 +313,18 @@ def _plots(comparison: Comparison, directory: Path) -> list[Path]:
     evaluations = comparison.evaluations
     styles = line_styles(len(evaluations))  # one per hedger, the same in every plot
     files = []
+    hedged = [e for e in evaluations if e.name != "no_hedge"] or evaluations  # the unhedged spike flattens the rest
+    files.append(_pnl_boxplot(evaluations, hedged, directory / "pnl_boxplot.png"))
+    files.append(_risk_cost_frontier(comparison.table, styles, [e.name for e in evaluations],
+                                     directory / "risk_cost_frontier.png"))
     figure, axis = plt.subplots(figsize=(8, 5))
-    everything = np.concatenate([e.per_path["pnl"].to_numpy() for e in evaluations])
+    everything = np.concatenate([e.per_path["pnl"].to_numpy() for e in hedged])
     bins = np.linspace(*np.percentile(everything, [0.5, 99.5]), 80)
     for e, style in zip(evaluations, styles, strict=True):
-        axis.hist(e.per_path["pnl"], bins=bins, histtype="step", label=e.name, density=True, **style)
-    axis.set(xlabel="hedged P&L at the end (currency)", ylabel="density", title="P&L distribution")
+        if e in hedged:
+            axis.hist(e.per_path["pnl"], bins=bins, histtype="step", label=e.name, density=True, **style)
+    left_out = " (no hedge left out)" if len(hedged) < len(evaluations) else ""
+    axis.set(xlabel="hedged P&L at the end (currency)", ylabel="density", title=f"P&L distribution{left_out}")
     axis.legend(fontsize=8)
     files.append(_save(figure, directory / "pnl_histogram.png"))
 
@@ -283,6 +358,46 @@ def _plots(comparison: Comparison, directory: Path) -> list[Path]:
     axis.legend(fontsize=8)
     files.append(_save(figure, directory / "attribution.png"))
     return files
+
+
+def _pnl_boxplot(evaluations: list[Evaluation], hedged: list[Evaluation], path: Path) -> Path:
+    """Horizontal box plots of each hedger's P&L (quartiles, 1st–99th percentile whiskers, the mean), on the range of
+    the hedged books (the unhedged box, much wider, runs off the edge and says so)."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 0.45 * len(evaluations) + 1.5))
+    data = [e.per_path["pnl"].to_numpy() for e in evaluations][::-1]
+    axis.boxplot(data, orientation="horizontal", whis=(1, 99), showfliers=False, showmeans=True,
+                 meanprops={"marker": "D", "markersize": 4, "markerfacecolor": "black", "markeredgecolor": "black"})
+    axis.set_yticks(np.arange(1, len(data) + 1), [e.name for e in evaluations][::-1], fontsize=8)
+    low, high = np.percentile(np.concatenate([e.per_path["pnl"].to_numpy() for e in hedged]), [0.5, 99.5])
+    pad = 0.08 * (high - low)
+    axis.set_xlim(low - pad, high + pad)
+    axis.axvline(0.0, color="0.6", linewidth=0.8)
+    clipped = " (no hedge runs beyond the range)" if len(hedged) < len(evaluations) else ""
+    axis.set(xlabel="hedged P&L at the end (currency)", title=f"P&L per hedger{clipped}")
+    return _save(figure, path)
+
+
+def _risk_cost_frontier(table: pd.DataFrame, styles: list[dict[str, object]], names: list[str], path: Path) -> Path:
+    """CVaR 95% of the loss against the mean transaction cost, one point per hedger with its 95% bootstrap intervals
+    as error bars; the unhedged book (no cost, large CVaR) is left out when others are there."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 5.5))
+    for name, style in zip(names, styles, strict=True):
+        if name == "no_hedge" and len(names) > 1:
+            continue
+        row = table.loc[name]
+        x, y = row["mean_cost"], row["cvar_95"]
+        xerr = [[x - row.get("mean_cost_low", x)], [row.get("mean_cost_high", x) - x]]
+        yerr = [[y - row.get("cvar_95_low", y)], [row.get("cvar_95_high", y) - y]]
+        axis.errorbar([x], [y], xerr=np.nan_to_num(xerr), yerr=np.nan_to_num(yerr), fmt="o", color=style["color"],
+                      capsize=3)
+        axis.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    axis.set(xlabel="mean transaction cost (currency)", ylabel="CVaR 95% of the loss (currency)",
+             title="risk against cost (lower left is better)")
+    return _save(figure, path)
 
 
 def _save(figure, path: Path) -> Path:
