@@ -812,13 +812,12 @@ def _dashboard_limits(experiment: ExperimentConfig, model: MarketModel, book: Bo
     from hedgegym.evaluation.rollout import evaluate
     from hedgegym.risk.dashboard import COLOURS, dashboard_path, plot_limits_through_time
     from hedgegym.risk.limits import ALERT, BREACH, desk_units
-    from hedgegym.risk.stress import format_amount, initial_variance, portfolio_greeks
+    from hedgegym.risk.stress import format_amount, portfolio_greeks
 
     interval = _monitoring(experiment)
-    variance = initial_variance(model)
     held, exposure = portfolio_greeks(model, book, positions, interval), portfolio_greeks(model, book, None, interval)
-    net = {g: desk_units(g, getattr(held, g), model, variance) for g in limits.greeks}
-    unhedged = {g: desk_units(g, getattr(exposure, g), model, variance) for g in limits.greeks}
+    net = {g: desk_units(g, getattr(held, g), model) for g in limits.greeks}
+    unhedged = {g: desk_units(g, getattr(exposure, g), model) for g in limits.greeks}
     result = Table(title=f"risk limits at t = 0: {escape(experiment.name)}", caption="desk units: Δ shares, Γ per "
                    "unit of spot, vega per vol point, Θ per trading day; alert at the limit's alert level")
     for column in ("greek", "net", "limit", "alert above", "status"):

@@ -283,8 +283,9 @@ def stress_command(
     console.print(_greeks_line("book today", desk_units(base.total)))
     result = Table(
         title=f"stress test: book {escape(positions.name)}, full revaluation (currency)",
-        caption="estimates: Δ–Γ = Δ·dS + ½Γ·dS²; +vega adds vega·vol shock; +Θ adds Θ·days/252; vol in vol points "
-        "(every strike's vol shifted); days: trading days before the shock is valued; Δ in shares, Γ in shares per "
+        caption="estimates: Δ–Γ = Δ·dS + ½Γ·dS²; +vega adds vega·vol shock; +Θ adds Θ per calendar day × days × "
+        "365/252; vol in vol points (every strike's vol shifted); days: trading days before the shock is valued, "
+        "1/252 year = 1.45 calendar days each (a 5-day week is 7.2 calendar days); Δ in shares, Γ in shares per "
         "1.00 of spot; stress.csv keeps every digit", box=box.SIMPLE_HEAD,
     )
     for column in ("scenario", "spot", "vol", "days", "ΔV", "Δ–Γ", "+vega", "+Θ", "Δ change", "Γ change", "loss"):

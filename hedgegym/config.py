@@ -367,6 +367,10 @@ class LimitsConfig(BaseModel):
             limit = getattr(self, greek)
             if limit is not None and limit.capital_fraction is not None and self.capital is None:
                 raise ValueError(f"{greek}.capital_fraction needs limits.capital (currency)")
+        greek_limits = [name for name in ("delta", "gamma", "vega", "theta") if getattr(self, name) is not None]
+        if self.penalty > 0 and not greek_limits:
+            raise ValueError("penalty needs at least one Greek limit (delta, gamma, vega, theta): the env penalises "
+                             "the Greek limits a step breaches")
         if not any(getattr(self, name) is not None for name in ("delta", "gamma", "vega", "theta", "var_95",
                                                                 "cvar_95", "max_drawdown")):
             raise ValueError("limits must set at least one limit (delta, gamma, vega, theta, var_95, cvar_95, "
@@ -581,6 +585,9 @@ class ExperimentConfig(BaseModel):
                 message = f"hedging.{message}"
             elif message.startswith("horizon"):
                 message = f"simulation.{message}"
+            message = re.sub(r"^book: positions\[(\d+)\]\.option\.|^book: positions\[(\d+)\]",
+                             lambda match: f"book.{match.group(1) or match.group(2)}" + (
+                                 "." if match.group(1) else ""), message)  # the config's own path: book.0
             raise ValueError(message) from None
         if not all(np.all(np.isfinite(field)) for field in (*book, *instruments)):
             raise ValueError("the book's or a hedge option's value or Greeks at t = 0 are not finite (overflow): "

@@ -46,7 +46,7 @@ def test_engine_setup_faults_are_refused_by_every_command_before_any_work(tmp_pa
                    "  - {strike: 100, maturity: 0.5, quantity: -1}\nsimulation: {n_paths: 100, n_steps: 4}\n")
     result = runner.invoke(app, [command, "--config", str(two)])
     assert result.exit_code == 2, result.output
-    assert "book: positions[0] expires at T = 0.2, between two rebalancing dates (dt = 0.125)" in _flat(result.output)
+    assert "book.0 expires at T = 0.2, between two rebalancing dates (dt = 0.125)" in _flat(result.output)
     early = tmp_path / "early.yaml"
     early.write_text("market: {model: gbm}\nbook: [{strike: 100, maturity: 0.25, quantity: -1}]\n"
                      "hedging: {hedge_options: [{strike: 100, maturity: 0.1}]}\n")

@@ -163,7 +163,7 @@ def test_every_market_parameter_refuses_booleans_non_finite_values_and_text(mode
 
 def test_engine_setup_checks_run_at_load_time():
     """The engine's own checks (same function, not a copy) refuse the config before any command builds one."""
-    with pytest.raises(ConfigError, match=re.escape("book: positions[0] expires at T = 0.2, between two rebalancing "
+    with pytest.raises(ConfigError, match=re.escape("book.0 expires at T = 0.2, between two rebalancing "
                                                     "dates")):
         parse_config({"book": [{"strike": 100, "maturity": 0.2, "quantity": -1},
                                {"strike": 100, "maturity": 0.5, "quantity": -1}], "simulation": {"n_steps": 4}})

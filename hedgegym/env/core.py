@@ -37,7 +37,7 @@ from hedgegym.env.features import (
 )
 from hedgegym.env.rewards import make_reward
 from hedgegym.pricing.greeks import FloatArray
-from hedgegym.risk.limits import ALERT, BREACH, desk_units
+from hedgegym.risk.limits import ALERT, BREACH, held_greeks
 
 __all__ = ["CoreFace", "HedgingCore"]
 
@@ -197,13 +197,7 @@ class HedgingCore:
         """Each limited Greek's level (``hedgegym.risk.limits``: within, alert, breach), (N,) int8, for the positions
         ``targets`` held over the coming step, valued at its start (as ``evaluate`` checks them)."""
         engine = self.engine
-        book, instruments = engine.book_greeks, engine.instrument_greeks
-        held, exposure = {}, {}
-        for greek in self.limits.greeks:
-            book_greek = getattr(book, greek)
-            held[greek] = desk_units(greek, book_greek + np.sum(targets * getattr(instruments, greek), axis=1),
-                                     engine.model, engine.variance)
-            exposure[greek] = desk_units(greek, book_greek, engine.model, engine.variance)
+        held, exposure = held_greeks(self.limits, engine.model, engine.book_greeks, engine.instrument_greeks, targets)
         return {greek: level for greek, (level, _) in self.limits.levels(held, exposure).items()}
 
     def infos(self) -> list[dict[str, Any]]:

@@ -46,7 +46,7 @@ from hedgegym.env.features import Scales, reference_volatility
 from hedgegym.evaluation.metrics import max_drawdown
 from hedgegym.market import SABR, Heston, HistoricalMarket, MarketModel, MarketPaths, ProxyVolatilityMarket
 from hedgegym.pricing.greeks import FloatArray
-from hedgegym.risk.limits import LimitMonitor, desk_units
+from hedgegym.risk.limits import LimitMonitor, held_greeks
 
 __all__ = ["ATTRIBUTION_TERMS", "Evaluation", "attribution_greeks", "check_agent_fits", "evaluate", "test_paths"]
 
@@ -219,14 +219,8 @@ def evaluate(
         if attribution:
             net = {g: getattr(book, g) + np.sum(targets * getattr(instruments, g), axis=1) for g in net_greeks}
             series["book_delta"][i] = book.delta
-        if monitor is not None and limits.greeks:
-            held, exposure = {}, {}
-            for greek in limits.greeks:  # the positions held over the step, valued at its start, in desk units
-                book_greek = getattr(book, greek)
-                held[greek] = desk_units(greek, book_greek + np.sum(targets * getattr(instruments, greek), axis=1),
-                                         engine.model, engine.variance)
-                exposure[greek] = desk_units(greek, book_greek, engine.model, engine.variance)
-            monitor.observe(i, held, exposure)
+        if monitor is not None and limits.greeks:  # the positions held over the step, valued at its start
+            monitor.observe(i, *held_greeks(limits, engine.model, book, instruments, targets))
         outcome = engine.step(targets)
         if attribution:
             prices_after = engine.instrument_path.price[i + 1]

@@ -201,15 +201,20 @@ def plot_limits_through_time(series: Mapping[str, np.ndarray], limits, times: np
         net = np.asarray(series[f"limit_net_{greek}"])[:, sample]
         bound = np.asarray(series[f"limit_bound_{greek}"])[:, sample]
         alert = limits.greeks[greek].alert * bound
-        axis.step(days, net, where="post", color="#1565c0", linewidth=1.4, label=f"net {greek}")
+        step = days[1] - days[0] if len(days) > 1 else 1.0
+        edges = np.append(days, days[-1] + step)  # the last value is held over the last step too
+
+        def held(values: np.ndarray) -> np.ndarray:
+            return np.append(values, values[-1])
+
+        axis.step(edges, held(net), where="post", color="#1565c0", linewidth=1.4, label=f"net {greek}")
         for sign in (1.0, -1.0):
-            axis.step(days, sign * bound, where="post", color=COLOURS["red"], linestyle="--", linewidth=1.0,
+            axis.step(edges, held(sign * bound), where="post", color=COLOURS["red"], linestyle="--", linewidth=1.0,
                       label="limit" if sign > 0 else None)
-            axis.step(days, sign * alert, where="post", color=COLOURS["yellow"], linestyle=":", linewidth=1.0,
+            axis.step(edges, held(sign * alert), where="post", color=COLOURS["yellow"], linestyle=":", linewidth=1.0,
                       label="alert" if sign > 0 else None)
         breach = np.asarray(series[f"limit_level_{greek}"])[:, sample] == BREACH
         if breach.any():
-            step = days[1] - days[0] if len(days) > 1 else 1.0
             for start in days[breach]:
                 axis.axvspan(start, start + step, color=COLOURS["red"], alpha=0.12, linewidth=0)
         axis.axhline(0.0, color="0.6", linewidth=0.6)

@@ -14,8 +14,8 @@ engine's)::
     delta   shares                              (units of the underlying)
     gamma   shares per unit of spot
     vega    currency per vol point               (0.01 of the model's volatility input: σ, SABR α, a data market's
-                                                 volatility proxy; Heston: ∂V/∂v · 2√v · 0.01, per point of √v)
-    theta   currency per trading day             (1/252 year, the engine's day)
+                                                 volatility proxy; Heston: ∂V/∂v · 2σ₀ · 0.01 at σ₀ = √v₀)
+    theta   currency per trading day             (1/252 year, whatever the config's step)
 
 A limit's bound at a node is the tightest of those it sets::
 
@@ -57,6 +57,7 @@ __all__ = [
     "Limits",
     "describe_limits",
     "desk_units",
+    "held_greeks",
     "limit_markdown",
     "limit_table",
 ]
@@ -162,6 +163,9 @@ class Limits:
                 np.isfinite(penalty) and penalty >= 0):
             raise ValueError(f"limits.penalty must be a finite number >= 0, got {penalty!r}")
         object.__setattr__(self, "penalty", float(penalty))
+        if self.penalty > 0 and not self.greeks:
+            raise ValueError("limits.penalty needs at least one Greek limit: the env penalises the Greek limits a step "
+                             "breaches")
 
     @property
     def required_greeks(self) -> frozenset[str]:
@@ -192,18 +196,19 @@ class Limits:
         return count
 
 
-def desk_units(greek: str, values: FloatArray, model: MarketModel, variance: FloatArray | None = None) -> FloatArray:
+def desk_units(greek: str, values: FloatArray, model: MarketModel) -> FloatArray:
     """A Greek from the engine's units (vega per 1.00 of the volatility input, theta per year) to ``DESK_UNITS``.
 
     Args:
         greek: one of ``LIMIT_GREEKS``.
         values: the Greek in the engine's units, any shape.
-        model: the market model (Heston's vega is per unit of variance v).
-        variance: the variance state at the same nodes (Heston: v, broadcastable to ``values``); read only for
-            Heston's vega: ∂V/∂σ = ∂V/∂v · 2√v with σ = √v.
+        model: the market model. Heston's vega is per unit of variance v: per vol point it is converted at the
+            model's reference volatility σ₀ = √v₀ (floor 1%), ∂V/∂σ = ∂V/∂v · 2σ₀ — a fixed unit, as the env's
+            vega features use, so that a limit does not switch off where the simulated variance touches 0
+            (∂V/∂v · 2√v would be 0 there whatever the exposure).
 
     Returns: the Greek per share (Δ), per unit of spot (Γ), per vol point (vega, ×0.01), per trading day (Θ, /252).
-    Raises: ``ValueError`` for an unknown Greek, or Heston's vega without ``variance``.
+    Raises: ``ValueError`` for an unknown Greek.
     """
     values = np.asarray(values, dtype=np.float64)
     if greek in ("delta", "gamma"):
@@ -213,10 +218,22 @@ def desk_units(greek: str, values: FloatArray, model: MarketModel, variance: Flo
     if greek != "vega":
         raise ValueError(f"greek must be one of {', '.join(LIMIT_GREEKS)}, got {greek!r}")
     if isinstance(model, Heston):
-        if variance is None:
-            raise ValueError("variance is needed for Heston's vega (per unit of variance v)")
-        return values * 2.0 * np.sqrt(np.maximum(np.asarray(variance, dtype=np.float64), 0.0)) * 0.01
+        return values * 2.0 * max(float(np.sqrt(model.initial_variance)), 0.01) * 0.01
     return values * 0.01  # σ, SABR's α, a proxy's σ: moved by vol points as in hedgegym.risk.stress.bump_volatility
+
+
+def held_greeks(limits: Limits, model: MarketModel, book, instruments, positions: FloatArray
+                ) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
+    """The limited Greeks, in desk units, of book + ``positions`` (N, k) and of the book alone, at one node.
+
+    ``book``, ``instruments``: the engine's ``book_greeks`` (fields (N,)) and ``instrument_greeks`` (fields (N, k),
+    per unit held). Returns ``(held, exposure)``: {greek: (N,)} each — what ``Limits.levels`` reads."""
+    held, exposure = {}, {}
+    for greek in limits.greeks:
+        own = getattr(book, greek)
+        held[greek] = desk_units(greek, own + np.sum(positions * getattr(instruments, greek), axis=1), model)
+        exposure[greek] = desk_units(greek, own, model)
+    return held, exposure
 
 
 class LimitMonitor:
@@ -248,7 +265,8 @@ class LimitMonitor:
         """Columns per limited Greek g: ``breaches_<g>``, ``steps_in_breach_<g>``, ``steps_in_alert_<g>``,
         ``time_in_breach_<g>`` and ``time_in_alert_<g>`` (fractions of steps; alert counts alert or breach); with a
         drawdown limit, ``drawdown_breached`` (bool) and
-        ``time_in_breach_drawdown`` (fraction of the T + 1 nodes). ``wealth``: (T + 1, N) marked-to-market."""
+        ``time_in_breach_drawdown`` (fraction of the T steps whose end is in breach). ``wealth``: (T + 1, N),
+        marked to market."""
         columns: dict[str, np.ndarray] = {}
         for greek, level in self.level.items():
             breach = level == BREACH
@@ -261,7 +279,7 @@ class LimitMonitor:
         if self.limits.max_drawdown is not None:
             wealth = np.asarray(wealth, dtype=np.float64)
             drawdown = np.maximum.accumulate(wealth, axis=0) - wealth
-            over = drawdown > self.limits.max_drawdown
+            over = drawdown[1:] > self.limits.max_drawdown  # the end of each step (node 0 has no drawdown)
             columns["drawdown_breached"] = over.any(axis=0)
             columns["time_in_breach_drawdown"] = over.mean(axis=0)
         return pd.DataFrame(columns)

@@ -94,6 +94,7 @@ def test_breach_count_sums_over_greeks():
         (lambda: Limits({"vega": GreekLimit(capital_fraction=0.01)}), "limits.vega.capital_fraction needs"),
         (lambda: Limits(var_95=0.0), "limits.var_95 must be a finite number > 0"),
         (lambda: Limits(penalty=-0.1), "limits.penalty must be a finite number >= 0"),
+        (lambda: Limits(var_95=100.0, penalty=0.5), "limits.penalty needs at least one Greek limit"),
     ],
 )
 def test_bad_limits_are_refused_by_name(build, message):
@@ -111,7 +112,8 @@ def test_desk_units_of_gbm_greeks():
 
 
 def test_heston_vega_per_vol_point_matches_a_repricing_at_one_more_point_of_sqrt_v0():
-    """∂V/∂v · 2√v · 0.01 against the change of the Heston price when √v₀ rises by 0.01 (central difference)."""
+    """At inception (v = v₀) the desk vega ∂V/∂v · 2√v₀ · 0.01 is the change of the Heston price when √v₀ rises by
+    0.01 (central difference); later nodes use the same unit, σ₀ = √v₀, whatever the simulated variance."""
     model = Heston(spot=100.0, initial_variance=0.0625, long_run_variance=0.04, mean_reversion=1.5, vol_of_vol=0.4,
                    correlation=-0.6, rate=0.01)
     book = Book.short_straddle(100.0, 0.5, contracts=5)
@@ -122,9 +124,9 @@ def test_heston_vega_per_vol_point_matches_a_repricing_at_one_more_point_of_sqrt
 
     per_point = (value(sigma + h) - value(sigma - h)) / (2 * h) * 0.01
     vega = portfolio_greeks(model, book).vega
-    assert desk_units("vega", vega, model, model.initial_variance) == pytest.approx(per_point, rel=1e-5)
-    with pytest.raises(ValueError, match="variance is needed"):
-        desk_units("vega", vega, model)
+    assert desk_units("vega", vega, model) == pytest.approx(per_point, rel=1e-5)
+    # a node where the variance touched 0 keeps the unit: a limit does not switch off there
+    assert desk_units("vega", np.array([vega, vega]), model)[1] == pytest.approx(per_point, rel=1e-5)
 
 
 # ------------------------------------------------------------------------------------------ per-path statistics
@@ -144,7 +146,7 @@ def test_monitor_counts_entries_into_breach_and_time_in_breach_and_alert():
     np.testing.assert_allclose(table["time_in_alert_delta"], [0.8, 0.0])
     # path 0 falls 4 from its peak of 2 (nodes 2: drawdown 4 > 3); path 1 at most 2
     assert table["drawdown_breached"].tolist() == [True, False]
-    np.testing.assert_allclose(table["time_in_breach_drawdown"], [1 / 6, 0.0])
+    np.testing.assert_allclose(table["time_in_breach_drawdown"], [1 / 5, 0.0])  # of the 5 steps, as the Greeks
 
 
 # ------------------------------------------------------------------------------------------ evaluation
@@ -222,6 +224,7 @@ def test_env_without_greek_limits_has_no_limit_info():
         ({"delta": {"absolute": 10, "alert": 1.2}}, "limits.delta.alert"),
         ({"rho": {"absolute": 1}}, "limits.rho"),
         ({"delta": {"absolute": -5}}, "limits.delta.absolute"),
+        ({"var_95": 600, "penalty": 1.0}, "penalty needs at least one Greek limit"),
     ],
 )
 def test_config_refuses_bad_limits_by_field(limits, message):
