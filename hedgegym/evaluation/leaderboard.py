@@ -449,8 +449,8 @@ def markdown_report(board: Leaderboard) -> str:
 
 
 def write_leaderboard(board: Leaderboard, directory: str | Path) -> list[Path]:
-    """Write ``leaderboard.csv``, ``leaderboard.md``, ``iqm_y.png`` and ``probability_of_improvement.png`` into a new
-    (or empty) ``directory``, all at once; the paths written.
+    """Write ``leaderboard.csv``, ``leaderboard.md``, ``iqm_y.png``, ``probability_of_improvement.png`` and
+    ``report.html`` into a new (or empty) ``directory``, all at once; the paths written.
 
     Raises ``hedgegym.output.OutputDirError`` (a ``ValueError``) before writing anything when ``directory`` is a
     file, a non-empty directory or cannot be written: results are never overwritten.
@@ -458,13 +458,45 @@ def write_leaderboard(board: Leaderboard, directory: str | Path) -> list[Path]:
     from hedgegym.output import atomic_directory
 
     final = Path(directory)
-    names = ["leaderboard.csv", "leaderboard.md", "iqm_y.png", "probability_of_improvement.png"]
+    names = ["leaderboard.csv", "leaderboard.md", "iqm_y.png", "probability_of_improvement.png", "report.html"]
     with atomic_directory(final) as temporary:
         board.table.to_csv(temporary / names[0], index=False, float_format="%.10g")
         (temporary / names[1]).write_text(markdown_report(board))
         _plot_iqm(board, temporary / names[2])
         _plot_improvement(board, temporary / names[3])
+        (temporary / names[4]).write_text(leaderboard_html(board, [temporary / names[2], temporary / names[3]]))
     return [final / name for name in names]
+
+
+def leaderboard_html(board: Leaderboard, figures: list[Path]) -> str:
+    """The leaderboard as ``report.html`` (``hedgegym.evaluation.html_report``): the IQM table over tasks and one per
+    task, each value with its 95% stratified bootstrap interval (the lowest Y highlighted), the figures, the notes."""
+    import html
+
+    from hedgegym.evaluation.html_report import ReportTable, figure_html, page, table_html
+
+    columns = ("n_runs", "y_pct", "cvar_95_pct", "rmse_pct", "max_drawdown_pct", "cbr", "p_vs_best_classical")
+    formats = {"n_runs": ",d"}
+    sections = []
+    table = board.table
+    for scope, task in [("all tasks", None), *(("task", name) for name in sorted(table["task"].dropna().unique()
+                                                                                 if "task" in table else []))]:
+        rows = table[table["scope"] == scope] if task is None else table[(table["scope"] == "task")
+                                                                         & (table["task"] == task)]
+        if rows.empty:
+            continue
+        frame = rows.sort_values("y_pct", na_position="last").set_index("hedger")
+        best = str(frame["y_pct"].idxmin()) if frame["y_pct"].notna().any() else None
+        heading = "IQM over all tasks" if task is None else f"Task {task}"
+        sections.append((heading, table_html(ReportTable(frame, [c for c in columns if c in frame], caption=(
+            "IQM over runs (% of the premium for the _pct columns; lower is better), 95% stratified bootstrap "
+            "intervals; p_vs_best_classical: probability of improvement over the best classical rule"),
+            best=best, formats=formats))))
+    sections.append(("Figures", "".join(figure_html(path) for path in figures)))
+    notes = board.notes or ["none: every classical row agrees across the trials of its task"]
+    sections.append(("Notes", "<ul>" + "".join(f"<li>{html.escape(note)}</li>" for note in notes) + "</ul>"))
+    sweeps = ", ".join(sorted({summary.sweep for summary in board.summaries}))
+    return page(f"Leaderboard: {sweeps}", sections)
 
 
 def _plot_iqm(board: Leaderboard, path: Path) -> None:

@@ -69,3 +69,15 @@ def test_compare_terminal_table_shows_the_chosen_metrics_and_refuses_unknown_one
     assert (tmp_path / "out" / "report.html").is_file()
     result = runner.invoke(app, ["compare", "-c", str(config), "--paths", "50", "--metrics", "rmse,sharp"])
     assert result.exit_code == 2 and "unknown metric 'sharp'" in result.output and "sharpe" in result.output
+
+
+def test_leaderboard_writes_a_report_with_its_tables_and_figures(tmp_path):
+    from hedgegym.evaluation.leaderboard import build_leaderboard, read_summaries, write_leaderboard
+
+    source = Path(__file__).resolve().parents[2] / "benchmarks" / "sweeps" / "sac_heston_residual"
+    board = build_leaderboard(read_summaries(source), reps=200)
+    written = write_leaderboard(board, tmp_path / "board")
+    report = (tmp_path / "board" / "report.html").read_text()
+    assert tmp_path / "board" / "report.html" in written
+    assert report.count("data:image/png;base64,") == 2
+    assert "IQM over all tasks" in report and "Task heston_straddle" in report and "<td>sac</td>" in report

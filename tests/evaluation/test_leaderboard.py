@@ -303,7 +303,7 @@ def test_outputs_are_written_once_and_never_overwritten(summaries, tmp_path):
     out = tmp_path / "out"
     written = write_leaderboard(board, out)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written) == [
-        "iqm_y.png", "leaderboard.csv", "leaderboard.md", "probability_of_improvement.png"]
+        "iqm_y.png", "leaderboard.csv", "leaderboard.md", "probability_of_improvement.png", "report.html"]
     csv = pd.read_csv(out / "leaderboard.csv")
     assert cell(csv, "gbm_20d", "ppo", "y_pct") == pytest.approx(44 / 3)
     before = (out / "leaderboard.md").read_text()
