@@ -254,19 +254,12 @@ def _metric_list(metrics: str) -> tuple[str, ...]:
     return chosen
 
 
-def _figure(value: float, digits: int) -> str:
-    """``value`` to ``digits`` significant digits with thousands separators and no exponent: 10,580 not 1.058e+04,
-    0.00053 not 5.3e-04 (beyond 1e15 or below 1e-6 the exponent form stays)."""
-    if value == 0 or not 1e-6 <= abs(value) < 1e15:
-        return f"{value:,.{digits}g}"
-    places = digits - 1 - int(np.floor(np.log10(abs(value))))  # negative: round to tens, hundreds, …
-    return f"{round(value, places):,.{max(0, places)}f}"
-
-
 def _comparison_table(table: pd.DataFrame, metrics: tuple[str, ...], title: str) -> Table:
     """A comparison (``Comparison.table``) as a rich table of ``metrics``: each cell the value ± half the width of its
     95% bootstrap interval (4 significant digits: the files keep every digit and the interval's ends), rows in the
     table's order, one line per hedger for the default metrics on a 120-column terminal."""
+    from hedgegym.evaluation.html_report import significant
+
     result = Table(title=escape(title), caption="value ± half the 95% bootstrap interval (results.csv: its ends); "
                    "currency unless stated (hedgegym.evaluation.metrics); lower is better for y, rmse, cvar, drawdown, "
                    "cost, cbr")
@@ -279,9 +272,9 @@ def _comparison_table(table: pd.DataFrame, metrics: tuple[str, ...], title: str)
         cells = []
         for metric in metrics:
             value, low, high = (row.get(f"{metric}{suffix}", np.nan) for suffix in ("", "_low", "_high"))
-            cell = "—" if not np.isfinite(value) else _figure(value, 4)
+            cell = "—" if not np.isfinite(value) else significant(value, 4)
             if np.isfinite(value) and np.isfinite(low) and np.isfinite(high):
-                cell += f" ±{_figure((high - low) / 2, 2)}"
+                cell += f" ±{significant((high - low) / 2, 2)}"
             cells.append(cell)
         if len(result.columns) > len(metrics) + 1:
             cells.append(f"{int(row['fallback_steps']):,}")

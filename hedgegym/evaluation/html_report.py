@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["ReportTable", "figure_html", "page", "table_html", "versions"]
+__all__ = ["ReportTable", "figure_html", "page", "significant", "table_html", "versions"]
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -51,19 +51,28 @@ class ReportTable:
     formats: dict[str, str] = field(default_factory=dict)  # column → format spec (default: 4 significant digits)
 
 
+def significant(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits with thousands separators and no exponent: 10,580 not 1.058e+04,
+    0.00053 not 5.3e-04 (beyond 1e15 or below 1e-6 the exponent form stays)."""
+    if value == 0 or not 1e-6 <= abs(value) < 1e15:
+        return f"{value:,.{digits}g}"
+    places = digits - 1 - int(np.floor(np.log10(abs(value))))  # negative: round to tens, hundreds, …
+    return f"{round(value, places):,.{max(0, places)}f}"
+
+
 def _cell(value: object, spec: str | None) -> str:
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     if isinstance(value, int | float | np.integer | np.floating):
         if not np.isfinite(value):
             return "—"
-        return format(value, spec) if spec else f"{value:,.4g}"
+        return format(value, spec) if spec else significant(float(value), 4)
     return html.escape(str(value))
 
 
 def table_html(table: ReportTable) -> str:
-    """An HTML ``<table>``: the index as the first column, each value with its 95% interval (when present) in a
-    smaller grey ``[low, high]``."""
+    """An HTML ``<table>``: the index as the first column, each value with its 95% interval (when present) below it
+    in a smaller grey ``[low, high]``; numbers to 4 significant digits (``significant``) unless ``formats`` says."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in (table.frame.index.name or "", *table.columns))
     rows = []
     for name, row in table.frame.iterrows():
@@ -73,7 +82,7 @@ def table_html(table: ReportTable) -> str:
             text = _cell(row.get(column, np.nan), spec)
             low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
             if low is not None and high is not None and np.isfinite(low) and np.isfinite(high) and text != "—":
-                text += f' <span class="ci">[{_cell(low, spec)}, {_cell(high, spec)}]</span>'
+                text += f'<br><span class="ci">[{_cell(low, spec)}, {_cell(high, spec)}]</span>'
             cells.append(f"<td>{text}</td>")
         css = ' class="best"' if table.best is not None and str(name) == table.best else ""
         rows.append(f"<tr{css}>{''.join(cells)}</tr>")

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hedgegym.cli import _figure, app
+from hedgegym.cli import app
 from hedgegym.config import parse_config
-from hedgegym.evaluation.html_report import ReportTable, page, table_html
+from hedgegym.evaluation.html_report import ReportTable, page, significant, table_html
 from hedgegym.evaluation.reports import compare, write_outputs
 
 SMALL = {"name": "report_check", "market": {"model": "gbm"}, "book": [{"strike": 100, "maturity": 0.1,
@@ -29,7 +29,7 @@ def test_page_is_self_contained_and_escapes_user_text():
     assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
     assert "a &lt;b&gt; title" in text and "a&amp;b.yaml" in text and "name: &lt;x&gt;" in text
     assert re.search(r"(src|href)=['\"](https?:)?//", text) is None  # nothing fetched from elsewhere
-    assert '<tr class="best">' in text and "[1, 2]" in text
+    assert '<tr class="best">' in text and "[1.000, 2.000]" in text
 
 
 def test_compare_writes_a_report_with_every_figure_embedded(tmp_path):
@@ -53,7 +53,7 @@ def test_compare_writes_a_report_with_every_figure_embedded(tmp_path):
     (-280.14, 4, "-280.1"), (0.0, 2, "0"), (np.float64(1.5e16), 2, "1.5e+16"),
 ])
 def test_terminal_figures_have_no_exponent_in_the_usual_range(value, digits, text):
-    assert _figure(value, digits) == text
+    assert significant(value, digits) == text
 
 
 def test_compare_terminal_table_shows_the_chosen_metrics_and_refuses_unknown_ones(tmp_path):
