@@ -61,7 +61,7 @@ class GreekNeutralHedger(Hedger):
 
     Raises:
         ValueError: unknown Greeks, Greeks not starting with delta, or limits out of range; at ``reset``, fewer
-        listed options than the Greeks need.
+            listed options than the Greeks need.
     """
 
     def __init__(

@@ -128,8 +128,8 @@ class CostModel(ABC):
             prices: unit price of each instrument (currency per share / per contract), same shape as ``trades``.
 
         Raises:
-            ValueError naming ``trades`` (not finite, bad shape), ``prices`` (negative, not finite, bad shape) or the
-            model's parameter (length differs from k).
+            ValueError: naming ``trades`` (not finite, bad shape), ``prices`` (negative, not finite, bad shape) or the
+                model's parameter (length differs from k).
 
         Shape: (N,).
         """

@@ -202,7 +202,7 @@ def black_scholes_pricer(
         dividend: continuously compounded dividend yield per year (any finite value).
 
     Raises:
-        ValueError naming ``volatility``, ``rate`` or ``dividend`` when out of range or not finite.
+        ValueError: naming ``volatility``, ``rate`` or ``dividend`` when out of range or not finite.
     """
 
     def normalise(array: FloatArray) -> float | FloatArray:

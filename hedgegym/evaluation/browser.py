@@ -66,7 +66,7 @@ def render(page: str | Path, screenshot: str | Path | None = None, window: tuple
 
     Raises:
         FileNotFoundError: no Chromium (``find_chromium``) or no ``page``; ``subprocess.CalledProcessError`` /
-        ``TimeoutExpired`` when the browser fails; ``ValueError`` when the probe's attributes are missing.
+            ``TimeoutExpired`` when the browser fails; ``ValueError`` when the probe's attributes are missing.
     """
     chromium = chromium or find_chromium()
     if chromium is None:

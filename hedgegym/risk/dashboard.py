@@ -89,7 +89,7 @@ def greek_dashboard(portfolio: Greeks, book: Greeks, targets: Mapping[str, float
         (max(|target|, |book|)), ``deviation`` (fraction, may be inf), ``status`` (green / yellow / red).
 
     Raises:
-        ValueError naming an unknown target key or a non-finite target.
+        ValueError: naming an unknown target key or a non-finite target.
     """
     targets = dict(targets or {})
     unknown = sorted(set(targets) - set(DASHBOARD_GREEKS))
@@ -122,7 +122,7 @@ def plot_dashboard(table: pd.DataFrame, path: str | Path, title: str = "Greeks v
     (no pyplot, no global backend change).
 
     Raises:
-        FileExistsError when ``path`` exists (the file is opened exclusively: never overwritten).
+        FileExistsError: when ``path`` exists (the file is opened exclusively: never overwritten).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -176,8 +176,8 @@ def plot_limits_through_time(series: Mapping[str, np.ndarray], limits, times: np
         sample: which path of the series (column) to draw.
 
     Raises:
-        ValueError when ``limits`` has no Greek limit or ``series`` lacks one's series; FileExistsError when ``path``
-        exists (never overwritten).
+        ValueError: when ``limits`` has no Greek limit or ``series`` lacks one's series; FileExistsError when ``path``
+            exists (never overwritten).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

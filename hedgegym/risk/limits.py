@@ -135,7 +135,7 @@ class Limits:
             (≥ 0; 0: none).
 
     Raises:
-        ValueError naming the field: an unknown Greek, a non-positive limit, a ``capital_fraction`` without capital.
+        ValueError: naming the field: an unknown Greek, a non-positive limit, a ``capital_fraction`` without capital.
     """
 
     greeks: Mapping[str, GreekLimit] = field(default_factory=dict)

@@ -125,7 +125,7 @@ class MarketInputs:
         dividend: continuous dividend yield, per year (finite).
 
     Raises:
-        ValueError naming the field (spot ≤ 0, a datetime or text for the date, a non-finite number, vol ≤ 0).
+        ValueError: naming the field (spot ≤ 0, a datetime or text for the date, a non-finite number, vol ≤ 0).
     """
 
     valuation_date: date
@@ -162,8 +162,8 @@ def market_inputs(book: PositionsBook, *, valuation_date: date | None = None, sp
     default to 0.
 
     Raises:
-        MissingMarketInputs (a ValueError) naming every required input that is missing; the checks of
-        ``MarketInputs``.
+        MissingMarketInputs: (a ValueError) naming every required input that is missing; the checks of
+        MarketInputs: .
     """
     chosen: dict[str, object] = dict(book.market)
     overrides = {"valuation_date": valuation_date, "spot": spot, "volatility": volatility, "rate": rate,
@@ -190,7 +190,7 @@ class OptionLine:
         where: where the line was read (file, line), prefixed to error messages.
 
     Raises:
-        ValueError prefixed by ``where``, naming the field.
+        ValueError: prefixed by ``where``, naming the field.
     """
 
     call: bool
@@ -510,9 +510,9 @@ def read_positions(path: str | Path) -> PositionsBook:
     """Read a positions file: YAML (``.yaml``, ``.yml``) or CSV (``.csv``), format in the module docstring.
 
     Raises:
-        ValueError naming the file, the line and the field for anything malformed: an unknown instrument or field,
-        a missing strike/expiry/quantity, a strike ≤ 0, a non-number, a vol ≤ 0, a duplicate YAML key or CSV
-        column, a hedge with a quantity, an unknown file type; FileNotFoundError (an OSError) when it is missing.
+        ValueError: naming the file, the line and the field for anything malformed: an unknown instrument or field,
+            a missing strike/expiry/quantity, a strike ≤ 0, a non-number, a vol ≤ 0, a duplicate YAML key or CSV
+            column, a hedge with a quantity, an unknown file type; FileNotFoundError (an OSError) when it is missing.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -547,7 +547,7 @@ def write_positions(book: PositionsBook, path: str | Path, market: MarketInputs 
     """Write ``positions_data(book, market)`` as YAML to ``path`` (a new file).
 
     Raises:
-        FileExistsError when ``path`` exists (the file is opened exclusively: never overwritten).
+        FileExistsError: when ``path`` exists (the file is opened exclusively: never overwritten).
     """
     path = Path(path)
     text = yaml.dump(positions_data(book, market), Dumper=_PlainDumper, sort_keys=False, default_flow_style=None,
@@ -651,8 +651,8 @@ def value_book(book: PositionsBook, market: MarketInputs) -> BookValuation:
     shares × spot with Δ = shares.
 
     Raises:
-        ValueError naming the line: an option expiring on or before the valuation date, an expiry the volatility
-        surface does not quote.
+        ValueError: naming the line: an option expiring on or before the valuation date, an expiry the volatility
+            surface does not quote.
     """
     tau, vols, price, line = _line_greeks(book, market)
     desk = {name: np.asarray(values) for name, values in zip(
@@ -694,7 +694,7 @@ def stress_book(book: PositionsBook, market: MarketInputs, scenarios: Sequence[S
 
     Raises:
         ValueError: no scenarios, a non-``Scenario``, a vol shock that makes a volatility ≤ 0 (naming the scenario),
-        and ``value_book``'s errors.
+            and ``value_book``'s errors.
     """
     scenarios = tuple(scenarios)
     if not scenarios:

@@ -163,8 +163,8 @@ def parse_scenarios(data: object, source: str = "scenarios") -> tuple[Scenario, 
     that list under ``scenarios``).
 
     Raises:
-        ValueError naming the entry and field, e.g. ``scenarios[1].spot is not a scenario field; allowed: name,
-        spot_shock, vol_shock``; names must be unique.
+        ValueError: naming the entry and field, e.g. ``scenarios[1].spot is not a scenario field; allowed: name,
+            spot_shock, vol_shock``; names must be unique.
     """
     if isinstance(data, Mapping) and set(data) == {"scenarios"}:
         data = data["scenarios"]
@@ -240,8 +240,8 @@ def bump_volatility(model: MarketModel, shift: float) -> MarketModel:
     long-run variance to (√v + shift)²; SABR: α + shift. The model's own validation re-runs on the copy.
 
     Raises:
-        ValueError when the bumped volatility would be negative (or α ≤ 0), or the model cannot be bumped (a
-        regime-switching model driven by a ``volatility_rule``, an unknown model class).
+        ValueError: when the bumped volatility would be negative (or α ≤ 0), or the model cannot be bumped (a
+            regime-switching model driven by a ``volatility_rule``, an unknown model class).
     """
     shift = float(shift)
     if not np.isfinite(shift):
@@ -348,8 +348,8 @@ def initial_hedge(
             ``hedging.position_limit``).
 
     Raises:
-        ValueError for an unknown ``mode``, ``"greeks"`` without listed options, or a barrier book without
-        ``monitoring_interval``.
+        ValueError: for an unknown ``mode``, ``"greeks"`` without listed options, or a barrier book without
+            ``monitoring_interval``.
     """
     from hedgegym.baselines import DeltaHedger, GreekNeutralHedger
 
@@ -443,8 +443,8 @@ def stress_test(
         ``loss`` = max(−ΔV, 0); formulas and units in the module docstring.
 
     Raises:
-        ValueError for an empty scenario list, a non-``Scenario`` entry, a scenario whose days reach the book's
-        maturity, or a model that cannot be shocked.
+        ValueError: for an empty scenario list, a non-``Scenario`` entry, a scenario whose days reach the book's
+            maturity, or a model that cannot be shocked.
     """
     scenarios = tuple(scenarios)
     if not scenarios:
@@ -539,7 +539,7 @@ def write_stress_outputs(table: pd.DataFrame, directory: str | Path, title: str 
     error or Ctrl-C before then leaves nothing behind).
 
     Raises:
-        FileExistsError when either file exists: results are never overwritten.
+        FileExistsError: when either file exists: results are never overwritten.
     """
     directory = Path(directory)
     paths = (directory / "stress.csv", directory / "stress.md")

@@ -197,10 +197,10 @@ def solve_trades(
         position_limits: a cap on |contracts| per listed option (same order); ``None``: no cap.
 
     Raises:
-        ValueError naming the argument: unknown Greeks, Greeks not starting with delta or needing more options
-        than given, a Greek to hit missing from ``book``, negative cost rates, a cost on an instrument without a
-        price, a cap list of the wrong length. ``ArithmeticError`` if the solved trades miss a target they claim to
-        hit (a solver defect, never expected).
+        ValueError: naming the argument: unknown Greeks, Greeks not starting with delta or needing more options
+            than given, a Greek to hit missing from ``book``, negative cost rates, a cost on an instrument without a
+            price, a cap list of the wrong length. ``ArithmeticError`` if the solved trades miss a target they claim to
+            hit (a solver defect, never expected).
     """
     options = tuple(options)
     for index, option in enumerate(options):
@@ -282,7 +282,7 @@ def book_trades(
 
     Raises:
         ValueError: those of ``value_book`` (for the book and the hedges) and of ``solve_trades``; a
-        ``position_limit`` ≤ 0.
+            ``position_limit`` ≤ 0.
     """
     if isinstance(position_limit, bool) or np.isnan(position_limit) or position_limit <= 0:
         raise ValueError(f"position_limit must be > 0 (inf: no cap), got {position_limit!r}")
@@ -304,7 +304,7 @@ def apply_trades(book: PositionsBook, plan: TradePlan) -> PositionsBook:
     stock, then each hedge option with the traded contracts); hedges and market inputs unchanged.
 
     Raises:
-        ValueError when the plan does not have one row for the stock and one per hedge of ``book``.
+        ValueError: when the plan does not have one row for the stock and one per hedge of ``book``.
     """
     quantities = plan.trades["quantity"].to_numpy(dtype=np.float64)
     if quantities.size != 1 + len(book.hedges) or list(plan.trades["instrument"][1:]) != [h.label for h in

@@ -61,7 +61,7 @@ class VolatilitySurface:
     Build from a mapping with ``from_smile`` / ``from_expiries``, or from a YAML value with ``parse``.
 
     Raises:
-        ValueError naming the field: none or several of the three given, a vol ≤ 0, a strike ≤ 0 or repeated.
+        ValueError: naming the field: none or several of the three given, a vol ≤ 0, a strike ≤ 0 or repeated.
     """
 
     flat: float | None = None
@@ -106,8 +106,8 @@ class VolatilitySurface:
         smile) or ``{expiry: {strike: vol}}`` (dates as keys: per expiry).
 
         Raises:
-            ValueError naming ``where``: keys that mix numbers and dates, a smile that is not a mapping, and the
-            checks of the class.
+            ValueError: naming ``where``: keys that mix numbers and dates, a smile that is not a mapping, and the
+                checks of the class.
         """
         if isinstance(data, Mapping):
             if not data:
@@ -149,8 +149,8 @@ class VolatilitySurface:
             where: each option's label for error messages (n,); default ``option 1``, ``option 2``, ….
 
         Raises:
-            ValueError naming the option: with a per-expiry surface, an expiry that is not quoted (the quoted
-            expiries are listed) or a line without an expiry date.
+            ValueError: naming the option: with a per-expiry surface, an expiry that is not quoted (the quoted
+                expiries are listed) or a line without an expiry date.
 
         Shape: (n,).
         """
@@ -186,7 +186,7 @@ class VolatilitySurface:
         """Every quoted volatility + ``shift`` (annualised; 0.20 = +20 vol points): a parallel, sticky-strike move.
 
         Raises:
-            ValueError when a shifted volatility would be ≤ 0 (naming it), or ``shift`` is not finite.
+            ValueError: when a shifted volatility would be ≤ 0 (naming it), or ``shift`` is not finite.
         """
         shift = real("vol shift", "shift", shift)
         if shift == 0.0:

@@ -275,7 +275,7 @@ def test_bgk_price_agrees_with_a_daily_monitored_monte_carlo(strike):
 
 
 def test_gamma_fades_towards_the_barrier_while_delta_stays_large():
-    """The README's claim about the down-and-out book (K 100, B 90, σ 20%, r 2%, 3 months, daily BGK monitoring):
+    """The guide's claim (docs/guide/configs.md) about the down-and-out book (K 100, B 90, σ 20%, r 2%, 3 months, daily BGK monitoring):
     per-unit Γ falls towards the barrier, Δ stays near 0.3 just above it (what jumps at knock-out is Δ). Reference:
     QuantLib's continuous-barrier engine at the BGK-shifted barrier, Γ and Δ by central differences of its price."""
     days, volatility, rate, interval = 91, 0.2, 0.02, 1 / 252
