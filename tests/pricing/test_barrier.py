@@ -275,9 +275,10 @@ def test_bgk_price_agrees_with_a_daily_monitored_monte_carlo(strike):
 
 
 def test_gamma_fades_towards_the_barrier_while_delta_stays_large():
-    """The guide's claim (docs/guide/configs.md) about the down-and-out book (K 100, B 90, σ 20%, r 2%, 3 months, daily BGK monitoring):
-    per-unit Γ falls towards the barrier, Δ stays near 0.3 just above it (what jumps at knock-out is Δ). Reference:
-    QuantLib's continuous-barrier engine at the BGK-shifted barrier, Γ and Δ by central differences of its price."""
+    """The guide's claim (docs/guide/configs.md) about the down-and-out book (K 100, B 90, σ 20%, r 2%, 3 months,
+    daily BGK monitoring): per-unit Γ falls towards the barrier, Δ stays near 0.3 just above it (what jumps at
+    knock-out is Δ). Reference: QuantLib's continuous-barrier engine at the BGK-shifted barrier, Γ and Δ by central
+    differences of its price."""
     days, volatility, rate, interval = 91, 0.2, 0.02, 1 / 252
     level = float(barrier.shifted_barrier(90.0, volatility, interval))
     spots = np.array([100.0, 92.0, 90.5, 90.05])
