@@ -108,10 +108,10 @@ def test_compare_puts_the_zoo_agents_in_the_table_by_default(tmp_path):
 
 
 @pytest.mark.slow
-def test_ppo_entry_retrained_by_its_command_reproduces_its_evaluation_within_its_interval(tmp_path):
+@pytest.mark.parametrize("entry", ENTRIES, ids=[entry.name for entry in ENTRIES])
+def test_entry_retrained_by_its_command_reproduces_its_evaluation_within_its_interval(entry, tmp_path):
     """The documented command, run again, gives a policy whose Y on the same test paths lies in the stored 95%
-    interval (on the machine that trained it the run is bit for bit the same)."""
-    (entry,) = [entry for entry in ENTRIES if entry.algo == "ppo"]
+    interval (on the machine that trained them: the same Y to every digit for all three)."""
     command = entry.metadata["command"].split()
     assert command[:2] == ["hedgegym", "train"]
     subprocess.run([sys.executable, "-m", "hedgegym.cli", *command[1:], "--runs-dir", str(tmp_path)], cwd=ROOT,
@@ -119,7 +119,7 @@ def test_ppo_entry_retrained_by_its_command_reproduces_its_evaluation_within_its
     (run,) = tmp_path.iterdir()
     table = (run / "evaluation" / "results.csv").read_text().splitlines()
     header = table[0].split(",")
-    row = next(line.split(",") for line in table if line.startswith("ppo,"))
+    row = next(line.split(",") for line in table if line.startswith(f"{entry.algo},"))
     y = float(row[header.index("y")])
     stored = entry.metadata["evaluation"]
     assert stored["y_low"] <= y <= stored["y_high"]
