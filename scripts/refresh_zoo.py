@@ -3,6 +3,7 @@
     hedgegym train --config configs/zoo/desk_call_ppo.yaml --runs-dir runs/zoo
     python scripts/refresh_zoo.py runs/zoo/desk_call_ppo__ppo__0__<time> [--replace]
 
+The run's training config must be a file under ``configs/zoo/`` or ``configs/`` (the entry's command retrains it).
 For each run: the task it serves is the shipped config under ``configs/`` (not ``configs/zoo/``) with the same task
 fingerprint (``hedgegym.zoo.task_sha256``: market, book, hedge instruments, costs, time grid); the policy is scored
 on that task's held-out test paths (its ``evaluation.n_paths``, ``seed`` and ``bootstrap``: the paths ``hedgegym
@@ -42,6 +43,22 @@ def _task_config(training, configs_dir: Path):
                      "costs, time grid): add it first")
 
 
+def _training_config_path(training, configs_dir: Path) -> Path:
+    """The config file under ``configs/`` (or ``configs/zoo/``) that is the run's training config: the retraining
+    command names it."""
+    from hedgegym.config import load_config
+
+    wanted = training.model_dump()
+    for path in [*sorted((configs_dir / "zoo").glob("*.yaml")), *sorted(configs_dir.glob("*.yaml"))]:
+        try:
+            if load_config(path).model_dump() == wanted:
+                return path
+        except ValueError:
+            continue
+    raise SystemExit(f"no config under {configs_dir} is the training config of {training.name}: add it first "
+                     "(the entry's command must retrain it)")
+
+
 def refresh(run: Path, replace: bool, configs_dir: Path = ROOT / "configs") -> Path:
     """Write the zoo entry of ``run``; its directory."""
     import stable_baselines3
@@ -68,7 +85,7 @@ def refresh(run: Path, replace: bool, configs_dir: Path = ROOT / "configs") -> P
     wall = policy.stat().st_mtime - (run / "config.yaml").stat().st_mtime
     metadata = {
         "schema": SCHEMA, "name": name, "algo": training.agent.algo, "seed": training.agent.seed,
-        "command": f"hedgegym train --config configs/zoo/{name}.yaml",
+        "command": f"hedgegym train --config {_training_config_path(training, configs_dir).relative_to(ROOT)}",
         "task": task.name, "task_config": str(task_path.relative_to(ROOT)), "task_sha256": task_sha256(task),
         "model_file": policy.name if policy.suffix == ".pt" else "final_model.zip",
         "model_sha256": file_sha256(policy),
