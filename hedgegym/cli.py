@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hedgegym import __version__
-from hedgegym.cli_common import console
+from hedgegym.cli_common import DEFAULT_METRICS, METRICS_HELP, comparison_table, console, metric_list
 from hedgegym.cli_common import fail as _fail
 
 if TYPE_CHECKING:
@@ -236,52 +236,6 @@ def check(
         raise _fail("|z| > 4: the Monte Carlo price and the model price disagree", code=1)
 
 
-DEFAULT_METRICS = "y,rmse,cvar_95,mean_cost,cbr"
-_METRICS_HELP = ("Comma-separated metrics of the terminal table (all of them are in results.csv): mean_pnl, std_pnl, "
-                 "rmse, var_95, var_99, cvar_95, cvar_99, max_drawdown, max_drawdown_worst, mean_cost, turnover, "
-                 "n_trades, cbr, sharpe, y, entropic.")
-
-
-def _metric_list(metrics: str) -> tuple[str, ...]:
-    """``--metrics`` as a tuple of metric names; exit 2 naming an unknown one and the allowed names."""
-    from hedgegym.evaluation.metrics import METRICS
-
-    chosen = tuple(name.strip() for name in metrics.split(",") if name.strip())
-    unknown = [name for name in chosen if name not in METRICS]
-    if not chosen or unknown:
-        problem = f"unknown metric {unknown[0]!r}" if unknown else "name at least one metric"
-        raise _fail(f"--metrics: {problem}; allowed: {', '.join(METRICS)}")
-    return chosen
-
-
-def _comparison_table(table: pd.DataFrame, metrics: tuple[str, ...], title: str) -> Table:
-    """A comparison (``Comparison.table``) as a rich table of ``metrics``: each cell the value ± half the width of its
-    95% bootstrap interval (4 significant digits: the files keep every digit and the interval's ends), rows in the
-    table's order, one line per hedger for the default metrics on a 120-column terminal."""
-    from hedgegym.evaluation.html_report import significant
-
-    result = Table(title=escape(title), caption="value ± half the 95% bootstrap interval (results.csv: its ends); "
-                   "currency unless stated (hedgegym.evaluation.metrics); lower is better for y, rmse, cvar, drawdown, "
-                   "cost, cbr")
-    result.add_column("hedger", no_wrap=True)
-    for metric in metrics:
-        result.add_column(metric, justify="right")
-    if "fallback_steps" in table and (table["fallback_steps"] > 0).any():
-        result.add_column("fallback steps", justify="right")
-    for name, row in table.iterrows():
-        cells = []
-        for metric in metrics:
-            value, low, high = (row.get(f"{metric}{suffix}", np.nan) for suffix in ("", "_low", "_high"))
-            cell = "—" if not np.isfinite(value) else significant(value, 4)
-            if np.isfinite(value) and np.isfinite(low) and np.isfinite(high):
-                cell += f" ±{significant((high - low) / 2, 2)}"
-            cells.append(cell)
-        if len(result.columns) > len(metrics) + 1:
-            cells.append(f"{int(row['fallback_steps']):,}")
-        result.add_row(escape(str(name)), *cells)
-    return result
-
-
 @app.command("compare")
 def compare_command(
     config: Annotated[
@@ -311,7 +265,7 @@ def compare_command(
         str | None, typer.Option("--agents", help="zoo: add the model zoo's trained agents for this config "
                                  "(hedgegym.zoo; the default when it has some); none: classical hedgers only.")
     ] = None,
-    metrics: Annotated[str, typer.Option("--metrics", help=_METRICS_HELP)] = DEFAULT_METRICS,
+    metrics: Annotated[str, typer.Option("--metrics", help=METRICS_HELP)] = DEFAULT_METRICS,
 ) -> None:
     """Every classical hedger that fits the config, and the model zoo's agents trained on it, on the same held-out
     paths: table, CSV, Markdown, plots.
@@ -326,7 +280,7 @@ def compare_command(
     from hedgegym.evaluation.reports import compare, default_hedgers, write_outputs
     from hedgegym.output import OutputDirError, check_output_dir
 
-    chosen = _metric_list(metrics)
+    chosen = metric_list(metrics)
     experiment = _load(config, {"evaluation.n_paths": paths, "evaluation.seed": seed,
                                 "evaluation.bootstrap": bootstrap})
     _refuse_path_counts_on_history(experiment, paths=paths, validation_paths=validation_paths)
@@ -376,7 +330,7 @@ def compare_command(
         write_outputs(comparison, directory)
     except OutputDirError as error:
         raise _fail(error) from None
-    console.print(_comparison_table(comparison.table, chosen, f"{experiment.name}: {n_paths:,} held-out paths"))
+    console.print(comparison_table(comparison.table, chosen, f"{experiment.name}: {n_paths:,} held-out paths"))
     if comparison.limits is not None:
         _print_limits(comparison.limits, experiment)
     for name, reason in comparison.skipped.items():
@@ -398,9 +352,13 @@ def _zoo_agents(experiment: ExperimentConfig, agents: str | None) -> list:
     try:
         fitting = zoo.entries_for(experiment)
         if agents == "zoo" and not fitting:
-            reasons = [zoo.unfit_reason(entry, experiment) for entry in zoo.entries()]
-            raise zoo.ZooError("--agents zoo: the zoo has no model for config " f"{experiment.name!r}"
-                               + (": " + "; ".join(reasons) if reasons else " (it is empty)"))
+            by_task: dict[str, list] = {}
+            for entry in zoo.entries():
+                by_task.setdefault(str(entry.metadata["task"]), []).append(entry)
+            reasons = [f"{task} ({', '.join(e.name for e in group)}): {zoo.unfit_reason(group[0], experiment)}"
+                       for task, group in by_task.items()]
+            raise zoo.ZooError(f"--agents zoo: the zoo has no model for config {experiment.name!r}"
+                               + (". Its models serve: " + "; ".join(reasons) if reasons else " (it is empty)"))
         loaded = [zoo.load(entry, experiment) for entry in fitting]
     except ValueError as error:
         raise _fail(error) from None
@@ -418,7 +376,7 @@ def _print_limits(report: pd.DataFrame, experiment: ExperimentConfig) -> None:
 
     limits = experiment.build_limits()
     result = Table(title="risk limits: paths with a breach · mean time in breach (fraction of steps)",
-                   caption="; ".join(describe_limits(limits)))
+                   caption="; ".join(describe_limits(limits)) + "; ✗: beyond its limit")
     result.add_column("hedger", no_wrap=True)
     for greek in limits.greeks:
         result.add_column(greek, justify="right", no_wrap=True)
@@ -429,8 +387,7 @@ def _print_limits(report: pd.DataFrame, experiment: ExperimentConfig) -> None:
         result.add_column("drawdown", justify="right", no_wrap=True)
     for name, row in report.iterrows():
         cells = [f"{row[f'{g}_paths_breached']:.0%} · {row[f'{g}_time_in_breach']:.0%}" for g in limits.greeks]
-        cells += [("[red]" if row[f"{m}_breached"] else "") + f"{row[m]:,.0f}" + ("[/red]" if row[f"{m}_breached"]
-                                                                               else "") for m in metrics]
+        cells += [f"[red]{row[m]:,.0f} ✗[/red]" if row[f"{m}_breached"] else f"{row[m]:,.0f}" for m in metrics]
         if limits.max_drawdown is not None:
             cells.append(f"{row['drawdown_paths_breached']:.0%} · {row['drawdown_time_in_breach']:.0%}")
         result.add_row(escape(str(name)), *cells)
@@ -499,7 +456,7 @@ def evaluate_command(
         int | None,
         typer.Option("--paths", min=10, max=1_000_000, help=f"Override evaluation.n_paths ({MAX_PATHS_HELP})."),
     ] = None,
-    metrics: Annotated[str, typer.Option("--metrics", help=_METRICS_HELP)] = DEFAULT_METRICS,
+    metrics: Annotated[str, typer.Option("--metrics", help=METRICS_HELP)] = DEFAULT_METRICS,
 ) -> None:
     """Put a trained agent into the comparison table of the classical hedgers (writes <run>/evaluation_<time>/)."""
     from hedgegym.output import OutputDirError, OutputExistsError, check_output_dir
@@ -514,7 +471,7 @@ def evaluate_command(
     except OutputDirError as error:
         raise _fail(error) from None
 
-    chosen = _metric_list(metrics)
+    chosen = metric_list(metrics)
     from hedgegym.agents.training import RunError, evaluate_run  # torch and stable-baselines3: only now
 
     before = set(run_dir.glob("evaluation_*"))
@@ -522,7 +479,7 @@ def evaluate_command(
         comparison = evaluate_run(run_dir, paths)
     except (RunError, OSError) as error:  # e.g. an unfinished run (no final model), a run in use, a full disk
         raise _fail(error) from None
-    console.print(_comparison_table(comparison.table, chosen, f"{comparison.config.name}: "
+    console.print(comparison_table(comparison.table, chosen, f"{comparison.config.name}: "
                                     f"{len(comparison.evaluations[0].per_path):,} held-out paths"))
     written = sorted(set(run_dir.glob("evaluation_*")) - before)
     policy = "best_model.zip" if comparison.config.agent.final_policy == "best_validation" else "the final model"

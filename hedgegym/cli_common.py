@@ -6,11 +6,18 @@ console without importing the main app (no import cycle).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
-__all__ = ["console", "fail"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_METRICS", "METRICS_HELP", "comparison_table", "console", "fail", "metric_list"]
 
 console = Console(width=120) if not Console().is_terminal else Console()
 
@@ -20,3 +27,53 @@ def fail(message: object, code: int = 2) -> typer.Exit:
     stays whole); the Exit to raise."""
     console.print(f"[red]{escape(str(message))}[/red]", soft_wrap=True)
     return typer.Exit(code=code)
+
+
+DEFAULT_METRICS = "y,rmse,cvar_95,mean_cost,cbr"
+METRICS_HELP = ("Comma-separated metrics of the terminal table (all of them are in results.csv): mean_pnl, std_pnl, "
+                 "rmse, var_95, var_99, cvar_95, cvar_99, max_drawdown, max_drawdown_worst, mean_cost, turnover, "
+                 "n_trades, cbr, sharpe, y, entropic.")
+
+
+def metric_list(metrics: str) -> tuple[str, ...]:
+    """``--metrics`` as a tuple of metric names; exit 2 naming an unknown one and the allowed names."""
+    from hedgegym.evaluation.metrics import METRICS
+
+    chosen = tuple(name.strip() for name in metrics.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in METRICS]
+    if not chosen or unknown:
+        problem = f"unknown metric {unknown[0]!r}" if unknown else "name at least one metric"
+        raise fail(f"--metrics: {problem}; allowed: {', '.join(METRICS)}")
+    return chosen
+
+
+def comparison_table(table: pd.DataFrame, metrics: tuple[str, ...], title: str) -> Table:
+    """A comparison (``Comparison.table``) as a rich table of ``metrics``: each cell the value ± half the width of its
+    95% bootstrap interval (4 significant digits: the files keep every digit and the interval's ends), rows in the
+    table's order, one line per hedger for the default metrics on a 120-column terminal."""
+    from hedgegym.evaluation.html_report import significant
+
+    result = Table(title=escape(title), caption="value ± half the 95% bootstrap interval (results.csv: its ends); "
+                   "currency unless stated (hedgegym.evaluation.metrics); lower is better for y, rmse, cvar, drawdown, "
+                   "cost, cbr")
+    result.add_column("hedger", no_wrap=True)
+    for metric in metrics:
+        result.add_column(metric, justify="right")
+    fallbacks = "fallback_steps" in table and bool((table["fallback_steps"] > 0).any())
+    if fallbacks:
+        result.add_column("fallback steps", justify="right")
+        result.caption += ("; fallback steps: path-steps on which a Greek-neutral hedger neutralised fewer Greeks "
+                           "than asked (an ill-conditioned system, or a position beyond its limit: the last Greek "
+                           "dropped)")
+    for name, row in table.iterrows():
+        cells = []
+        for metric in metrics:
+            value, low, high = (row.get(f"{metric}{suffix}", np.nan) for suffix in ("", "_low", "_high"))
+            cell = "—" if not np.isfinite(value) else significant(value, 4)
+            if np.isfinite(value) and np.isfinite(low) and np.isfinite(high):
+                cell += f" ±{significant((high - low) / 2, 2)}"
+            cells.append(cell)
+        if fallbacks:
+            cells.append(f"{int(row['fallback_steps']):,}")
+        result.add_row(escape(str(name)), *cells)
+    return result

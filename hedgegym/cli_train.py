@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from hedgegym.cli_common import console, fail
+from hedgegym.cli_common import DEFAULT_METRICS, comparison_table, console, fail, metric_list
 
 __all__ = ["train_command"]
 
@@ -97,5 +97,9 @@ def train_command(
     except TrainingInterrupted as stop:
         console.print(f"[yellow]{escape(_interrupted(stop, None))}[/yellow]", soft_wrap=True)
         raise typer.Exit(code=130) from None
-    console.print(escape((directory / "evaluation" / "results.md").read_text()), soft_wrap=True)
+    import pandas as pd
+
+    table = pd.read_csv(directory / "evaluation" / "results.csv", index_col="hedger")
+    console.print(comparison_table(table, metric_list(DEFAULT_METRICS), f"{experiment.name}: the final evaluation "
+                                   f"(evaluation/, {experiment.evaluation.n_paths:,} held-out paths)"))
     console.print(f"run written to {escape(str(directory))}", soft_wrap=True)

@@ -13,6 +13,7 @@ import types
 import typing
 from collections.abc import Iterator
 
+import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -56,7 +57,13 @@ def _default(info: FieldInfo) -> str:
             value = info.default_factory()
         except TypeError:
             return "(computed)"
-        return f"`{value!r}`" if not isinstance(value, BaseModel) else "(see below)"
+        if isinstance(value, BaseModel):
+            return "(see below)"
+        if isinstance(value, list):  # as a config file writes it: YAML flow style
+            items = [item.model_dump(mode="json", exclude_defaults=True) if isinstance(item, BaseModel) else item
+                     for item in value]
+            return f"`{yaml.safe_dump(items, default_flow_style=True, width=10_000).strip()}`"
+        return f"`{value!r}`"
     return f"`{info.default!r}`"
 
 

@@ -32,7 +32,8 @@ def _task_config(training, configs_dir: Path):
     from hedgegym.zoo import task_sha256
 
     fingerprint = task_sha256(training)
-    for path in sorted(configs_dir.glob("*.yaml")):
+    agent_config = ("ppo_", "sac_", "tqc_", "deep_")  # the task's own config (no algorithm in its name) first
+    for path in sorted(configs_dir.glob("*.yaml"), key=lambda p: (p.name.startswith(agent_config), p.name)):
         try:
             candidate = load_config(path)
         except ValueError:

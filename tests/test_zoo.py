@@ -82,10 +82,11 @@ def test_a_malformed_entry_is_refused_by_name(tmp_path):
 def test_a_zoo_model_on_a_config_it_was_not_trained_for_is_refused_with_the_reason():
     other = load_config(ROOT / "configs" / "gbm_call.yaml")
     assert zoo.entries_for(other) == []
-    reason = zoo.unfit_reason(ENTRIES[0], other)
-    assert "cannot act in config 'gbm_call'" in reason and "its book differs" in reason
+    desk_entry = next(entry for entry in ENTRIES if entry.metadata["task"] == "desk_call")
+    reason = zoo.unfit_reason(desk_entry, other)
+    assert "it cannot act in config 'gbm_call'" in reason and "its book differs" in reason
     with pytest.raises(zoo.ZooError, match="its book differs"):
-        zoo.load(ENTRIES[0], other)
+        zoo.load(desk_entry, other)
     result = CliRunner().invoke(app, ["compare", "--config", str(ROOT / "configs" / "gbm_call.yaml"),
                                       "--agents", "zoo", "--paths", "20"])
     assert result.exit_code == 2 and "the zoo has no model for config 'gbm_call'" in result.output
@@ -107,11 +108,15 @@ def test_compare_puts_the_zoo_agents_in_the_table_by_default(tmp_path):
     assert result.exit_code == 0 and "ppo_zoo" not in (tmp_path / "none" / "results.csv").read_text()
 
 
+MAIN_JOB = [entry for entry in ENTRIES if entry.metadata["task"] == "desk_call"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("entry", ENTRIES, ids=[entry.name for entry in ENTRIES])
+@pytest.mark.parametrize("entry", MAIN_JOB, ids=[entry.name for entry in MAIN_JOB])
 def test_entry_retrained_by_its_command_reproduces_its_evaluation_within_its_interval(entry, tmp_path):
     """The documented command, run again, gives a policy whose Y on the same test paths lies in the stored 95%
-    interval (on the machine that trained them: the same Y to every digit for all three)."""
+    interval (on the machine that trained them: the same Y to every digit). The main job's entries (about a minute
+    each); the benchmark tasks' entries retrain the same way in 2–9 minutes each."""
     command = entry.metadata["command"].split()
     assert command[:2] == ["hedgegym", "train"]
     subprocess.run([sys.executable, "-m", "hedgegym.cli", *command[1:], "--runs-dir", str(tmp_path)], cwd=ROOT,

@@ -253,12 +253,18 @@ def comparison_html(comparison: Comparison, figures: list[Path]) -> str:
     table, config = comparison.table, comparison.config
     n_paths = len(comparison.evaluations[0].per_path)
     best = str(table["y"].idxmin()) if table["y"].notna().any() else None
+    columns = ("y", "rmse", "cvar_95", "std_pnl", "mean_pnl", "max_drawdown", "mean_cost", "turnover", "cbr")
+    fallback_note = ""
+    if "fallback_steps" in table and (table["fallback_steps"] > 0).any():
+        columns += ("fallback_steps",)
+        fallback_note = (" fallback_steps: path-steps on which a Greek-neutral hedger neutralised fewer Greeks than "
+                         "asked (an ill-conditioned system, e.g. listed options of one expiry whose Γ and vega are "
+                         "collinear, or a position beyond its limit): it dropped the last Greek there.")
     sections = [("Hedgers on the same held-out paths", (
         f"<p class='note'>{len(table)} hedgers on {n_paths:,} held-out paths; currency unless stated; values with 95% "
         "bootstrap intervals; lower is better for Y (the Cao–Hull objective E[cost] + 1.5 sd), RMSE, CVaR, "
-        "drawdown, cost and CBR (hedgegym.evaluation.metrics). Highlighted: the lowest Y.</p>"
-        + table_html(ReportTable(table, ("y", "rmse", "cvar_95", "std_pnl", "mean_pnl", "max_drawdown", "mean_cost",
-                                         "turnover", "cbr"), best=best))))]
+        f"drawdown, cost and CBR (hedgegym.evaluation.metrics). Highlighted: the lowest Y.{fallback_note}</p>"
+        + table_html(ReportTable(table, columns, best=best, formats={"fallback_steps": ",.0f"}))))]
     if comparison.limits is not None:
         limits = comparison.limits
         shown = [c for c in limits.columns if not c.endswith("_breached") or c.startswith("drawdown")]
@@ -329,14 +335,14 @@ def _plots(comparison: Comparison, directory: Path) -> list[Path]:
     files.append(_save(figure, directory / "pnl_histogram.png"))
 
     if "book_delta" in evaluations[0].series:  # absent from evaluations run with attribution=False
-        figure, axis = plt.subplots(figsize=(8, 5))
+        figure, axis = plt.subplots(figsize=(10, 5))
         reference = evaluations[0].series["book_delta"][:, 0]
         axis.plot(-reference, "k--", label="−Δ_book (model)")
         for e, style in zip(evaluations, styles, strict=True):
             axis.step(np.arange(len(reference)), e.series["stock_position"][:, 0], where="post", label=e.name, lw=1,
                       **style)
         axis.set(xlabel="step", ylabel="shares", title="stock position vs delta, path 0")
-        axis.legend(fontsize=8)
+        axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
         files.append(_save(figure, directory / "hedge_vs_delta.png"))
 
     figure, axis = plt.subplots(figsize=(8, 5))
@@ -384,19 +390,20 @@ def _risk_cost_frontier(table: pd.DataFrame, styles: list[dict[str, object]], na
     as error bars; the unhedged book (no cost, large CVaR) is left out when others are there."""
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(8, 5.5))
-    for name, style in zip(names, styles, strict=True):
+    figure, axis = plt.subplots(figsize=(10, 5.5))
+    markers = "osD^vP*Xhp<>"  # colour and shape: neighbours that overlap stay apart in the legend
+    for index, (name, style) in enumerate(zip(names, styles, strict=True)):
         if name == "no_hedge" and len(names) > 1:
             continue
         row = table.loc[name]
         x, y = row["mean_cost"], row["cvar_95"]
         xerr = [[x - row.get("mean_cost_low", x)], [row.get("mean_cost_high", x) - x]]
         yerr = [[y - row.get("cvar_95_low", y)], [row.get("cvar_95_high", y) - y]]
-        axis.errorbar([x], [y], xerr=np.nan_to_num(xerr), yerr=np.nan_to_num(yerr), fmt="o", color=style["color"],
-                      capsize=3)
-        axis.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        axis.errorbar([x], [y], xerr=np.nan_to_num(xerr), yerr=np.nan_to_num(yerr), fmt=markers[index % len(markers)],
+                      color=style["color"], markersize=7, capsize=3, label=name)
     axis.set(xlabel="mean transaction cost (currency)", ylabel="CVaR 95% of the loss (currency)",
              title="risk against cost (lower left is better)")
+    axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     return _save(figure, path)
 
 

@@ -139,9 +139,14 @@ def unfit_reason(entry: ZooEntry, config: ExperimentConfig) -> str | None:
         return None
     trained, acting = _task(entry.training_config()), _task(config)
     differing = next((section for section in TASK_SECTIONS if trained[section] != acting[section]), "the task")
-    return (f"zoo model {entry.name} was trained on {entry.metadata['task']} and cannot act in config {config.name!r}: "
-            f"its {differing} differs ({json.dumps(trained.get(differing))[:200]} vs "
-            f"{json.dumps(acting.get(differing))[:200]})")
+    return (f"trained on {entry.metadata['task']}, it cannot act in config {config.name!r}: its {differing} differs "
+            f"({_short(trained.get(differing))} there, {_short(acting.get(differing))} here)")
+
+
+def _short(value: object, limit: int = 160) -> str:
+    """A value as compact JSON, cut at ``limit`` characters."""
+    text = json.dumps(value, separators=(", ", ": "))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def load(entry: ZooEntry, config: ExperimentConfig | None = None):
