@@ -410,9 +410,11 @@ def backtest_command(
     worst: Annotated[int, typer.Option("--worst", min=1, max=100, help="Worst windows listed per hedger.")] = 5,
     tune: Annotated[bool, typer.Option("--tune", help="Also each classical rule tuned for Y on every window of the "
                                        "validation period (<rule>_tuned).")] = False,
+    metrics: Annotated[str, typer.Option("--metrics", help=METRICS_HELP)] = DEFAULT_METRICS,
 ) -> None:
     """Every classical hedger (and each --agent) over every test window of a historical market: compare's table
     with intervals over windows, per-window P&L with dates, totals per year, the worst windows, P&L through time."""
+    chosen = metric_list(metrics)
     from hedgegym.output import OutputDirError, check_output_dir
 
     experiment = _load(config)
@@ -435,7 +437,7 @@ def backtest_command(
                 raise _fail(error) from None
             loaded.name = f"{run_config.agent.algo}_{run_config.name}"
             agents.append(loaded)
-    from hedgegym.evaluation.backtest import backtest, backtest_markdown, write_backtest
+    from hedgegym.evaluation.backtest import backtest, write_backtest
 
     start = time.perf_counter()
     try:
@@ -443,8 +445,13 @@ def backtest_command(
         write_backtest(result, directory)
     except ValueError as error:
         raise _fail(error) from None
-    console.print(escape(backtest_markdown(result)), soft_wrap=True)
     n_windows = result.windows["window"].nunique()
+    market = experiment.market.build()
+    console.print(comparison_table(result.comparison.table, chosen, f"{experiment.name}: backtest on {market.series} "
+                                   f"{market.test[0]} .. {market.test[1]}, {n_windows} windows (intervals: bootstrap "
+                                   "over windows)"))
+    console.print(f"per-window P&L with dates, totals per calendar year and the worst windows: "
+                  f"{escape(str(directory / 'backtest.md'))}", soft_wrap=True)
     console.print(f"{len(result.comparison.table)} hedgers × {n_windows} windows in "
                   f"{time.perf_counter() - start:.1f} s → {escape(str(directory))}")
 
