@@ -79,8 +79,8 @@ from hedgegym.env.core import HedgingCore
 from hedgegym.evaluation.reports import Comparison, compare, default_hedgers, write_outputs
 from hedgegym.output import unused_name
 
-__all__ = ["RunError", "TrainingInterrupted", "apply_overrides", "evaluate_run", "load_agent", "new_run_directory",
-           "resume", "train"]
+__all__ = ["RunError", "TrainingInterrupted", "apply_overrides", "evaluate_run", "load_agent", "load_policy",
+           "new_run_directory", "resume", "train"]
 
 ALGORITHMS = {"ppo": PPO, "sac": SAC, "tqc": TQC}
 CHECKPOINTS, EVALUATION, BEST_MODEL = "checkpoints", "evaluation", "best_model.zip"
@@ -351,16 +351,23 @@ def load_agent(directory: str | Path):
     if not final.is_file():
         raise RunError(f"{directory} has no {final.name} (agent.final_policy {config.agent.final_policy}: no "
                        "validation point was logged)")
+    return load_policy(config, final), config
+
+
+def load_policy(config: ExperimentConfig, path: str | Path):
+    """The agent ``config.agent`` describes, with the weights of ``path`` (``final_model.zip`` / ``best_model.zip`` for
+    PPO/SAC/TQC, ``final_model.pt`` for deep hedging): an SB3 model carrying ``training_config``, or a ``DeepHedger``.
+    ``load_agent`` reads a run directory with it; the model zoo, its own files."""
     if config.agent.algo == "deep_hedging":
         core = HedgingCore(config, n_envs=1)
         policy = DeepHedgingPolicy(len(core.feature_names), core.action_space.shape[0], list(config.agent.net_arch),
                                    core.position_scale).to(agent_dtype(config))  # as trained
-        policy.load_state_dict(torch.load(final, map_location="cpu"))
-        return DeepHedger(policy, config), config
-    model = ALGORITHMS[config.agent.algo].load(final, device="cpu")
+        policy.load_state_dict(torch.load(path, map_location="cpu"))
+        return DeepHedger(policy, config)
+    model = ALGORITHMS[config.agent.algo].load(path, device="cpu")
     model.name = config.agent.algo
     model.training_config = config  # evaluate() acts with its features, action mapping and scales
-    return model, config
+    return model
 
 
 def _evaluate_into(directory: Path, config: ExperimentConfig, agent, output_name: str) -> Comparison:

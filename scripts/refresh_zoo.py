@@ -88,7 +88,7 @@ def refresh(run: Path, replace: bool, configs_dir: Path = ROOT / "configs") -> P
         "schema": SCHEMA, "name": name, "algo": training.agent.algo, "seed": training.agent.seed,
         "command": f"hedgegym train --config {_training_config_path(training, configs_dir).relative_to(ROOT)}",
         "task": task.name, "task_config": str(task_path.relative_to(ROOT)), "task_sha256": task_sha256(task),
-        "model_file": policy.name if policy.suffix == ".pt" else "final_model.zip",
+        "model_file": policy.name,  # final_model.zip / .pt, or best_model.zip (agent.final_policy: best_validation)
         "model_sha256": file_sha256(policy),
         "versions": {"hedgegym": hedgegym.__version__, "torch": torch.__version__,
                      "stable_baselines3": stable_baselines3.__version__, "python": platform.python_version()},

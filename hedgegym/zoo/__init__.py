@@ -167,8 +167,8 @@ def load(entry: ZooEntry, config: ExperimentConfig | None = None):
         raise ZooError(f"zoo model {entry.name}: {entry.model_path.name} has SHA-256 {actual[:12]}…, its metadata "
                        f"says {str(entry.metadata['model_sha256'])[:12]}… (the file changed: refresh the entry with "
                        "scripts/refresh_zoo.py)")
-    from hedgegym.agents.training import load_agent
+    from hedgegym.agents.training import load_policy
 
-    agent, _config = load_agent(entry.directory)
+    agent = load_policy(entry.training_config(), entry.model_path)
     agent.name = entry.hedger_name
     return agent
