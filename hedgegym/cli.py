@@ -24,7 +24,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from hedgegym import __version__
-from hedgegym.cli_common import DEFAULT_METRICS, METRICS_HELP, comparison_table, console, metric_list
+from hedgegym.cli_common import (
+    DEFAULT_METRICS,
+    METRICS_HELP,
+    EventsOption,
+    ScenariosOption,
+    chosen_scenarios,
+    comparison_table,
+    console,
+    metric_list,
+    stress_table,
+)
 from hedgegym.cli_common import fail as _fail
 
 if TYPE_CHECKING:
@@ -590,14 +600,8 @@ def stress_command(
         Path | None, typer.Option("--config", "-c", help="Experiment YAML; default: the built-in GBM short call.")
     ] = None,
     hedge: Annotated[str | None, typer.Option("--hedge", help=_HEDGE_HELP)] = None,
-    scenarios: Annotated[
-        Path | None, typer.Option("--scenarios", help="YAML list of {name, spot_shock, vol_shock, days}; default: "
-                                  "spot ±10%, vol +20 points, spot -10% with vol +20 points, flash crash -20%.")
-    ] = None,
-    events: Annotated[
-        bool, typer.Option("--events", help="Add the scenarios with time: a week of theta, an IV crush the day "
-                           "after earnings, a gap down with a vol spike, a slow sell-off.")
-    ] = False,
+    scenarios: ScenariosOption = None,
+    events: EventsOption = False,
     path: Annotated[
         Path | None, typer.Option("--path", help="YAML {spot_moves: [daily relative moves], vol_moves: [daily vol "
                                   "moves]}: revalue the positions at every close of that path (path.csv with --out).")
@@ -616,10 +620,7 @@ def stress_command(
     import yaml
 
     from hedgegym.risk.stress import (
-        DEFAULT_SCENARIOS,
-        EVENT_SCENARIOS,
         format_amount,
-        parse_scenarios,
         path_scenario,
         portfolio_greeks,
         stress_test,
@@ -627,14 +628,7 @@ def stress_command(
         write_stress_outputs,
     )
 
-    chosen = DEFAULT_SCENARIOS
-    if scenarios is not None:
-        try:
-            chosen = parse_scenarios(yaml.safe_load(scenarios.read_text()), str(scenarios))
-        except (OSError, yaml.YAMLError, ValueError) as error:
-            raise _fail(f"--scenarios: {error}") from None
-    if events:
-        chosen = (*chosen, *EVENT_SCENARIOS)
+    chosen = chosen_scenarios(scenarios, events)
     moves = None
     if path is not None:
         try:
@@ -658,23 +652,11 @@ def stress_command(
     console.print(_describe_hedge(positions))
     console.print(f"portfolio at t = 0: Δ {format_amount(base.delta)} shares, Γ {format_amount(base.gamma, 4)} "
                   f"per unit of spot, vega {format_amount(base.vega)}")
-    result = Table(
-        title=f"stress test: {escape(experiment.name)}, full revaluation (currency)",
-        caption="estimates: Δ–Γ = Δ·dS + ½Γ·dS²; +vega adds vega·d(vol input: σ, Heston v₀, SABR α); +Θ adds "
-        "Θ·days/252; vol in vol points; days: trading days before the shock is valued; Δ in shares, Γ in shares per "
-        "unit of spot",
-    )
-    for column in ("scenario", "spot", "vol", "days", "ΔV", "Δ–Γ", "+vega", "+Θ", "Δ change", "Γ change", "loss"):
-        result.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=True)
-    for row in table.itertuples(index=False):
-        loss = format_amount(row.loss)
-        result.add_row(
-            escape(str(row.scenario)), f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f}pt", str(row.days),
-            *(format_amount(x) for x in (row.value_change, row.delta_gamma_estimate, row.delta_gamma_vega_estimate,
-                                         row.delta_gamma_vega_theta_estimate, row.delta_change)),
-            format_amount(row.gamma_change, 3), f"[red]{loss}[/red]" if row.loss > 0 else loss,
-        )
-    console.print(result)
+    console.print(stress_table(
+        table, f"stress test: {escape(experiment.name)}, full revaluation (currency)",
+        "estimates: Δ–Γ = Δ·dS + ½Γ·dS²; +vega adds vega·d(vol input: σ, Heston v₀, SABR α); +Θ adds Θ·days/252; "
+        "vol in vol points; days: trading days before the shock is valued; Δ in shares, Γ in shares per unit of spot",
+        digits=2, gamma_digits=3))
     worst = worst_scenario(table)
     console.print(f"worst scenario: [bold]{escape(str(worst['scenario']))}[/bold], loss {format_amount(worst['loss'])}")
     walk = None

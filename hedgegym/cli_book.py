@@ -23,7 +23,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from hedgegym.cli_common import console, fail
+from hedgegym.cli_common import EventsOption, ScenariosOption, chosen_scenarios, console, fail, stress_table
 
 if TYPE_CHECKING:
     from hedgegym.risk.positions import MarketInputs, PositionsBook
@@ -228,14 +228,8 @@ def dashboard_command(
 @book_app.command("stress")
 def stress_command(
     positions: PositionsFile,
-    scenarios: Annotated[
-        Path | None, typer.Option("--scenarios", help="YAML list of {name, spot_shock, vol_shock, days}; default: "
-                                  "spot ±10%, vol +20 points, spot -10% with vol +20 points, flash crash -20%.")
-    ] = None,
-    events: Annotated[
-        bool, typer.Option("--events", help="Add the scenarios with time: a week of theta, an IV crush the day "
-                           "after earnings, a gap down with a vol spike, a slow sell-off.")
-    ] = False,
+    scenarios: ScenariosOption = None,
+    events: EventsOption = False,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Directory for stress.csv and stress.md (never overwritten).")
     ] = None,
@@ -251,25 +245,10 @@ def stress_command(
     each); an option expiring within them is settled at its intrinsic value at the shocked spot. Full BSM
     revaluation: ΔV, its Δ–Γ(–vega)(–Θ) estimates, the change of Δ and Γ, the loss.
     """
-    import yaml
-
     from hedgegym.risk.positions import desk_units, stress_book
-    from hedgegym.risk.stress import (
-        DEFAULT_SCENARIOS,
-        EVENT_SCENARIOS,
-        parse_scenarios,
-        worst_scenario,
-        write_stress_outputs,
-    )
+    from hedgegym.risk.stress import worst_scenario, write_stress_outputs
 
-    chosen = DEFAULT_SCENARIOS
-    if scenarios is not None:
-        try:
-            chosen = parse_scenarios(yaml.safe_load(scenarios.read_text()), str(scenarios))
-        except (OSError, yaml.YAMLError, ValueError) as error:
-            raise fail(f"--scenarios: {error}") from None
-    if events:
-        chosen = (*chosen, *EVENT_SCENARIOS)
+    chosen = chosen_scenarios(scenarios, events)
     if out is not None:
         existing = [out / name for name in ("stress.csv", "stress.md") if (out / name).exists()]
         if existing:
@@ -281,24 +260,12 @@ def stress_command(
     except ValueError as error:
         raise fail(error) from None
     console.print(_greeks_line("book today", desk_units(base.total)))
-    result = Table(
-        title=f"stress test: book {escape(positions.name)}, full revaluation (currency)",
-        caption="estimates: Δ–Γ = Δ·dS + ½Γ·dS²; +vega adds vega·vol shock; +Θ adds Θ per calendar day × days × "
-        "365/252; vol in vol points (every strike's vol shifted); days: trading days before the shock is valued, "
-        "1/252 year = 1.45 calendar days each (a 5-day week is 7.2 calendar days); Δ in shares, Γ in shares per "
-        "1.00 of spot; stress.csv keeps every digit", box=box.SIMPLE_HEAD,
-    )
-    for column in ("scenario", "spot", "vol", "days", "ΔV", "Δ–Γ", "+vega", "+Θ", "Δ change", "Γ change", "loss"):
-        result.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=True)
-    for row in table.itertuples(index=False):
-        loss = _amount(row.loss, 0)
-        result.add_row(
-            escape(str(row.scenario)), f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f}pt", str(row.days),
-            *(_amount(x, 0) for x in (row.value_change, row.delta_gamma_estimate, row.delta_gamma_vega_estimate,
-                                      row.delta_gamma_vega_theta_estimate, row.delta_change)),
-            _amount(row.gamma_change, 2), f"[red]{loss}[/red]" if row.loss > 0 else loss,
-        )
-    console.print(result)
+    console.print(stress_table(
+        table, f"stress test: book {escape(positions.name)}, full revaluation (currency)",
+        "estimates: Δ–Γ = Δ·dS + ½Γ·dS²; +vega adds vega·vol shock; +Θ adds Θ per calendar day × days × 365/252; "
+        "vol in vol points (every strike's vol shifted); days: trading days before the shock is valued, 1/252 year = "
+        "1.45 calendar days each (a 5-day week is 7.2 calendar days); Δ in shares, Γ in shares per 1.00 of spot; "
+        "stress.csv keeps every digit", digits=0, gamma_digits=2, box=box.SIMPLE_HEAD))
     worst = worst_scenario(table)
     console.print(f"worst scenario: [bold]{escape(str(worst['scenario']))}[/bold], loss {_amount(worst['loss'])}")
     if out is not None:
@@ -354,7 +321,6 @@ def trades_command(
         except ValueError as error:
             raise fail(error) from None
     book, market = _load(positions, valuation_date, spot, vol, rate, dividend)
-    _valuation(book, market)
     targets = {"delta": target_delta, "gamma": target_gamma, "vega": target_vega / VOL_POINT}
     try:
         plan = book_trades(book, market, targets, chosen, stock_cost=stock_cost, option_cost=option_cost)

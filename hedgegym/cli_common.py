@@ -6,7 +6,8 @@ console without importing the main app (no import cycle).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
@@ -17,7 +18,8 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_METRICS", "METRICS_HELP", "comparison_table", "console", "fail", "metric_list"]
+__all__ = ["DEFAULT_METRICS", "METRICS_HELP", "EventsOption", "ScenariosOption", "chosen_scenarios", "comparison_table",
+           "console", "fail", "metric_list", "stress_table"]
 
 console = Console(width=120) if not Console().is_terminal else Console()
 
@@ -76,4 +78,51 @@ def comparison_table(table: pd.DataFrame, metrics: tuple[str, ...], title: str) 
         if fallbacks:
             cells.append(f"{int(row['fallback_steps']):,}")
         result.add_row(escape(str(name)), *cells)
+    return result
+
+
+ScenariosOption = Annotated[
+    Path | None, typer.Option("--scenarios", help="YAML list of {name, spot_shock, vol_shock, days}; default: "
+                              "spot ±10%, vol +20 points, spot -10% with vol +20 points, flash crash -20%.")
+]
+EventsOption = Annotated[
+    bool, typer.Option("--events", help="Add the scenarios with time: a week of theta, an IV crush the day after "
+                       "earnings, a gap down with a vol spike, a slow sell-off.")
+]
+
+
+def chosen_scenarios(scenarios: Path | None, events: bool) -> tuple:
+    """The stress scenarios of ``--scenarios`` (a YAML file; default ``DEFAULT_SCENARIOS``) and, with ``--events``,
+    ``EVENT_SCENARIOS`` after them (``hedgegym.risk.stress``); exit 2 naming ``--scenarios`` when the file is bad."""
+    import yaml
+
+    from hedgegym.risk.stress import DEFAULT_SCENARIOS, EVENT_SCENARIOS, parse_scenarios
+
+    chosen = DEFAULT_SCENARIOS
+    if scenarios is not None:
+        try:
+            chosen = parse_scenarios(yaml.safe_load(scenarios.read_text()), str(scenarios))
+        except (OSError, yaml.YAMLError, ValueError) as error:
+            raise fail(f"--scenarios: {error}") from None
+    return (*chosen, *EVENT_SCENARIOS) if events else chosen
+
+
+def stress_table(table: pd.DataFrame, title: str, caption: str, digits: int, gamma_digits: int, **options) -> Table:
+    """A stress test's table (``hedgegym.risk.stress.STRESS_COLUMNS``) as a rich table: the shocks, ΔV and its
+    estimates, the changes of Δ and Γ and the loss (red when there is one), amounts to ``digits`` decimals and the
+    change of Γ to ``gamma_digits``; ``options`` go to ``rich.table.Table`` (e.g. ``box``)."""
+    from hedgegym.risk.stress import format_amount
+
+    result = Table(title=title, caption=caption, **options)
+    for column in ("scenario", "spot", "vol", "days", "ΔV", "Δ–Γ", "+vega", "+Θ", "Δ change", "Γ change", "loss"):
+        result.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=True)
+    for row in table.itertuples(index=False):
+        loss = format_amount(row.loss, digits)
+        result.add_row(
+            escape(str(row.scenario)), f"{row.spot_shock:+.0%}", f"{row.vol_shock * 100:+.0f}pt", str(row.days),
+            *(format_amount(x, digits) for x in (row.value_change, row.delta_gamma_estimate,
+                                                 row.delta_gamma_vega_estimate, row.delta_gamma_vega_theta_estimate,
+                                                 row.delta_change)),
+            format_amount(row.gamma_change, gamma_digits), f"[red]{loss}[/red]" if row.loss > 0 else loss,
+        )
     return result

@@ -37,7 +37,7 @@ from hedgegym.env.features import (
 )
 from hedgegym.env.rewards import make_reward
 from hedgegym.pricing.greeks import FloatArray
-from hedgegym.risk.limits import ALERT, BREACH, held_greeks
+from hedgegym.risk.limits import ALERT, BREACH, count_breaches, held_greeks
 
 __all__ = ["CoreFace", "HedgingCore"]
 
@@ -189,8 +189,7 @@ class HedgingCore:
         rewards = self.reward(outcome.pnl / self.scales.value, self.engine.wealth / self.scales.value,
                               outcome.terminal, self.engine.step_index)
         if self.limits is not None and self.limits.penalty:
-            breached = sum((level == BREACH).astype(np.float64) for level in self.last_levels.values())
-            rewards = rewards - self.limits.penalty * breached
+            rewards = rewards - self.limits.penalty * count_breaches(self.last_levels.values(), rewards.shape)
         return self.observe(), rewards, outcome.terminal, outcome
 
     def _limit_levels(self, targets: FloatArray) -> dict[str, np.ndarray]:

@@ -20,6 +20,7 @@ the no-hedge row). ``write_outputs(comparison, directory)`` writes into a new (o
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,7 +273,7 @@ def comparison_html(comparison: Comparison, figures: list[Path]) -> str:
                          "breach and in alert (fractions of steps); VaR and CVaR of the loss (limits.md lists the "
                          "limits).</p>" + table_html(ReportTable(limits, shown))))
     if comparison.skipped:
-        items = "".join(f"<li><b>{html_escape(name)}</b>: {html_escape(reason)}</li>"
+        items = "".join(f"<li><b>{html.escape(str(name))}</b>: {html.escape(str(reason))}</li>"
                         for name, reason in comparison.skipped.items())
         sections.append(("Left out", f"<ul>{items}</ul>"))
     sections.append(("Figures", "".join(figure_html(path, _FIGURE_CAPTIONS.get(path.stem, "")) for path in figures)))
@@ -284,11 +285,6 @@ def _config_yaml(config: ExperimentConfig) -> str:
 
     return yaml.safe_dump(config.model_dump(mode="json", exclude_defaults=True), sort_keys=False)
 
-
-def html_escape(text: object) -> str:
-    import html
-
-    return html.escape(str(text))
 
 
 def tuning_table(tuned: list) -> pd.DataFrame:

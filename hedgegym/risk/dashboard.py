@@ -150,15 +150,7 @@ def plot_dashboard(table: pd.DataFrame, path: str | Path, title: str = "Greeks v
     axis.set_xlabel("deviation |actual − target| / max(|target|, |unhedged book|)")
     axis.set_title(title, fontsize=10)
     axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        handle = open(path, "xb")
-    except FileExistsError:
-        raise FileExistsError(f"{path} exists: hedgegym never overwrites results") from None
-    with handle:
-        figure.savefig(handle, format="png", dpi=110)
-    return path
+    return _write_png(figure, path)
 
 
 def plot_limits_through_time(series: Mapping[str, np.ndarray], limits, times: np.ndarray, path: str | Path,
@@ -222,6 +214,12 @@ def plot_limits_through_time(series: Mapping[str, np.ndarray], limits, times: np
         axis.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     axes[-1].set_xlabel("trading days since inception (positions held over each step, valued at its start)")
     axes[0].set_title(title, fontsize=10)
+    return _write_png(figure, path)
+
+
+def _write_png(figure, path: Path) -> Path:
+    """Lay out ``figure`` and write it to ``path`` as a PNG, opened exclusively (``FileExistsError``: never
+    overwritten)."""
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

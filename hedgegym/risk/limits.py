@@ -36,7 +36,7 @@ peak, in currency (paths breaching it and the fraction of nodes in breach).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +55,7 @@ __all__ = [
     "GreekLimit",
     "LimitMonitor",
     "Limits",
+    "count_breaches",
     "describe_limits",
     "desk_units",
     "held_greeks",
@@ -190,10 +191,17 @@ class Limits:
 
     def breach_count(self, net: Mapping[str, FloatArray], book: Mapping[str, FloatArray]) -> np.ndarray:
         """How many Greek limits each element breaches (int, shape of the Greeks): the env's penalty multiplies it."""
-        count = np.zeros(np.shape(next(iter(net.values()))) if net else (), dtype=np.int64)
-        for level, _ in self.levels(net, book).values():
-            count = count + (level == BREACH)
-        return count
+        shape = np.shape(next(iter(net.values()))) if net else ()
+        return count_breaches([level for level, _ in self.levels(net, book).values()], shape)
+
+
+def count_breaches(levels: Iterable[np.ndarray], shape: tuple[int, ...] = ()) -> np.ndarray:
+    """How many of the ``levels`` (one int array per limited Greek, as ``Limits.levels`` gives) are ``BREACH``,
+    element by element (int64, ``shape`` when there are none)."""
+    count = np.zeros(shape, dtype=np.int64)
+    for level in levels:
+        count = count + (level == BREACH)
+    return count
 
 
 def desk_units(greek: str, values: FloatArray, model: MarketModel) -> FloatArray:

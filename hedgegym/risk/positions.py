@@ -63,7 +63,7 @@ import yaml
 from hedgegym.pricing.black_scholes import greeks as bsm_greeks
 from hedgegym.pricing.greeks import FloatArray, Greeks
 from hedgegym.risk._checks import as_date, positive, real
-from hedgegym.risk.stress import DEFAULT_SCENARIOS, STRESS_COLUMNS, Scenario
+from hedgegym.risk.stress import DEFAULT_SCENARIOS, STRESS_COLUMNS, Scenario, check_scenarios
 from hedgegym.risk.volatility_surface import VolatilitySurface
 
 __all__ = [
@@ -696,12 +696,7 @@ def stress_book(book: PositionsBook, market: MarketInputs, scenarios: Sequence[S
         ValueError: no scenarios, a non-``Scenario``, a vol shock that makes a volatility ≤ 0 (naming the scenario),
             and ``value_book``'s errors.
     """
-    scenarios = tuple(scenarios)
-    if not scenarios:
-        raise ValueError("scenarios must hold at least one Scenario")
-    for index, scenario in enumerate(scenarios):
-        if not isinstance(scenario, Scenario):
-            raise ValueError(f"scenarios[{index}] must be a Scenario, got {type(scenario).__name__}")
+    scenarios = check_scenarios(scenarios)
     base = _book_total(book, market, 0.0)
     rows = []
     for scenario in scenarios:

@@ -78,6 +78,7 @@ __all__ = [
     "Hedge",
     "Scenario",
     "bump_volatility",
+    "check_scenarios",
     "default_hedge_mode",
     "format_amount",
     "initial_hedge",
@@ -423,6 +424,17 @@ def portfolio_greeks(model: MarketModel, book: Book, hedge: Hedge | None = None,
 
 
 # ---------------------------------------------------------------------------------------------- the stress test
+def check_scenarios(scenarios: Sequence[Scenario]) -> tuple[Scenario, ...]:
+    """``scenarios`` as a tuple; ``ValueError`` when it is empty or holds something else than a ``Scenario``."""
+    scenarios = tuple(scenarios)
+    if not scenarios:
+        raise ValueError("scenarios must hold at least one Scenario")
+    for index, scenario in enumerate(scenarios):
+        if not isinstance(scenario, Scenario):
+            raise ValueError(f"scenarios[{index}] must be a Scenario, got {type(scenario).__name__}")
+    return scenarios
+
+
 def stress_test(
     model: MarketModel, book: Book, hedge: Hedge | None = None, scenarios: Sequence[Scenario] = DEFAULT_SCENARIOS,
     monitoring_interval: float | None = None,
@@ -446,12 +458,8 @@ def stress_test(
         ValueError: for an empty scenario list, a non-``Scenario`` entry, a scenario whose days reach the book's
             maturity, or a model that cannot be shocked.
     """
-    scenarios = tuple(scenarios)
-    if not scenarios:
-        raise ValueError("scenarios must hold at least one Scenario")
-    for index, scenario in enumerate(scenarios):
-        if not isinstance(scenario, Scenario):
-            raise ValueError(f"scenarios[{index}] must be a Scenario, got {type(scenario).__name__}")
+    scenarios = check_scenarios(scenarios)
+    for scenario in scenarios:
         if scenario.days / TRADING_DAYS_PER_YEAR >= book.maturity:
             raise ValueError(f"days of scenario {scenario.name!r} must be fewer than the book's maturity "
                              f"({book.maturity * TRADING_DAYS_PER_YEAR:.4g} trading days), got {scenario.days}")
