@@ -740,18 +740,17 @@ def dashboard_command(
     console.print(f"→ {escape(str(path))}")
     limits = experiment.build_limits()
     if limits is not None and limits.greeks:
-        _dashboard_limits(experiment, model, book, positions, limits, out)
+        _dashboard_limits(experiment, model, book, positions, hedge, limits, out)
 
 
-def _dashboard_limits(experiment: ExperimentConfig, model: MarketModel, book: Book, positions: Hedge, limits,
-                      out: Path) -> None:
+def _dashboard_limits(experiment: ExperimentConfig, model: MarketModel, book: Book, positions: Hedge,
+                      hedge: str | None, limits, out: Path) -> None:
     """The dashboard's limit view: the t = 0 portfolio against each Greek limit, and a PNG of the net Greeks through
     time on the first held-out path, hedged every step by the classical hedger of the same mode."""
-    from hedgegym.baselines import DeltaHedger, GreekNeutralHedger, NoHedge
     from hedgegym.evaluation.rollout import evaluate
     from hedgegym.risk.dashboard import COLOURS, dashboard_path, plot_limits_through_time
     from hedgegym.risk.limits import ALERT, BREACH, desk_units
-    from hedgegym.risk.stress import format_amount, portfolio_greeks
+    from hedgegym.risk.stress import classical_hedger, default_hedge_mode, format_amount, portfolio_greeks
 
     interval = _monitoring(experiment)
     held, exposure = portfolio_greeks(model, book, positions, interval), portfolio_greeks(model, book, None, interval)
@@ -769,14 +768,9 @@ def _dashboard_limits(experiment: ExperimentConfig, model: MarketModel, book: Bo
                        format_amount(float(limits.greeks[greek].alert * bound), 4 if greek == "gamma" else 2),
                        f"[{COLOURS[colour]}]● {label}[/{COLOURS[colour]}]")
     console.print(result)
-    mode = positions.neutralised
-    if not mode:
-        hedger = NoHedge()
-    elif mode == ("delta",) and not positions.options:
-        hedger = DeltaHedger()
-    else:
-        greeks = ("delta", "gamma") if len(experiment.hedging.hedge_options) == 1 else ("delta", "gamma", "vega")
-        hedger = GreekNeutralHedger(greeks, experiment.hedging.max_condition, experiment.hedging.position_limit)
+    hedge_options = experiment.build_hedge_options()
+    hedger = classical_hedger(default_hedge_mode(hedge_options) if hedge is None else hedge, hedge_options,
+                              experiment.hedging.max_condition, experiment.hedging.position_limit)
     try:
         sample = evaluate(hedger, experiment, n_paths=1, seed=experiment.evaluation.seed, attribution=False)
         times = np.arange(experiment.simulation.n_steps) * interval

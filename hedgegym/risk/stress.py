@@ -79,6 +79,7 @@ __all__ = [
     "Scenario",
     "bump_volatility",
     "check_scenarios",
+    "classical_hedger",
     "default_hedge_mode",
     "format_amount",
     "initial_hedge",
@@ -323,6 +324,23 @@ def default_hedge_mode(hedge_options: Sequence[EuropeanOption]) -> str:
     return "greeks" if len(hedge_options) > 0 else "delta"
 
 
+def classical_hedger(mode: str, hedge_options: Sequence[EuropeanOption] = (),
+                     max_condition: float = DEFAULT_MAX_CONDITION, position_limit: float = DEFAULT_POSITION_LIMIT):
+    """The classical hedger of a hedge mode (``HEDGE_MODES``): ``NoHedge``, ``DeltaHedger``, or a
+    ``GreekNeutralHedger`` of Δ, Γ with one listed option and Δ, Γ, vega with two or more (``initial_hedge`` holds its
+    positions at t = 0; ``hedgegym dashboard`` runs it through time). ``ValueError`` for an unknown mode."""
+    from hedgegym.baselines import DeltaHedger, GreekNeutralHedger, NoHedge
+
+    if mode not in HEDGE_MODES:
+        raise ValueError(f"hedge must be one of {', '.join(HEDGE_MODES)}; got {mode!r}")
+    if mode == "none":
+        return NoHedge()
+    if mode == "delta":
+        return DeltaHedger()
+    greeks = ("delta", "gamma") if len(hedge_options) == 1 else ("delta", "gamma", "vega")
+    return GreekNeutralHedger(greeks, max_condition, position_limit)
+
+
 def initial_hedge(
     model: MarketModel, book: Book, hedge_options: Sequence[EuropeanOption] = (), mode: str | None = None,
     monitoring_interval: float | None = None, max_condition: float = DEFAULT_MAX_CONDITION,
@@ -352,12 +370,9 @@ def initial_hedge(
         ValueError: for an unknown ``mode``, ``"greeks"`` without listed options, or a barrier book without
             ``monitoring_interval``.
     """
-    from hedgegym.baselines import DeltaHedger, GreekNeutralHedger
-
     hedge_options = tuple(hedge_options)
     mode = default_hedge_mode(hedge_options) if mode is None else mode
-    if mode not in HEDGE_MODES:
-        raise ValueError(f"hedge must be one of {', '.join(HEDGE_MODES)}; got {mode!r}")
+    hedger = classical_hedger(mode, hedge_options, max_condition, position_limit)
     if mode == "none":
         return Hedge()
     if mode == "greeks" and not hedge_options:
@@ -374,12 +389,11 @@ def initial_hedge(
     spot = np.full((n_steps + 1, 1), model.spot)
     engine.reset(spot, np.full((n_steps + 1, 1), initial_variance(model)))
     if mode == "delta":
-        hedger = DeltaHedger()
         hedger.reset(engine)
         return Hedge(stock=float(hedger.targets(engine)[0, 0]), neutralised=("delta",))
-    greeks = ("delta", "gamma") if len(options) == 1 else ("delta", "gamma", "vega")
+    greeks = hedger.greeks
     # the solver's policy: fewer Greeks when ill-conditioned or beyond the position limit
-    solution = GreekNeutralHedger(greeks, max_condition, position_limit).solve(engine)
+    solution = hedger.solve(engine)
     targets, neutralised = solution.positions[0], greeks[:int(solution.neutralised[0])]
     positions = tuple(Position(option, float(q)) for option, q in zip(options, targets[1:], strict=True))
     return Hedge(stock=float(targets[0]), options=positions, neutralised=neutralised,
