@@ -99,16 +99,20 @@ def refresh(run: Path, replace: bool, configs_dir: Path = ROOT / "configs") -> P
     }
     MODELS_DIR.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=MODELS_DIR))
+    previous = staging.with_name(staging.name + "-previous")
     try:
         shutil.copyfile(run / "config.yaml", staging / "config.yaml")
         shutil.copyfile(policy, staging / metadata["model_file"])
         (staging / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
+        if target.exists():  # set aside, not deleted, until the new entry is in place
+            target.rename(previous)
         staging.rename(target)
     except BaseException:
+        if previous.exists() and not target.exists():
+            previous.rename(target)  # an interrupted --replace leaves the old entry
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    shutil.rmtree(previous, ignore_errors=True)
     return target
 
 
@@ -117,8 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path, help="finished run directories of hedgegym train")
     parser.add_argument("--replace", action="store_true", help="write over an existing entry of the same name")
     args = parser.parse_args(argv)
+    from hedgegym.agents.training import RunError
+
     for run in args.runs:
-        target = refresh(run, args.replace)
+        try:
+            target = refresh(run, args.replace)
+        except (RunError, ValueError, OSError) as error:  # not a finished run, a config that does not load, …
+            print(f"{run}: {error}", file=sys.stderr)
+            return 2
         metadata = json.loads((target / "metadata.json").read_text())
         evaluation = metadata["evaluation"]
         print(f"{target.relative_to(ROOT)}: Y {evaluation['y']:,.2f} [{evaluation['y_low']:,.2f}, "

@@ -128,3 +128,32 @@ def test_entry_retrained_by_its_command_reproduces_its_evaluation_within_its_int
     y = float(row[header.index("y")])
     stored = entry.metadata["evaluation"]
     assert stored["y_low"] <= y <= stored["y_high"]
+
+
+def test_an_interrupted_replace_keeps_the_old_entry(tmp_path, monkeypatch):
+    """scripts/refresh_zoo.py --replace: a Ctrl-C after the old entry was set aside puts it back (nothing lost)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("refresh_zoo", ROOT / "scripts" / "refresh_zoo.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    (entry,) = [entry for entry in ENTRIES if entry.name == "desk_call_ppo"]
+    models = tmp_path / "models"
+    shutil.copytree(entry.directory, models / entry.name)
+    before = (models / entry.name / "metadata.json").read_text()
+    monkeypatch.setattr(zoo, "MODELS_DIR", models)
+    monkeypatch.setattr("hedgegym.evaluation.reports._plots", lambda *_args: [])
+    original = Path.rename
+
+    def rename(self, target):
+        if Path(target) == models / entry.name and self.name.startswith(f".{entry.name}-") \
+                and not self.name.endswith("-previous"):
+            raise KeyboardInterrupt  # as if Ctrl-C came between setting the old entry aside and the new one's rename
+        return original(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        script.refresh(entry.directory, replace=True)
+    assert (models / entry.name / "metadata.json").read_text() == before
+    assert sorted(path.name for path in models.iterdir()) == [entry.name]  # no staging or set-aside copy left
+    assert script.main([str(tmp_path / "missing")]) == 2  # not a run: a message, no traceback
